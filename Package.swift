@@ -1,0 +1,74 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// MARK: - Shared settings
+
+/// Hot loops live in the C target `CKernels` (folder `Kernels/`). It is built for the
+/// baseline x86-64 ISA; AVX2 / AVX-512 variants are marked per function with
+/// `__attribute__((target(...)))` and picked once at start-up, so the binary stays portable.
+let kernelCSettings: [CSetting] = [
+    .unsafeFlags(["-O3", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"]),
+]
+
+let package = Package(
+    name: "visionc",
+    products: [
+        .executable(name: "visionc", targets: ["visionc"]),
+        .library(name: "Driver", targets: ["Driver"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    ],
+    targets: [
+        // MARK: - System libraries and C kernels
+        .systemLibrary(
+            name: "CTurboJPEG",
+            path: "Sources/CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
+        ),
+        // OpenBLAS is not linked: CKernels loads it with dlopen after choosing
+        // OPENBLAS_CORETYPE from our own CPU detection (see shared FINDINGS: the
+        // variable is read in the library's constructor, so linking it would be too late).
+        .target(
+            name: "CKernels",
+            path: "Kernels",
+            cSettings: kernelCSettings,
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m")]
+        ),
+
+        // MARK: - Compiler stages (spec → IR → passes → plan → runtime)
+        .target(name: "IR"),
+        .target(name: "PipelineSpec", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "ONNXImport",
+            dependencies: ["IR", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(name: "Frontend", dependencies: ["IR", "PipelineSpec", "ONNXImport"]),
+        .target(name: "Passes", dependencies: ["IR"]),
+        .target(name: "Kernels", dependencies: ["CKernels", "CTurboJPEG"]),
+        .target(name: "Runtime", dependencies: ["IR", "Kernels"]),
+        .target(name: "Driver", dependencies: ["IR", "PipelineSpec", "Frontend", "Passes", "Runtime", "Kernels"]),
+        .executableTarget(
+            name: "visionc",
+            dependencies: ["Driver", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // MARK: - Tests
+        .target(name: "TestSupport", dependencies: ["IR"], path: "Tests/TestSupport"),
+        .testTarget(name: "IRTests", dependencies: ["IR", "TestSupport"]),
+        .testTarget(name: "PipelineSpecTests", dependencies: ["PipelineSpec"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels"]),
+        .testTarget(name: "ONNXImportTests", dependencies: ["ONNXImport", "IR", "TestSupport"]),
+        .testTarget(
+            name: "PassesTests",
+            dependencies: ["Passes", "IR", "Runtime", "TestSupport"],
+            resources: [.copy("Golden")]
+        ),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "IR", "Kernels", "TestSupport"]),
+        .testTarget(name: "DriverTests", dependencies: ["Driver", "IR", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,90 @@
+/// Size rules of the image ops, in one place: shape inference, the fused preprocess
+/// and the runtime's per-request planning all compute crops and resizes through here.
+public enum ImageGeometry {
+    /// Output (h, w) of `resize` for a source of (h, w), from its attributes:
+    /// `size=[h,w]`, `shorter=N` (+ optional `max_size`), or `longer=N`.
+    /// Follows torchvision's `Resize`: the other side is `Int(N * long / short)` (truncated).
+    public static func resizedSize(height h: Int, width w: Int, attributes a: Attributes) throws -> (h: Int, w: Int) {
+        if let size = a.ints("size") {
+            guard size.count == 2, size[0] > 0, size[1] > 0 else {
+                throw IRError.invalidAttribute(op: "resize", name: "size", "expected [h, w] with positive sides, found \(size)")
+            }
+            return (size[0], size[1])
+        }
+        guard h > 0, w > 0 else { throw IRError.invalidShape("resize of an empty \(h)x\(w) image") }
+        if let shorter = a.int("shorter") {
+            guard shorter > 0 else { throw IRError.invalidAttribute(op: "resize", name: "shorter", "must be positive") }
+            let (short, long) = h <= w ? (h, w) : (w, h)
+            var newShort = shorter
+            var newLong = Int(Double(shorter) * Double(long) / Double(short))
+            if let maxSize = a.int("max_size"), newLong > maxSize {
+                newShort = Int(Double(maxSize) * Double(newShort) / Double(newLong))
+                newLong = maxSize
+            }
+            newShort = max(newShort, 1)
+            newLong = max(newLong, 1)
+            return h <= w ? (newShort, newLong) : (newLong, newShort)
+        }
+        if let longer = a.int("longer") {
+            guard longer > 0 else { throw IRError.invalidAttribute(op: "resize", name: "longer", "must be positive") }
+            let (short, long) = h <= w ? (h, w) : (w, h)
+            let newShort = max(Int(Double(longer) * Double(short) / Double(long)), 1)
+            return h <= w ? (newShort, longer) : (longer, newShort)
+        }
+        throw IRError.invalidAttribute(op: "resize", name: "size", "one of size, shorter or longer is required")
+    }
+
+    /// Whether the resize's output size is fixed regardless of the input size.
+    public static func resizeIsFixed(_ a: Attributes) -> Bool { a.ints("size") != nil }
+
+    /// Crop box (y, x, h, w) inside an image of (h, w): `box=[y,x,h,w]` or centred `size=[h,w]`.
+    /// Centre offsets follow torchvision: `round((H - h) / 2)` with round-half-to-even.
+    public static func cropBox(height: Int, width: Int, attributes a: Attributes) throws -> (y: Int, x: Int, h: Int, w: Int) {
+        if let box = a.ints("box") {
+            guard box.count == 4, box[0] >= 0, box[1] >= 0, box[2] > 0, box[3] > 0 else {
+                throw IRError.invalidAttribute(op: "crop", name: "box", "expected [y, x, h, w] with y, x ≥ 0 and h, w > 0, found \(box)")
+            }
+            guard box[0] + box[2] <= height, box[1] + box[3] <= width else {
+                throw IRError.invalidShape("crop box \(box) does not fit in a \(height)x\(width) image")
+            }
+            return (box[0], box[1], box[2], box[3])
+        }
+        guard let size = a.ints("size"), size.count == 2, size[0] > 0, size[1] > 0 else {
+            throw IRError.invalidAttribute(op: "crop", name: "size", "expected box=[y,x,h,w] or size=[h,w]")
+        }
+        guard size[0] <= height, size[1] <= width else {
+            throw IRError.invalidShape("center crop \(size[0])x\(size[1]) is larger than the \(height)x\(width) image")
+        }
+        let top = Int((Double(height - size[0]) / 2).rounded(.toNearestOrEven))
+        let left = Int((Double(width - size[1]) / 2).rounded(.toNearestOrEven))
+        return (top, left, size[0], size[1])
+    }
+
+    /// Whether the crop's output size is fixed regardless of the input size.
+    public static func cropSize(_ a: Attributes) -> (h: Int, w: Int)? {
+        if let box = a.ints("box"), box.count == 4 { return (box[2], box[3]) }
+        if let size = a.ints("size"), size.count == 2 { return (size[0], size[1]) }
+        return nil
+    }
+
+    /// Channels of a colour name.
+    public static func channels(of color: String) -> Int? {
+        switch color {
+        case "rgb", "bgr": 3
+        case "gray": 1
+        default: nil
+        }
+    }
+
+    /// For `convert_color`: output channel i reads input channel `map[i]`; nil when the
+    /// conversion is not a channel selection (gray from color needs a weighted sum).
+    public static func channelMap(from: String, to: String) -> [Int]? {
+        switch (from, to) {
+        case ("rgb", "rgb"), ("bgr", "bgr"): [0, 1, 2]
+        case ("rgb", "bgr"), ("bgr", "rgb"): [2, 1, 0]
+        case ("gray", "gray"): [0]
+        case ("gray", "rgb"), ("gray", "bgr"): [0, 0, 0]
+        default: nil
+        }
+    }
+}

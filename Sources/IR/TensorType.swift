@@ -1,0 +1,112 @@
+/// Element type of a tensor value.
+public enum DType: String, Sendable, Hashable, CaseIterable {
+    case u8, i32, i64, f32
+
+    /// Size of one element in bytes.
+    public var byteSize: Int {
+        switch self {
+        case .u8: 1
+        case .i32, .f32: 4
+        case .i64: 8
+        }
+    }
+}
+
+/// One dimension of a shape: a known extent, or a symbol resolved per request
+/// (an image's height and width are only known once its JPEG header is read).
+/// An empty symbol name prints as a bare `?`.
+public enum Dim: Hashable, Sendable, CustomStringConvertible {
+    case known(Int)
+    case symbol(String)
+
+    public var value: Int? {
+        if case .known(let n) = self { return n }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case .known(let n): String(n)
+        case .symbol(let name): "?" + name
+        }
+    }
+}
+
+/// How the axes of an image-like tensor are to be read. `none` for plain tensors.
+public enum Layout: String, Sendable, Hashable, CaseIterable {
+    case none = ""
+    case hwc = "HWC"
+    case chw = "CHW"
+    case nhwc = "NHWC"
+    case nchw = "NCHW"
+
+    /// Index of the channel axis, where the layout has one.
+    public var channelAxis: Int? {
+        switch self {
+        case .none: nil
+        case .hwc: 2
+        case .chw: 0
+        case .nhwc: 3
+        case .nchw: 1
+        }
+    }
+
+    public var rank: Int? { self == .none ? nil : rawValue.count }
+}
+
+/// Where a value lives. Placement passes move stages to an accelerator; the host is the default.
+public enum Placement: String, Sendable, Hashable, CaseIterable {
+    case host
+    case accel
+}
+
+/// The full type of an SSA value.
+public struct TensorType: Hashable, Sendable, CustomStringConvertible {
+    public var dtype: DType
+    public var shape: [Dim]
+    public var layout: Layout
+    public var placement: Placement
+
+    public init(_ dtype: DType, _ shape: [Dim], layout: Layout = .none, placement: Placement = .host) {
+        self.dtype = dtype
+        self.shape = shape
+        self.layout = layout
+        self.placement = placement
+    }
+
+    /// Convenience for fully known shapes.
+    public init(_ dtype: DType, _ dims: [Int], layout: Layout = .none, placement: Placement = .host) {
+        self.init(dtype, dims.map(Dim.known), layout: layout, placement: placement)
+    }
+
+    public var rank: Int { shape.count }
+
+    /// The dims as integers when every one is known.
+    public var knownShape: [Int]? {
+        var out: [Int] = []
+        out.reserveCapacity(shape.count)
+        for d in shape {
+            guard let v = d.value else { return nil }
+            out.append(v)
+        }
+        return out
+    }
+
+    /// Element count when the shape is fully known.
+    public var elementCount: Int? { knownShape.map { $0.reduce(1, *) } }
+
+    /// Text form: `f32[1,3,224,224] NCHW`, with ` on accel` when not on the host.
+    public var description: String {
+        var s = dtype.rawValue + "[" + shape.map(\.description).joined(separator: ",") + "]"
+        if layout != .none { s += " " + layout.rawValue }
+        if placement != .host { s += " on " + placement.rawValue }
+        return s
+    }
+
+    /// The same type with a new shape (layout and placement kept).
+    public func with(shape: [Dim]) -> TensorType {
+        var t = self
+        t.shape = shape
+        return t
+    }
+}

@@ -50,10 +50,10 @@ let package = Package(
         .target(name: "Passes", dependencies: ["IR"]),
         .target(name: "Kernels", dependencies: ["CKernels", "CTurboJPEG"]),
         .target(name: "Runtime", dependencies: ["IR", "Kernels"]),
-        .target(name: "Driver", dependencies: ["IR", "PipelineSpec", "Frontend", "Passes", "Runtime", "Kernels"]),
+        .target(name: "Driver", dependencies: ["IR", "PipelineSpec", "Frontend", "ONNXImport", "Passes", "Runtime", "Kernels"]),
         .executableTarget(
             name: "visionc",
-            dependencies: ["Driver", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Driver", "IR", "Passes", "Runtime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Tests
@@ -68,7 +68,10 @@ let package = Package(
             resources: [.copy("Golden")]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "IR", "Kernels", "TestSupport"]),
-        .testTarget(name: "DriverTests", dependencies: ["Driver", "IR", "TestSupport"]),
+        .testTarget(
+            name: "DriverTests",
+            dependencies: ["Driver", "IR", "ONNXImport", "Passes", "Runtime", "TestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -113,6 +113,13 @@ public struct Graph: Sendable {
     /// Adds a weight and the `const` node that references it; returns the constant's value.
     @discardableResult
     public mutating func addConstant(name: String, tensor: Tensor, layout: Layout = .none) -> ValueID {
+        let weightName = addWeight(name: name, tensor: tensor)
+        return append(.const, [], results: [(name, tensor.type(layout: layout))], weight: weightName)[0]
+    }
+
+    /// Adds a weight under a unique legal name derived from `name` (`w`, `w.1`, …) without a
+    /// node; returns the name given. Passes that place `const` nodes themselves use it.
+    public mutating func addWeight(name: String, tensor: Tensor) -> String {
         var weightName = Graph.legalName(name)
         var suffix = 1
         while weights[weightName] != nil {
@@ -120,7 +127,7 @@ public struct Graph: Sendable {
             suffix += 1
         }
         weights[weightName] = tensor
-        return append(.const, [], results: [(name, tensor.type(layout: layout))], weight: weightName)[0]
+        return weightName
     }
 
     /// Infers result types of a prospective node from the graph's values and constants.

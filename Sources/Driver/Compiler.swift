@@ -1,0 +1,52 @@
+import Foundation
+import Frontend
+import IR
+import Passes
+import PipelineSpec
+
+/// Options shared by `compile`, `run` and `bench`.
+public struct CompileOptions: Sendable {
+    public var level: OptimizationLevel
+    public var fidelity: Fidelity
+    public var verifyEach: Bool
+
+    public init(level: OptimizationLevel = .O2, fidelity: Fidelity = .exact, verifyEach: Bool = false) {
+        self.level = level
+        self.fidelity = fidelity
+        self.verifyEach = verifyEach
+    }
+}
+
+/// A pipeline after the whole compile flow: spec → IR → passes.
+public struct CompiledPipeline: Sendable {
+    public var spec: PipelineSpec
+    public var options: CompileOptions
+    /// The graph as lowered, before any pass.
+    public var lowered: Graph
+    /// The graph after the pass pipeline of `options.level`.
+    public var optimized: Graph
+    public var reports: [PassReport]
+    public var outputs: [PipelineOutput]
+    public var rankings: [Ranking]
+}
+
+/// The compile flow as one straight function (spec → IR → passes), so reading it tells
+/// what the compiler does.
+public enum Compiler {
+    /// - Parameter afterEach: called with the stage's name ("lowering", then each pass's
+    ///   flag name) and the graph it produced, for `--dump-ir=after-each`.
+    public static func compile(
+        path: String, options: CompileOptions, afterEach: ((String, Graph) -> Void)? = nil
+    ) throws -> CompiledPipeline {
+        let spec = try PipelineSpec.load(path: path)
+        let lowered = try Lowering.lower(spec)
+        afterEach?("lowering", lowered.graph)
+        let manager = PassManager(
+            passes: OptimizationLevel.passes(for: options.level), fidelity: options.fidelity, verifyEach: options.verifyEach,
+            afterEach: afterEach.map { callback in { pass, graph in callback(pass.name, graph) } })
+        let (optimized, reports) = try manager.run(lowered.graph)
+        return CompiledPipeline(
+            spec: spec, options: options, lowered: lowered.graph, optimized: optimized, reports: reports,
+            outputs: lowered.outputs, rankings: lowered.rankings)
+    }
+}

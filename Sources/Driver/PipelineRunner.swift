@@ -1,0 +1,80 @@
+import Foundation
+import Frontend
+import IR
+import Runtime
+
+/// Errors of the driver itself (inputs it reads before the runtime sees them).
+public struct DriverError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// One ranked class of a top-k output.
+public struct RankedClass: Sendable, Hashable {
+    public var index: Int
+    public var score: Float
+    public var label: String?
+}
+
+/// What one pipeline run gives back for one input.
+public struct PipelineResult: Sendable {
+    public var input: String
+    public var outputs: [Tensor]
+    /// One list per `Ranking` of the pipeline, best first.
+    public var rankings: [[RankedClass]]
+    public var profile: Profile
+}
+
+/// Runs a compiled pipeline on encoded images. Plans once per input size and reuses its
+/// buffers (see `Executable`); one runner serves one thread at a time.
+public final class PipelineRunner {
+    public let compiled: CompiledPipeline
+    private let executable: Executable
+
+    public init(_ compiled: CompiledPipeline, threads: Int? = nil) throws {
+        self.compiled = compiled
+        var options = RuntimeOptions()
+        if let threads { options.threads = threads }
+        executable = try Executable(graph: compiled.optimized, options: options)
+    }
+
+    /// Reads a file the pipeline takes as encoded bytes, with a size cap so a wrong
+    /// path (a device, a huge file) can't exhaust memory.
+    public static func readInput(path: String, maxBytes: Int = 512 << 20) throws -> Tensor {
+        let url = URL(fileURLWithPath: path)
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: path)
+        } catch {
+            throw DriverError("\(path): cannot read input file (no such file or not accessible)")
+        }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            throw DriverError("\(path): not a regular file")
+        }
+        if let size = attributes[.size] as? Int, size > maxBytes {
+            throw DriverError("\(path): \(size) bytes is larger than the \(maxBytes)-byte input limit")
+        }
+        guard let data = try? Data(contentsOf: url) else {
+            throw DriverError("\(path): cannot read input file")
+        }
+        return Tensor(shape: [data.count], bytes: [UInt8](data))
+    }
+
+    /// Runs the pipeline on one input, capturing the named values as well.
+    public func run(input: Tensor, name: String, capture: Set<String> = []) throws -> (PipelineResult, [String: Tensor]) {
+        let result = try executable.run(inputs: [input], capture: capture)
+        let rankings = compiled.rankings.map { ranking -> [RankedClass] in
+            let scores = result.outputs[ranking.scoresOutput].floats
+            let indices = result.outputs[ranking.indicesOutput].integers
+            return zip(scores, indices).map { score, index in
+                let label = ranking.labels.flatMap { index >= 0 && index < $0.count ? $0[index] : nil }
+                return RankedClass(index: index, score: score, label: label)
+            }
+        }
+        return (PipelineResult(input: name, outputs: result.outputs, rankings: rankings, profile: result.profile), result.captured)
+    }
+
+    public func run(path: String) throws -> PipelineResult {
+        try run(input: try Self.readInput(path: path), name: path).0
+    }
+}

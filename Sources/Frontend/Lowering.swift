@@ -1,0 +1,268 @@
+import Foundation
+import IR
+import ONNXImport
+import PipelineSpec
+
+/// A pipeline lowered to IR, before any pass runs.
+public struct LoweredPipeline: Sendable {
+    public var graph: Graph
+    /// One entry per graph output, in order: what a result formatter needs to know.
+    public var outputs: [PipelineOutput]
+    /// Top-k results among the outputs, to be shown as ranked classes.
+    public var rankings: [Ranking]
+}
+
+/// One graph output.
+public struct PipelineOutput: Sendable, Hashable {
+    /// The value's IR name when lowered (passes keep output names).
+    public var name: String
+}
+
+/// A `topk` whose scores and indices are both pipeline outputs.
+public struct Ranking: Sendable, Hashable {
+    /// Positions in the graph outputs.
+    public var scoresOutput: Int
+    public var indicesOutput: Int
+    /// Class names by index, from the op's `labels:` file.
+    public var labels: [String]?
+}
+
+/// Lowers a validated `PipelineSpec` to one IR graph: each op of an `ops:` list becomes IR
+/// nodes, each `model:` is imported from ONNX and inlined, so preprocessing and the model
+/// live in one graph that passes can optimize across.
+///
+/// Value names follow the YAML: the last result of node `pre` is `%pre`, the op results
+/// before it `%pre.<op>`, model results keep their ONNX names. A `normalize` on u8
+/// pixels gets the `cast` to f32 it implies.
+public struct Lowering {
+    private let spec: PipelineSpec
+    private var graph: Graph
+    /// Results of each node, the first being what a bare reference means.
+    private var nodeResults: [String: [(name: String, value: ValueID)]] = [:]
+    private var inputValues: [String: ValueID] = [:]
+    /// Every lowered topk: its scores, its indices and the labels of its classes.
+    private var topks: [(scores: ValueID, indices: ValueID, labels: [String]?)] = []
+
+    public static func lower(_ spec: PipelineSpec) throws -> LoweredPipeline {
+        var lowering = Lowering(spec: spec)
+        return try lowering.run()
+    }
+
+    private init(spec: PipelineSpec) {
+        self.spec = spec
+        graph = Graph(name: Graph.legalName(spec.name))
+    }
+
+    private mutating func run() throws -> LoweredPipeline {
+        for input in spec.inputs {
+            switch input.kind {
+            case .jpeg:
+                inputValues[input.name] = graph.addInput(name: input.name, type: TensorType(.u8, [.symbol("n")]))
+            case .image:
+                inputValues[input.name] = graph.addInput(
+                    name: input.name, type: TensorType(.u8, [.symbol("h"), .symbol("w"), .known(3)], layout: .hwc))
+            case .tensor:
+                break  // typed by the model that reads it
+            }
+        }
+        for node in spec.nodes {
+            switch node.body {
+            case .ops(let ops): try lowerOps(ops, of: node)
+            case .model(let model): try lowerModel(model, of: node)
+            }
+        }
+        var outputs: [PipelineOutput] = []
+        for reference in spec.outputs {
+            let results = try resolveAll(reference)
+            for value in results {
+                graph.outputs.append(value)
+                outputs.append(PipelineOutput(name: graph[value].name))
+            }
+        }
+        let rankings = topks.compactMap { topk -> Ranking? in
+            guard let s = graph.outputs.firstIndex(of: topk.scores), let i = graph.outputs.firstIndex(of: topk.indices) else { return nil }
+            return Ranking(scoresOutput: s, indicesOutput: i, labels: topk.labels)
+        }
+        try Verifier.verify(graph)
+        return LoweredPipeline(graph: graph, outputs: outputs, rankings: rankings)
+    }
+
+    // MARK: - Op lists
+
+    private mutating func lowerOps(_ ops: [OpSpec], of node: NodeSpec) throws {
+        guard node.inputs.count == 1, let first = node.inputs.first else {
+            throw LoweringError(at: node.location, "an ops node reads exactly one value, found \(node.inputs.count)")
+        }
+        var current = try resolve(first)
+        var results: [(name: String, value: ValueID)] = []
+        for (index, op) in ops.enumerated() {
+            let isLast = index == ops.count - 1
+            let name = isLast ? node.name : "\(node.name).\(op.operation.name)"
+            do {
+                results = try lower(op, input: current, name: name)
+            } catch let error as LoweringError {
+                throw error
+            } catch {
+                throw LoweringError(at: op.location, "\(op.operation.name): \(error)")
+            }
+            current = results[0].value
+        }
+        nodeResults[node.name] = results
+    }
+
+    /// The IR for one YAML op; returns its named results.
+    private mutating func lower(_ op: OpSpec, input: ValueID, name: String) throws -> [(name: String, value: ValueID)] {
+        func single(_ irOp: Op, _ x: ValueID, _ attributes: Attributes) throws -> [(name: String, value: ValueID)] {
+            [(name: "result", value: try graph.append(irOp, [x], attributes: attributes, name: name)[0])]
+        }
+        switch op.operation {
+        case .decode(let d):
+            let type = graph.type(of: input)
+            guard type.dtype == .u8, type.rank == 1 else {
+                throw LoweringError(at: op.location, "decode reads JPEG bytes (a `jpeg` input), found \(type)")
+            }
+            return try single(.decodeJPEG, input, [
+                "color": .string(d.color.rawValue), "orientation": .string(d.orientation.rawValue),
+                "max_pixels": .int(d.maxPixels), "on_corrupt": .string(d.onCorrupt.rawValue),
+            ])
+        case .resize(let r):
+            var attributes: Attributes = ["interpolation": .string(r.interpolation.rawValue)]
+            switch r.target {
+            case .size(let h, let w): attributes["size"] = .ints([h, w])
+            case .shorter(let n, let maxSize):
+                attributes["shorter"] = .int(n)
+                if let maxSize { attributes["max_size"] = .int(maxSize) }
+            case .longer(let n): attributes["longer"] = .int(n)
+            }
+            return try single(.resize, input, attributes)
+        case .centerCrop(let c):
+            return try single(.crop, input, ["size": .ints([c.height, c.width])])
+        case .crop(let c):
+            return try single(.crop, input, ["box": .ints([c.y, c.x, c.height, c.width])])
+        case .convertColor(let c):
+            return try single(.convertColor, input, ["from": .string(c.from.rawValue), "to": .string(c.to.rawValue)])
+        case .cast(let c):
+            return try single(.cast, input, ["to": .string(c.to.rawValue)])
+        case .normalize(let n):
+            var x = input
+            if graph.type(of: x).dtype != .f32 {
+                x = try graph.append(.cast, [x], attributes: ["to": .string("f32")], name: "\(name).cast")[0]
+            }
+            return try single(.normalize, x, [
+                "scale": .float(Float(n.scale)), "mean": .floats(n.mean.map(Float.init)), "std": .floats(n.std.map(Float.init)),
+            ])
+        case .layout(let target):
+            return [(name: "result", value: try lowerLayout(input, to: target, name: name, at: op.location))]
+        case .softmax(let s):
+            return try single(.softmax, input, ["axis": .int(s.axis)])
+        case .topk(let t):
+            let results = try graph.append(.topk, [input], attributes: ["k": .int(t.k), "axis": .int(t.axis)], name: name)
+            topks.append((results[0], results[1], try t.labels.map(readLabels)))
+            return [(name: "values", value: results[0]), (name: "indices", value: results[1])]
+        }
+    }
+
+    /// Layout changes as transposes and a batch axis, so passes see ordinary movement ops.
+    private mutating func lowerLayout(_ x: ValueID, to target: OpSpec.Layout, name: String, at location: SourceLocation) throws -> ValueID {
+        let from = graph.type(of: x).layout
+        let steps: [(Op, Attributes)]
+        switch (from, target) {
+        case (.hwc, .hwc), (.chw, .chw), (.nchw, .nchw), (.nhwc, .nhwc): return x
+        case (.hwc, .chw): steps = [(.transpose, ["perm": .ints([2, 0, 1])])]
+        case (.hwc, .nchw): steps = [(.transpose, ["perm": .ints([2, 0, 1])]), (.unsqueeze, ["axes": .ints([0])])]
+        case (.hwc, .nhwc), (.chw, .nchw): steps = [(.unsqueeze, ["axes": .ints([0])])]
+        case (.chw, .hwc): steps = [(.transpose, ["perm": .ints([1, 2, 0])])]
+        case (.nchw, .nhwc): steps = [(.transpose, ["perm": .ints([0, 2, 3, 1])])]
+        case (.nhwc, .nchw): steps = [(.transpose, ["perm": .ints([0, 3, 1, 2])])]
+        default:
+            throw LoweringError(at: location, "cannot change layout \(from == .none ? "(none)" : from.rawValue) to \(target.rawValue)")
+        }
+        var value = x
+        for (i, (op, attributes)) in steps.enumerated() {
+            let stepName = i == steps.count - 1 ? name : "\(name).\(op.rawValue)"
+            value = try graph.append(op, [value], attributes: attributes, name: stepName)[0]
+        }
+        return value
+    }
+
+    private func readLabels(_ path: Located<String>) throws -> [String] {
+        guard let text = try? String(contentsOfFile: path.value, encoding: .utf8) else {
+            throw LoweringError(at: path.location, "labels file '\(path.value)' cannot be read (run scripts/setup to fetch assets)")
+        }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+    }
+
+    // MARK: - Models
+
+    private mutating func lowerModel(_ spec: ModelSpec, of node: NodeSpec) throws {
+        let path = spec.path.value
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw LoweringError(at: spec.path.location, "model file '\(path)' does not exist (run scripts/setup to fetch assets)")
+        }
+        let model: ONNXModel
+        do {
+            model = try ONNXModel.load(path: path)
+        } catch {
+            throw LoweringError(at: spec.path.location, "\(error)")
+        }
+        let inputName: String
+        if let chosen = spec.input {
+            guard model.inputs.contains(where: { $0.name == chosen.value }) else {
+                let names = model.inputs.map(\.name).joined(separator: ", ")
+                throw LoweringError(at: chosen.location, "model has no input '\(chosen.value)'; its inputs are: \(names)")
+            }
+            inputName = chosen.value
+        } else {
+            guard model.inputs.count == 1, let only = model.inputs.first else {
+                let names = model.inputs.map(\.name).joined(separator: ", ")
+                throw LoweringError(at: node.location, "model has \(model.inputs.count) inputs (\(names)); name one with model_input")
+            }
+            inputName = only.name
+        }
+        guard node.inputs.count == 1, let reference = node.inputs.first else {
+            throw LoweringError(at: node.location, "a model node reads exactly one value, found \(node.inputs.count)")
+        }
+        let value: ValueID
+        if case .graphInput(let name) = reference.producer, inputValues[name] == nil,
+           let declared = model.inputs.first(where: { $0.name == inputName }) {
+            value = graph.addInput(name: name, type: declared.type)
+            inputValues[name] = value
+        } else {
+            value = try resolve(reference)
+        }
+        do {
+            let outputs = try model.inline(into: &graph, binding: [inputName: value])
+            nodeResults[node.name] = outputs.map { (name: $0.name, value: $0.value) }
+        } catch {
+            throw LoweringError(at: node.location, "\(error)")
+        }
+    }
+
+    // MARK: - References
+
+    private func resolve(_ reference: ValueReference) throws -> ValueID {
+        let all = try resolveAll(reference)
+        return all[0]
+    }
+
+    /// A bare node reference used as a pipeline output means all of its results.
+    private func resolveAll(_ reference: ValueReference) throws -> [ValueID] {
+        switch reference.producer {
+        case .graphInput(let name):
+            guard let value = inputValues[name] else {
+                throw LoweringError(at: reference.location, "input '\(name)' is a tensor input; only a model node can read it")
+            }
+            return [value]
+        case .node(let name, let output):
+            guard let results = nodeResults[name], !results.isEmpty else {
+                throw LoweringError(at: reference.location, "node '\(name)' has no results")
+            }
+            guard let output else { return results.map(\.value) }
+            guard let match = results.first(where: { $0.name == output || graph[$0.value].name == output }) else {
+                let names = results.map(\.name).joined(separator: ", ")
+                throw LoweringError(at: reference.location, "node '\(name)' has no result '\(output)'; it has: \(names)")
+            }
+            return [match.value]
+        }
+    }
+}

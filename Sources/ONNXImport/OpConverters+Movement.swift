@@ -1,0 +1,90 @@
+import IR
+
+/// Movement and shape ops: the data is not changed, only how it is laid out or described.
+extension OpConverters {
+    static func flatten(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
+        try node.expectInputs(1...1)
+        let x = try importer.input(node, 0)
+        let axis = try node.int("axis", default: 1)
+        return [try importer.emit(.flatten, [x], ["axis": .int(axis)], name: node.resultName)]
+    }
+
+    static func concat(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
+        try node.expectInputs(1...Int.max)
+        guard let axis = try node.int("axis") else {
+            throw ONNXImportError(.unsupportedAttribute(name: "axis", "is required"))
+        }
+        let inputs = try node.proto.input.indices.map { try importer.input(node, $0) }
+        return [try importer.emit(.concat, inputs, ["axis": .int(axis)], name: node.resultName)]
+    }
+
+    static func transpose(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
+        try node.expectInputs(1...1)
+        let x = try importer.input(node, 0)
+        var attributes = Attributes()
+        if let perm = try node.ints("perm") { attributes["perm"] = .ints(perm) }
+        return [try importer.emit(.transpose, [x], attributes, name: node.resultName)]
+    }
+
+    /// The target shape stays an operand (constant folding resolves it); before opset 5 it
+    /// was an attribute, which becomes a constant operand here.
+    static func reshape(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
+        try node.expectInputs(importer.opset < 5 ? 1...1 : 2...2)
+        let x = try importer.input(node, 0)
+        let target: ValueID
+        if importer.opset < 5 {
+            guard let dims = try node.ints("shape") else {
+                throw ONNXImportError(.unsupportedAttribute(name: "shape", "is required before opset 5"))
+            }
+            target = importer.graph.addConstant(
+                name: node.resultName + "_shape", tensor: Tensor(shape: [dims.count], int64s: dims.map(Int64.init)))
+        } else {
+            target = try importer.input(node, 1)
+        }
+        // Shape inference multiplies the target dims; a corrupt target must not overflow it.
+        if let dims = importer.graph.constantValue(of: target)?.integers {
+            guard dims.allSatisfy({ $0 >= -1 }) else {
+                throw ONNXImportError(.unsupportedInput(index: 1, "target shape \(dims) has a dim below -1"))
+            }
+            _ = try TensorDecoding.elementCount(dims.filter { $0 > 0 }.map(Int64.init), tensor: node.proto.input.last ?? "")
+        }
+        var attributes = Attributes()
+        if try node.int("allowzero", default: 0) != 0 { attributes["allowzero"] = .int(1) }
+        return [try importer.emit(.reshape, [x, target], attributes, name: node.resultName)]
+    }
+
+    /// Unsqueeze needs its axes; they are an attribute before opset 13 and an operand since.
+    static func unsqueeze(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
+        try node.expectInputs(1...2)
+        let x = try importer.input(node, 0)
+        guard let axes = try axes(&importer, node) else {
+            throw ONNXImportError(.unsupportedAttribute(name: "axes", "is required"))
+        }
+        return [try importer.emit(.unsqueeze, [x], ["axes": .ints(axes)], name: node.resultName)]
+    }
+
+    /// Squeeze without axes drops every dimension of extent 1.
+    static func squeeze(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
+        try node.expectInputs(1...2)
+        let x = try importer.input(node, 0)
+        var attributes = Attributes()
+        if let axes = try axes(&importer, node) { attributes["axes"] = .ints(axes) }
+        return [try importer.emit(.squeeze, [x], attributes, name: node.resultName)]
+    }
+
+    /// The `axes` attribute, or the constant second operand that replaced it in opset 13.
+    private static func axes(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [Int]? {
+        if let axes = try node.ints("axes") { return axes }
+        return try importer.constantInput(node, 1, role: "axes")?.integers
+    }
+
+    /// Shape of the whole input; the opset-15 `start` / `end` slice has no IR form.
+    static func shape(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
+        try node.expectInputs(1...1)
+        if try node.int("start", default: 0) != 0 || node.has("end") {
+            throw ONNXImportError(.unsupportedAttribute(name: node.has("end") ? "end" : "start", "slicing the shape is not supported"))
+        }
+        let x = try importer.input(node, 0)
+        return [try importer.emit(.shape, [x], name: node.resultName)]
+    }
+}

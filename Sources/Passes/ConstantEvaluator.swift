@@ -1,0 +1,219 @@
+import IR
+
+/// Computes ops on constant tensors at compile time for `constant-fold`. Every function
+/// returns nil when it does not fold (unsupported op or dtype, a value the target type cannot
+/// hold, integer overflow or division by zero), so the op is left to run at run time with
+/// whatever semantics the runtime gives it, never different ones decided here.
+enum ConstantEvaluator {
+    /// Largest result folded (64 Mi elements): bounds the memory a compile can allocate.
+    static let maxElements = 1 << 26
+
+    /// Evaluates a single-result op whose operands are all constants.
+    /// - Parameters:
+    ///   - resultShape: the shape shape inference gives the result (fully known).
+    static func evaluate(_ op: Op, operands: [Tensor], attributes a: Attributes, resultShape: [Int]) -> Tensor? {
+        switch op {
+        case .constantOfShape:
+            let dtype = a.string("dtype").flatMap(DType.init(rawValue:)) ?? .f32
+            let count = resultShape.reduce(1, *)
+            guard let fill = filled(dtype, value: a.float("value", default: 0), count: count) else { return nil }
+            return Tensor(shape: resultShape, data: fill)
+        case .reshape, .flatten, .unsqueeze, .squeeze, .identity:
+            guard operands[0].count == resultShape.reduce(1, *) else { return nil }
+            return operands[0].reshaped(resultShape)
+        case .transpose:
+            let x = operands[0]
+            let perm = a.ints("perm") ?? Array((0..<x.shape.count).reversed())
+            let strides = rowMajorStrides(x.shape)
+            let indices = stridedWalk(shape: resultShape, strides: perm.map { strides[$0] })
+            return Tensor(shape: resultShape, data: x.data.gathered(indices))
+        case .concat:
+            return concatenated(operands, axis: a.int("axis", default: 0), resultShape: resultShape)
+        case .cast:
+            guard let dtype = a.string("to").flatMap(DType.init(rawValue:)),
+                  let data = converted(operands[0].data, to: dtype) else { return nil }
+            return Tensor(shape: resultShape, data: data)
+        case .add, .sub, .mul, .div:
+            let (x, y) = (operands[0], operands[1])
+            let ix = stridedWalk(shape: resultShape, strides: broadcastStrides(x.shape, to: resultShape))
+            let iy = stridedWalk(shape: resultShape, strides: broadcastStrides(y.shape, to: resultShape))
+            return arithmetic(op, x.data, y.data, ix, iy).map { Tensor(shape: resultShape, data: $0) }
+        default:
+            return nil
+        }
+    }
+
+    // MARK: - Index arithmetic
+
+    static func rowMajorStrides(_ shape: [Int]) -> [Int] {
+        var strides = Array(repeating: 1, count: shape.count)
+        for i in shape.indices.dropLast().reversed() { strides[i] = strides[i + 1] * shape[i + 1] }
+        return strides
+    }
+
+    /// Strides that read `shape` as if broadcast (NumPy rules) to `target`: 0 on broadcast axes.
+    static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
+        let own = rowMajorStrides(shape)
+        let lead = target.count - shape.count
+        return target.indices.map { i in
+            i < lead || shape[i - lead] == 1 ? 0 : own[i - lead]
+        }
+    }
+
+    /// For every element of `shape` in row-major order, the dot product of its index with `strides`.
+    static func stridedWalk(shape: [Int], strides: [Int]) -> [Int] {
+        let count = shape.reduce(1, *)
+        var out = [Int](repeating: 0, count: count)
+        guard count > 0 else { return out }
+        var index = Array(repeating: 0, count: shape.count)
+        var offset = 0
+        for n in 0..<count {
+            out[n] = offset
+            var axis = shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                offset += strides[axis]
+                if index[axis] < shape[axis] { break }
+                offset -= strides[axis] * shape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return out
+    }
+
+    // MARK: - Ops
+
+    private static func concatenated(_ parts: [Tensor], axis rawAxis: Int, resultShape: [Int]) -> Tensor? {
+        let axis = rawAxis < 0 ? rawAxis + resultShape.count : rawAxis
+        // Shape inference checks only the axis; the other dims must match for the copy to be a concat.
+        func fits(_ p: Tensor) -> Bool {
+            p.shape.count == resultShape.count && p.shape.indices.allSatisfy { $0 == axis || p.shape[$0] == resultShape[$0] }
+        }
+        guard let first = parts.first, parts.allSatisfy({ $0.dtype == first.dtype && fits($0) }),
+              parts.map({ $0.shape[axis] }).reduce(0, +) == resultShape[axis] else { return nil }
+        let outer = resultShape[..<axis].reduce(1, *)
+        let inner = resultShape[(axis + 1)...].reduce(1, *)
+        var bases: [Int] = []
+        var base = 0
+        for p in parts {
+            bases.append(base)
+            base += p.count
+        }
+        var indices: [Int] = []
+        indices.reserveCapacity(resultShape.reduce(1, *))
+        for o in 0..<outer {
+            for (p, start) in zip(parts, bases) {
+                let block = p.shape[axis] * inner
+                indices.append(contentsOf: (start + o * block)..<(start + (o + 1) * block))
+            }
+        }
+        return Tensor(shape: resultShape, data: TensorData.joined(parts.map(\.data)).gathered(indices))
+    }
+
+    private static func filled(_ dtype: DType, value: Float, count: Int) -> TensorData? {
+        switch dtype {
+        case .f32: return .f32(Array(repeating: value, count: count))
+        case .u8: return UInt8(exactly: value).map { .u8(Array(repeating: $0, count: count)) }
+        case .i32: return Int32(exactly: value).map { .i32(Array(repeating: $0, count: count)) }
+        case .i64: return Int64(exactly: value).map { .i64(Array(repeating: $0, count: count)) }
+        }
+    }
+
+    /// Conversions that are exact, or (integer to f32) rounded the one way IEEE defines.
+    private static func converted(_ data: TensorData, to dtype: DType) -> TensorData? {
+        if case .f32(let a) = data {
+            switch dtype {
+            case .f32: return data
+            case .u8: return exactly(a, UInt8.init(exactly:)).map(TensorData.u8)
+            case .i32: return exactly(a, Int32.init(exactly:)).map(TensorData.i32)
+            case .i64: return exactly(a, Int64.init(exactly:)).map(TensorData.i64)
+            }
+        }
+        let ints: [Int64] = switch data {
+        case .u8(let a): a.map(Int64.init)
+        case .i32(let a): a.map(Int64.init)
+        case .i64(let a): a
+        case .f32: []
+        }
+        switch dtype {
+        case .f32: return .f32(ints.map(Float.init))
+        case .u8: return exactly(ints, UInt8.init(exactly:)).map(TensorData.u8)
+        case .i32: return exactly(ints, Int32.init(exactly:)).map(TensorData.i32)
+        case .i64: return .i64(ints)
+        }
+    }
+
+    private static func exactly<S, T>(_ values: [S], _ convert: (S) -> T?) -> [T]? {
+        var out: [T] = []
+        out.reserveCapacity(values.count)
+        for v in values {
+            guard let t = convert(v) else { return nil }
+            out.append(t)
+        }
+        return out
+    }
+
+    private static func arithmetic(_ op: Op, _ a: TensorData, _ b: TensorData, _ ia: [Int], _ ib: [Int]) -> TensorData? {
+        switch (a, b) {
+        case (.f32(let x), .f32(let y)): combined(x, y, ia, ib, floatOperation(op)).map(TensorData.f32)
+        case (.i64(let x), .i64(let y)): combined(x, y, ia, ib, integerOperation(op)).map(TensorData.i64)
+        case (.i32(let x), .i32(let y)): combined(x, y, ia, ib, integerOperation(op)).map(TensorData.i32)
+        case (.u8(let x), .u8(let y)): combined(x, y, ia, ib, integerOperation(op)).map(TensorData.u8)
+        default: nil
+        }
+    }
+
+    private static func combined<T>(_ x: [T], _ y: [T], _ ix: [Int], _ iy: [Int], _ f: (T, T) -> T?) -> [T]? {
+        var out: [T] = []
+        out.reserveCapacity(ix.count)
+        for (i, j) in zip(ix, iy) {
+            guard let v = f(x[i], y[j]) else { return nil }
+            out.append(v)
+        }
+        return out
+    }
+
+    private static func floatOperation(_ op: Op) -> (Float, Float) -> Float? {
+        switch op {
+        case .add: { $0 + $1 }
+        case .sub: { $0 - $1 }
+        case .mul: { $0 * $1 }
+        default: { $0 / $1 }
+        }
+    }
+
+    /// Integer division truncates toward zero (C, ONNX Runtime); overflow and ÷0 do not fold.
+    private static func integerOperation<T: FixedWidthInteger>(_ op: Op) -> (T, T) -> T? {
+        func checked(_ r: (partialValue: T, overflow: Bool)) -> T? { r.overflow ? nil : r.partialValue }
+        switch op {
+        case .add: return { checked($0.addingReportingOverflow($1)) }
+        case .sub: return { checked($0.subtractingReportingOverflow($1)) }
+        case .mul: return { checked($0.multipliedReportingOverflow(by: $1)) }
+        default: return { $1 == 0 ? nil : checked($0.dividedReportingOverflow(by: $1)) }
+        }
+    }
+}
+
+extension TensorData {
+    /// The elements at `indices`, in that order.
+    func gathered(_ indices: [Int]) -> TensorData {
+        switch self {
+        case .u8(let a): .u8(indices.map { a[$0] })
+        case .i32(let a): .i32(indices.map { a[$0] })
+        case .i64(let a): .i64(indices.map { a[$0] })
+        case .f32(let a): .f32(indices.map { a[$0] })
+        }
+    }
+
+    /// The elements of all parts one after another; the parts share one dtype.
+    static func joined(_ parts: [TensorData]) -> TensorData {
+        func elements<T>(_ extract: (TensorData) -> [T]?) -> [T] { parts.flatMap { extract($0) ?? [] } }
+        switch parts.first {
+        case .u8: return .u8(elements { if case .u8(let a) = $0 { return a }; return nil })
+        case .i32: return .i32(elements { if case .i32(let a) = $0 { return a }; return nil })
+        case .i64: return .i64(elements { if case .i64(let a) = $0 { return a }; return nil })
+        case .f32, nil: return .f32(elements { if case .f32(let a) = $0 { return a }; return nil })
+        }
+    }
+}

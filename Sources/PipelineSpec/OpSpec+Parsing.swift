@@ -1,0 +1,281 @@
+import Yams
+
+/// What was written after an op's name: a mapping of arguments, a single value
+/// (`layout: NCHW`), or nothing (`- softmax`, `- softmax:`).
+struct OpArguments {
+    let op: String
+    /// Nil when nothing was written.
+    let value: Node?
+    /// Where the op's name is; missing arguments are reported here.
+    let location: SourceLocation
+    let parser: SpecParser
+
+    var reader: SpecReader { parser.reader }
+
+    /// The arguments as a mapping whose keys must be among `allowedKeys`; no arguments
+    /// read as an empty mapping, so every key takes its default.
+    func fields(_ allowedKeys: [String]) throws(SpecError) -> Fields {
+        guard let value else { return .empty(owner: op, at: location, reader: reader) }
+        return try reader.fields(
+            of: value, owner: op, allowedKeys: allowedKeys,
+            shape: "a mapping of its arguments (\(allowedKeys.joined(separator: ", ")))",
+            missingKeyLocation: location)
+    }
+
+    /// The single value of an op written as `op: value`.
+    func singleValue(expected: String) throws(SpecError) -> Node {
+        guard let value else {
+            throw SpecError(at: location, found: "\(op) has no value", expected: expected)
+        }
+        return value
+    }
+}
+
+extension OpSpec {
+    typealias Parse = @Sendable (OpArguments) throws(SpecError) -> Operation
+
+    /// Every op the YAML may name, with the function that checks its arguments.
+    static let parsers: [(name: String, parse: Parse)] = [
+        ("decode", { arguments throws(SpecError) in .decode(try DecodeSpec(arguments)) }),
+        ("resize", { arguments throws(SpecError) in .resize(try ResizeSpec(arguments)) }),
+        ("center_crop", { arguments throws(SpecError) in .centerCrop(try CenterCropSpec(arguments)) }),
+        ("crop", { arguments throws(SpecError) in .crop(try CropSpec(arguments)) }),
+        ("convert_color", { arguments throws(SpecError) in .convertColor(try ConvertColorSpec(arguments)) }),
+        ("cast", { arguments throws(SpecError) in .cast(try CastSpec(arguments)) }),
+        ("normalize", { arguments throws(SpecError) in .normalize(try NormalizeSpec(arguments)) }),
+        ("layout", { arguments throws(SpecError) in .layout(try Layout(arguments)) }),
+        ("softmax", { arguments throws(SpecError) in .softmax(try SoftmaxSpec(arguments)) }),
+        ("topk", { arguments throws(SpecError) in .topk(try TopKSpec(arguments)) }),
+    ]
+}
+
+extension SpecParser {
+    /// One item of an `ops:` list: `- name` or `- name: arguments`.
+    func op(from item: Node) throws(SpecError) -> OpSpec {
+        let expected = "an op name, or one op with its arguments like '- resize: {shorter: 256}'"
+        let nameNode: Node
+        var value: Node?
+        switch item {
+        case .mapping(let mapping) where mapping.count == 1:
+            nameNode = mapping[mapping.startIndex].key
+            value = mapping[mapping.startIndex].value
+        case .mapping(let mapping) where mapping.count > 1:
+            let keys = mapping.map { SpecReader.describe($0.key) }.joined(separator: ", ")
+            throw reader.error(
+                at: mapping[mapping.index(after: mapping.startIndex)].key,
+                found: "an op item with \(mapping.count) keys (\(keys))",
+                expected: "one op per list item, with its arguments indented under its name or written as {key: value}")
+        case .scalar:
+            nameNode = item
+        default:
+            throw reader.error(at: item, found: "an op item that is \(SpecReader.describe(item))", expected: expected)
+        }
+        let names = OpSpec.parsers.map(\.name)
+        let name = try reader.string(nameNode, "op name", expected: expected)
+        guard let parse = OpSpec.parsers.first(where: { $0.name == name })?.parse else {
+            throw reader.error(
+                at: nameNode, found: "unknown op '\(name)'", expected: "one of \(names.joined(separator: ", "))",
+                suggestion: closestName(to: name, among: names))
+        }
+        if let written = value, SpecReader.isNull(written) {
+            value = nil
+        }
+        let location = reader.location(of: nameNode)
+        return OpSpec(try parse(OpArguments(op: name, value: value, location: location, parser: self)), at: location)
+    }
+}
+
+// MARK: - Argument shapes shared by several ops
+
+private let imageSideRange = 1...OpSpec.maxImageSide
+private let imageSideExpectation = "an integer from 1 to \(OpSpec.maxImageSide)"
+
+extension Fields {
+    /// An image side length under `key`, required.
+    func imageSide(_ key: String) throws(SpecError) -> Int {
+        try int(key, expected: imageSideExpectation, where: imageSideRange.contains)
+    }
+
+    /// `N` (meaning N×N) or `[height, width]` under `key`, required.
+    func imageSize(_ key: String) throws(SpecError) -> (height: Int, width: Int) {
+        let expected = "a side N or [height, width], each \(imageSideExpectation)"
+        let node = try required(key, expected: expected)
+        guard case .sequence = node else {
+            let side = try reader.int(node, label(key), expected: expected, where: imageSideRange.contains)
+            return (side, side)
+        }
+        let sides = try reader.list(node, label(key), count: 2, expected: expected)
+        return (
+            try reader.int(
+                sides[0], "height in \(label(key))", expected: imageSideExpectation, where: imageSideRange.contains),
+            try reader.int(
+                sides[1], "width in \(label(key))", expected: imageSideExpectation, where: imageSideRange.contains)
+        )
+    }
+
+    /// One number, or a list of numbers, under `key`; `defaultValue` when absent.
+    /// - Parameter expected: what each number must be, e.g. `a number > 0`.
+    func numbers(
+        _ key: String, default defaultValue: [Double], expected: String, where isValid: (Double) -> Bool
+    ) throws(SpecError) -> [Double] {
+        guard let node = self[key] else { return defaultValue }
+        guard case .sequence = node else {
+            return [try reader.double(node, label(key), expected: "\(expected), or a list of them", where: isValid)]
+        }
+        var values: [Double] = []
+        for (index, item) in try reader.list(node, label(key), expected: "a non-empty list of numbers").enumerated() {
+            values.append(
+                try reader.double(item, "item \(index + 1) of \(label(key))", expected: expected, where: isValid))
+        }
+        return values
+    }
+}
+
+// MARK: - One initializer per op
+
+extension DecodeSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let fields = try arguments.fields(["color", "orientation", "max_pixels", "on_corrupt"])
+        // Beyond the largest JPEG there is nothing to allow.
+        let pixelLimit = OpSpec.maxImageSide * OpSpec.maxImageSide
+        self.init(
+            color: try fields.choice("color", default: .rgb),
+            orientation: try fields.choice("orientation", default: .apply),
+            maxPixels: try fields.int(
+                "max_pixels", default: Self.defaultMaxPixels, expected: "an integer from 1 to \(pixelLimit)",
+                where: (1...pixelLimit).contains),
+            onCorrupt: try fields.choice("on_corrupt", default: .error))
+    }
+}
+
+extension ResizeSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let fields = try arguments.fields(["size", "shorter", "longer", "max_size", "interpolation"])
+        let targetKeys = ["size", "shorter", "longer"].filter { fields[$0] != nil }
+        if targetKeys.count > 1,
+            let conflict = fields.conflict(
+                targetKeys[0], targetKeys[1], expected: "exactly one of size, shorter, longer")
+        {
+            throw conflict
+        }
+        guard let targetKey = targetKeys.first else {
+            throw SpecError(
+                at: fields.location, found: "resize has none of size, shorter, longer",
+                expected: "exactly one of them, like {shorter: 256} or {size: [224, 224]}")
+        }
+        if targetKey != "shorter", let maxSizeKey = fields.keyNode("max_size") {
+            throw fields.reader.error(
+                at: maxSizeKey, found: "resize has 'max_size' with '\(targetKey)'",
+                expected: "'max_size' only together with 'shorter'")
+        }
+        let target: Target
+        switch targetKey {
+        case "size":
+            let size = try fields.imageSize("size")
+            target = .size(height: size.height, width: size.width)
+        case "shorter":
+            let shorter = try fields.imageSide("shorter")
+            var maxSize: Int?
+            if let node = fields["max_size"] {
+                // torchvision refuses max_size <= size: the longer side could never fit.
+                maxSize = try fields.reader.int(
+                    node, fields.label("max_size"),
+                    expected: "an integer larger than 'shorter' (\(shorter)) and at most \(OpSpec.maxImageSide)",
+                    where: { $0 > shorter && $0 <= OpSpec.maxImageSide })
+            }
+            target = .shorter(shorter, maxSize: maxSize)
+        default:
+            target = .longer(try fields.imageSide("longer"))
+        }
+        self.init(target: target, interpolation: try fields.choice("interpolation", default: .bilinear))
+    }
+}
+
+extension CenterCropSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let size = try arguments.fields(["size"]).imageSize("size")
+        self.init(height: size.height, width: size.width)
+    }
+}
+
+extension CropSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let fields = try arguments.fields(["box"])
+        let reader = arguments.reader
+        let offsetRange = 0...(OpSpec.maxImageSide - 1)
+        let offsetExpectation = "an integer from 0 to \(offsetRange.upperBound)"
+        let expected =
+            "[y, x, height, width] with y and x from 0 to \(offsetRange.upperBound), height and width from 1 to "
+            + "\(OpSpec.maxImageSide)"
+        let box = try reader.list(
+            fields.required("box", expected: expected), fields.label("box"), count: 4, expected: expected)
+        self.init(
+            y: try reader.int(
+                box[0], "y in \(fields.label("box"))", expected: offsetExpectation, where: offsetRange.contains),
+            x: try reader.int(
+                box[1], "x in \(fields.label("box"))", expected: offsetExpectation, where: offsetRange.contains),
+            height: try reader.int(
+                box[2], "height in \(fields.label("box"))", expected: imageSideExpectation,
+                where: imageSideRange.contains),
+            width: try reader.int(
+                box[3], "width in \(fields.label("box"))", expected: imageSideExpectation,
+                where: imageSideRange.contains))
+    }
+}
+
+extension ConvertColorSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let fields = try arguments.fields(["from", "to"])
+        self.init(from: try fields.choice("from", default: .rgb), to: try fields.choice("to"))
+    }
+}
+
+extension CastSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        self.init(to: try arguments.fields(["to"]).choice("to"))
+    }
+}
+
+extension NormalizeSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let fields = try arguments.fields(["scale", "mean", "std"])
+        let scale = try fields.double("scale", default: 1, expected: "a nonzero number", where: { $0 != 0 })
+        let mean = try fields.numbers("mean", default: [0], expected: "a number", where: { _ in true })
+        let std = try fields.numbers("std", default: [1], expected: "a number > 0", where: { $0 > 0 })
+        // One value applies to every channel; two lists must agree on the channel count.
+        if mean.count > 1, std.count > 1, mean.count != std.count, let stdNode = fields["std"] {
+            throw fields.reader.error(
+                at: stdNode, found: "'std' of normalize has \(std.count) values and 'mean' has \(mean.count)",
+                expected: "as many values as 'mean' (one per channel), or a single value")
+        }
+        self.init(scale: scale, mean: mean, std: std)
+    }
+}
+
+extension OpSpec.Layout {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let names = Self.allCases.map(\.rawValue).joined(separator: ", ")
+        let value = try arguments.singleValue(expected: "one of \(names), like '- layout: NCHW'")
+        self = try arguments.reader.choice(value, "layout")
+    }
+}
+
+extension SoftmaxSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        self.init(axis: try arguments.fields(["axis"]).int("axis", default: -1))
+    }
+}
+
+extension TopKSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let fields = try arguments.fields(["k", "axis", "labels"])
+        var labels: Located<String>?
+        if let node = fields["labels"] {
+            labels = try arguments.parser.path(node, label: fields.label("labels"))
+        }
+        self.init(
+            k: try fields.int("k", expected: "an integer > 0", where: { $0 > 0 }),
+            axis: try fields.int("axis", default: -1),
+            labels: labels)
+    }
+}

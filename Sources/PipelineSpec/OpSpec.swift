@@ -1,0 +1,207 @@
+/// One item of a node's `ops:` list: which operation, with its arguments checked and
+/// defaults applied, and where the op's name was written.
+///
+/// To add an op: add a case to `Operation` and its name to `Operation.name`, an
+/// arguments type below, and a row in `OpSpec.parsers` (OpSpec+Parsing.swift).
+public struct OpSpec: Hashable, Sendable {
+    public let operation: Operation
+    public let location: SourceLocation
+
+    public init(_ operation: Operation, at location: SourceLocation) {
+        self.operation = operation
+        self.location = location
+    }
+
+    public enum Operation: Hashable, Sendable {
+        case decode(DecodeSpec)
+        case resize(ResizeSpec)
+        case centerCrop(CenterCropSpec)
+        case crop(CropSpec)
+        case convertColor(ConvertColorSpec)
+        case cast(CastSpec)
+        case normalize(NormalizeSpec)
+        case layout(Layout)
+        case softmax(SoftmaxSpec)
+        case topk(TopKSpec)
+
+        /// The op's name as written in YAML.
+        public var name: String {
+            switch self {
+            case .decode: "decode"
+            case .resize: "resize"
+            case .centerCrop: "center_crop"
+            case .crop: "crop"
+            case .convertColor: "convert_color"
+            case .cast: "cast"
+            case .normalize: "normalize"
+            case .layout: "layout"
+            case .softmax: "softmax"
+            case .topk: "topk"
+            }
+        }
+    }
+
+    public enum ColorSpace: String, Hashable, Sendable, CaseIterable {
+        case rgb, bgr, gray
+    }
+
+    public enum Interpolation: String, Hashable, Sendable, CaseIterable {
+        case bilinear, nearest
+    }
+
+    public enum ElementType: String, Hashable, Sendable, CaseIterable {
+        case f32, u8, i32, i64
+    }
+
+    /// Axis order of an image or tensor: N batch, C channel, H height, W width.
+    public enum Layout: String, Hashable, Sendable, CaseIterable {
+        case nchw = "NCHW"
+        case nhwc = "NHWC"
+        case chw = "CHW"
+        case hwc = "HWC"
+    }
+
+    /// Largest image side accepted anywhere in a spec: the largest a JPEG can have. It
+    /// bounds what a size in the YAML can make the runtime allocate.
+    public static let maxImageSide = 65_535
+}
+
+/// `decode`: JPEG bytes to u8 HWC pixels.
+public struct DecodeSpec: Hashable, Sendable {
+    public enum Orientation: String, Hashable, Sendable, CaseIterable {
+        /// Rotate/flip by the EXIF orientation tag.
+        case apply
+        case ignore
+    }
+
+    public enum CorruptDataPolicy: String, Hashable, Sendable, CaseIterable {
+        /// Fail the request.
+        case error
+        /// Keep the partially decoded image and report a warning.
+        case warn
+    }
+
+    public static let defaultMaxPixels = 100_000_000
+
+    public let color: OpSpec.ColorSpace
+    public let orientation: Orientation
+    /// Images whose header claims more pixels are refused before any allocation.
+    public let maxPixels: Int
+    public let onCorrupt: CorruptDataPolicy
+
+    public init(
+        color: OpSpec.ColorSpace = .rgb, orientation: Orientation = .apply,
+        maxPixels: Int = DecodeSpec.defaultMaxPixels, onCorrupt: CorruptDataPolicy = .error
+    ) {
+        self.color = color
+        self.orientation = orientation
+        self.maxPixels = maxPixels
+        self.onCorrupt = onCorrupt
+    }
+}
+
+/// `resize`: to a fixed size, or scaling so one side gets a given length.
+public struct ResizeSpec: Hashable, Sendable {
+    public enum Target: Hashable, Sendable {
+        /// Exactly `height` × `width`, aspect ratio not kept.
+        case size(height: Int, width: Int)
+        /// Shorter side becomes `length`, aspect ratio kept; when the longer side would
+        /// then exceed `maxSize`, it becomes `maxSize` instead (torchvision semantics).
+        case shorter(Int, maxSize: Int?)
+        /// Longer side becomes `length`, aspect ratio kept.
+        case longer(Int)
+    }
+
+    public let target: Target
+    public let interpolation: OpSpec.Interpolation
+
+    public init(target: Target, interpolation: OpSpec.Interpolation = .bilinear) {
+        self.target = target
+        self.interpolation = interpolation
+    }
+}
+
+/// `center_crop`: the centred `height` × `width` window.
+public struct CenterCropSpec: Hashable, Sendable {
+    public let height: Int
+    public let width: Int
+
+    public init(height: Int, width: Int) {
+        self.height = height
+        self.width = width
+    }
+}
+
+/// `crop`: the window with top-left corner (`y`, `x`) and size `height` × `width`.
+public struct CropSpec: Hashable, Sendable {
+    public let y: Int
+    public let x: Int
+    public let height: Int
+    public let width: Int
+
+    public init(y: Int, x: Int, height: Int, width: Int) {
+        self.y = y
+        self.x = x
+        self.height = height
+        self.width = width
+    }
+}
+
+/// `convert_color`: between colour spaces of u8 HWC images.
+public struct ConvertColorSpec: Hashable, Sendable {
+    public let from: OpSpec.ColorSpace
+    public let to: OpSpec.ColorSpace
+
+    public init(from: OpSpec.ColorSpace = .rgb, to: OpSpec.ColorSpace) {
+        self.from = from
+        self.to = to
+    }
+}
+
+/// `cast`: element type conversion.
+public struct CastSpec: Hashable, Sendable {
+    public let to: OpSpec.ElementType
+
+    public init(to: OpSpec.ElementType) {
+        self.to = to
+    }
+}
+
+/// `normalize`: `(x * scale - mean[c]) / std[c]` per channel `c`, in f32.
+public struct NormalizeSpec: Hashable, Sendable {
+    public let scale: Double
+    /// One value per channel, or a single value for all channels.
+    public let mean: [Double]
+    /// One value per channel, or a single value for all channels; each > 0.
+    public let std: [Double]
+
+    public init(scale: Double = 1, mean: [Double] = [0], std: [Double] = [1]) {
+        self.scale = scale
+        self.mean = mean
+        self.std = std
+    }
+}
+
+/// `softmax` along `axis` (negative counts from the last axis).
+public struct SoftmaxSpec: Hashable, Sendable {
+    public let axis: Int
+
+    public init(axis: Int = -1) {
+        self.axis = axis
+    }
+}
+
+/// `topk`: the `k` largest values along `axis` and their indices, optionally named by
+/// the lines of a labels file.
+public struct TopKSpec: Hashable, Sendable {
+    public let k: Int
+    public let axis: Int
+    /// Absolute path, resolved against the YAML file's folder; not checked to exist.
+    public let labels: Located<String>?
+
+    public init(k: Int, axis: Int = -1, labels: Located<String>? = nil) {
+        self.k = k
+        self.axis = axis
+        self.labels = labels
+    }
+}

@@ -1,0 +1,32 @@
+import IR
+
+/// Which operand dtypes each op runs on. Checked once when an `Executable` is created, from
+/// the graph's declared types (dtypes never change per request), so a graph the runtime
+/// cannot run fails before any request, naming the op and its value.
+enum OpSupport {
+    static func unsupportedReason(_ node: Node, inputTypes: [TensorType]) -> String? {
+        let dtypes = inputTypes.map(\.dtype)
+        func all(_ allowed: Set<DType>, _ what: String) -> String? {
+            dtypes.allSatisfy(allowed.contains) ? nil
+                : "operands are \(dtypes.map(\.rawValue).joined(separator: ", ")); expected \(what)"
+        }
+        switch node.op {
+        case .const, .decodeJPEG, .cast, .shape, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .transpose:
+            return nil
+        case .resize, .preprocess:
+            return all([.u8], "u8 images")
+        case .crop, .convertColor:
+            return all([.u8, .f32], "u8 or f32 images")
+        case .concat:
+            return Set(dtypes).count <= 1 ? nil : "operands mix dtypes \(dtypes.map(\.rawValue).joined(separator: ", "))"
+        case .add, .sub, .mul, .div, .sum:
+            guard Set(dtypes).count <= 1 else { return "operands mix dtypes \(dtypes.map(\.rawValue).joined(separator: ", "))" }
+            return all([.f32, .i32, .i64], "f32, i32 or i64")
+        case .constantOfShape:
+            return all([.i64, .i32], "an integer shape operand")
+        case .normalize, .conv, .gemm, .matmul, .batchNorm, .relu, .clip, .sigmoid,
+             .maxPool, .averagePool, .globalAveragePool, .softmax, .topk:
+            return all([.f32], "f32")
+        }
+    }
+}

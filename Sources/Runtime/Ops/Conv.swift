@@ -1,0 +1,75 @@
+import IR
+import Kernels
+
+/// 2-D convolution, NCHW, as GEMM: per image and group, `y[Mg, OH*OW] = W[Mg, K] · col[K, OH*OW]`
+/// with `K = Cg*KH*KW`. The weight's row-major layout [M, Cg, KH, KW] already is the GEMM's A
+/// matrix, so it is used as pre-packed. `col` comes from im2col, except for 1x1 stride-1 unpadded
+/// convolutions, whose input plane already is that matrix. Bias and activation run per group
+/// right after its GEMM, while the output is still in cache.
+enum ConvKernel {
+    static func make(_ n: NodeContext) throws -> StepBody {
+        let x = n.inShape(0), w = n.inShape(1), y = n.outShape(0)
+        let a = n.attributes
+        let (batch, channels, height, width) = (x[0], x[1], x[2], x[3])
+        let (outChannels, groupChannels, kernelH, kernelW) = (w[0], w[1], w[2], w[3])
+        let group = a.int("group", default: 1)
+        guard group >= 1, outChannels % group == 0, channels == groupChannels * group else {
+            throw n.unsupported("group \(group) does not divide \(outChannels) output and \(channels) input channels")
+        }
+        let strides = a.ints("strides") ?? [1, 1], dilations = a.ints("dilations") ?? [1, 1], pads = a.ints("pads") ?? [0, 0, 0, 0]
+        let geometry = WindowGeometry(
+            height: height, width: width, kernelHeight: kernelH, kernelWidth: kernelW,
+            strideHeight: strides[0], strideWidth: strides[1], padTop: pads[0], padLeft: pads[1],
+            dilationHeight: dilations[0], dilationWidth: dilations[1], outputHeight: y[2], outputWidth: y[3])
+        let groupOut = outChannels / group
+        let depth = groupChannels * kernelH * kernelW
+        let plane = y[2] * y[3]
+        let inPlane = height * width
+        let pointwise = kernelH == 1 && kernelW == 1 && strides == [1, 1] && pads.allSatisfy { $0 == 0 }
+        let colElements = depth * plane
+        guard colElements <= Int(Int32.max) else { throw RuntimeError.tensorTooLarge(value: n.name, elements: colElements) }
+        let colSlot = pointwise ? nil : n.scratch(bytes: colElements * 4)
+        let activation = Activation(attributes: a)
+        let hasBias = n.inputs.count == 3
+        let needsEpilogue = hasBias || activation != .none
+        let (xSlot, wSlot, ySlot) = (n.inputs[0], n.inputs[1], n.outputs[0])
+        let bSlot = hasBias ? n.inputs[2] : nil
+        let xCount = n.inCount(0), yCount = n.outCount(0)
+
+        return { ctx in
+            guard let blas = ctx.blas else { throw RuntimeError.blasUnavailable("not loaded") }
+            let xAll = ctx.f32(xSlot), weights = UnsafeBufferPointer(ctx.f32(wSlot, count: outChannels * depth))
+            let yAll = ctx.f32(ySlot, count: yCount)
+            let bias = bSlot.map { UnsafeBufferPointer(ctx.f32($0, count: outChannels)) }
+            let col = colSlot.map { ctx.f32($0, count: colElements) }
+            for image in 0..<batch {
+                for g in 0..<group {
+                    let xOffset = image * channels * inPlane + g * groupChannels * inPlane
+                    let xGroup = UnsafeBufferPointer(start: xAll + xOffset, count: min(groupChannels * inPlane, xCount - xOffset))
+                    let matrix: UnsafeBufferPointer<Float>
+                    if let col {
+                        try ctx.pool.parallelRanges(count: depth, minChunk: max(1, OpKernels.minElementsPerTask / max(plane, 1))) { rows in
+                            try F32Kernels.im2col(xGroup, channels: groupChannels, geometry: geometry, col: col, rows: rows)
+                        }
+                        matrix = UnsafeBufferPointer(col)
+                    } else {
+                        matrix = xGroup
+                    }
+                    let yImage = UnsafeMutableBufferPointer(rebasing: yAll[(image * outChannels * plane)..<((image + 1) * outChannels * plane)])
+                    let yGroup = UnsafeMutableBufferPointer(rebasing: yImage[(g * groupOut * plane)..<((g + 1) * groupOut * plane)])
+                    let wGroup = UnsafeBufferPointer(rebasing: weights[(g * groupOut * depth)..<((g + 1) * groupOut * depth)])
+                    try blas.sgemm(
+                        transA: false, transB: false, m: groupOut, n: plane, k: depth, alpha: 1,
+                        a: wGroup, lda: depth, b: matrix, ldb: plane, beta: 0, c: yGroup, ldc: plane)
+                    if needsEpilogue {
+                        let channelRange = (g * groupOut)..<((g + 1) * groupOut)
+                        try ctx.pool.parallelRanges(count: groupOut, minChunk: max(1, OpKernels.minElementsPerTask / max(plane, 1))) { part in
+                            let channels = (channelRange.lowerBound + part.lowerBound)..<(channelRange.lowerBound + part.upperBound)
+                            try F32Kernels.biasActivation(yImage, bias: bias, plane: plane, channels: channels, activation: activation)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import IR
+import Kernels
+
+/// A decode_jpeg node's options and where its bytes come from. The bytes must be a graph
+/// input or a constant, so the header can be read (and the output size known) before the
+/// plan is chosen and anything is decoded.
+struct DecodeConfig {
+    enum Source {
+        case input(position: Int)
+        case constant(Tensor)
+    }
+
+    let name: String
+    let source: Source
+    let options: JPEGDecodeOptions
+
+    /// Reads the attributes: color rgb|bgr|gray, orientation apply|ignore, max_pixels,
+    /// on_corrupt error|warn, scale_num/scale_denom.
+    init(node: Node, name: String, graph: Graph, producers: [ValueID: Int]) throws {
+        self.name = name
+        let operand = node.inputs[0]
+        if let position = graph.inputs.firstIndex(of: operand) {
+            source = .input(position: position)
+        } else if let tensor = graph.constantValue(of: operand) {
+            source = .constant(tensor)
+        } else {
+            throw RuntimeError.unsupported(op: .decodeJPEG, value: name, reason: "its bytes must be a graph input or a constant")
+        }
+        let a = node.attributes
+        func choice<T>(_ key: String, _ values: [String: T], default value: T) throws -> T {
+            guard let text = a.string(key) else { return value }
+            guard let chosen = values[text] else {
+                throw RuntimeError.unsupported(op: .decodeJPEG, value: name, reason: "\(key) '\(text)' (expected \(values.keys.sorted().joined(separator: " or ")))")
+            }
+            return chosen
+        }
+        let color = try choice("color", ["rgb": JPEGDecodeOptions.Color.rgb, "bgr": .bgr, "gray": .gray], default: .rgb)
+        let orientation = try choice("orientation", ["apply": true, "ignore": false], default: true)
+        let onCorrupt = try choice("on_corrupt", ["error": JPEGDecodeOptions.CorruptDataPolicy.error, "warn": .warn], default: .error)
+        let maxPixels = a.int("max_pixels", default: JPEGDecodeOptions.defaultPixelLimit)
+        guard maxPixels > 0 else { throw RuntimeError.unsupported(op: .decodeJPEG, value: name, reason: "max_pixels \(maxPixels) must be positive") }
+        let scale: JPEGScale
+        do {
+            scale = try JPEGScale(num: a.int("scale_num", default: 1), denom: a.int("scale_denom", default: 1))
+        } catch let error as JPEGError {
+            throw RuntimeError.decode(value: name, error)
+        }
+        options = JPEGDecodeOptions(color: color, scale: scale, pixelLimit: maxPixels, onCorrupt: onCorrupt, applyOrientation: orientation)
+    }
+
+    private func withBytes<R>(_ inputs: [Tensor], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch source {
+        case .input(let position): try inputs[position].data.withUnsafeBytes(body)
+        case .constant(let tensor): try tensor.data.withUnsafeBytes(body)
+        }
+    }
+
+    /// [h, w, c] of the decoded image, from the header alone; rejects images over `max_pixels`
+    /// (stored or scaled size) before any buffer is planned for them.
+    func outputShape(inputs: [Tensor], decoder: JPEGDecoder) throws -> [Int] {
+        let header: JPEGHeader
+        do {
+            header = try withBytes(inputs) { try decoder.readHeader($0) }
+        } catch let error as JPEGError {
+            throw RuntimeError.decode(value: name, error)
+        }
+        let scaled = JPEGDecoder.decodedSize(header: header, scale: options.scale)
+        for (width, height) in [(header.width, header.height), scaled] where width * height > options.pixelLimit {
+            throw RuntimeError.imageTooLarge(value: name, width: width, height: height, limit: options.pixelLimit)
+        }
+        let shape = JPEGDecoder.outputShape(header: header, options: options)
+        return [shape.height, shape.width, shape.channels]
+    }
+
+    /// Decodes straight into the output's arena bytes.
+    func makeStep(_ n: NodeContext) -> StepBody {
+        let ySlot = n.outputs[0], byteCount = n.outCount(0)
+        return { ctx in
+            let output = UnsafeMutableRawBufferPointer(start: ctx.raw(ySlot), count: byteCount)
+            do {
+                let result = try withBytes(ctx.inputs) { try ctx.decoder.decode($0, into: output, options: options) }
+                if let warning = result.warning { ctx.warnings.append("%\(name): \(warning)") }
+            } catch let error as JPEGError {
+                throw RuntimeError.decode(value: name, error)
+            }
+        }
+    }
+}

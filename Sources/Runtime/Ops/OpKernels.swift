@@ -1,0 +1,49 @@
+import IR
+import Kernels
+
+/// Builds the step of a node for one plan: the one place that maps an op to its implementation.
+enum OpKernels {
+    static func makeStep(_ n: NodeContext) throws -> StepBody {
+        switch n.op {
+        case .conv: try ConvKernel.make(n)
+        case .gemm: try GemmKernel.make(n)
+        case .matmul: try MatMulKernel.make(n)
+        case .batchNorm: try BatchNormKernel.make(n)
+        case .relu, .clip, .sigmoid: try UnaryKernel.make(n)
+        case .add, .sub, .mul, .div, .sum: try BinaryKernel.make(n)
+        case .maxPool, .averagePool, .globalAveragePool: try PoolKernel.make(n)
+        case .transpose: try TransposeKernel.make(n)
+        case .concat: ConcatKernel.make(n)
+        case .resize: try ResizeKernel.make(n)
+        case .crop: try CropKernel.make(n)
+        case .convertColor: try ConvertColorKernel.make(n)
+        case .cast: CastKernel.make(n)
+        case .normalize: try NormalizeKernel.make(n)
+        case .preprocess: try PreprocessKernel.make(n)
+        case .softmax: try SoftmaxKernel.make(n)
+        case .topk: try TopKKernel.make(n)
+        case .const, .decodeJPEG, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .shape, .constantOfShape:
+            // The planner handles these itself (constants, decoding, views, plan-time folding).
+            throw n.unsupported("has no run-time step (its operands must be known when the plan is built)")
+        }
+    }
+
+    /// Elements per parallel chunk below which splitting costs more than it saves.
+    static let minElementsPerTask = 16_384
+}
+
+/// The `activation` attribute of conv, gemm, add and sum (`clip` reads `clip_min`/`clip_max`).
+extension Activation {
+    init(attributes a: Attributes) {
+        switch a.string("activation") {
+        case "relu": self = .relu
+        case "clip": self = .clip(lo: a.float("clip_min", default: -.infinity), hi: a.float("clip_max", default: .infinity))
+        default: self = .none
+        }
+    }
+}
+
+extension Array where Element == Int {
+    /// Product of the elements (1 for an empty array).
+    var product: Int { reduce(1, *) }
+}

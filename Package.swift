@@ -49,11 +49,16 @@ let package = Package(
         .target(name: "Frontend", dependencies: ["IR", "PipelineSpec", "ONNXImport"]),
         .target(name: "Passes", dependencies: ["IR"]),
         .target(name: "Kernels", dependencies: ["CKernels", "CTurboJPEG"]),
-        .target(name: "Runtime", dependencies: ["IR", "Kernels"]),
+        .target(name: "Runtime", dependencies: ["IR", "Kernels", "Passes"]),
         .target(name: "Driver", dependencies: ["IR", "PipelineSpec", "Frontend", "ONNXImport", "Passes", "Runtime", "Kernels"]),
+        // Multi-model pipelines: stages on their own threads, batching queues, fan-out/fan-in.
+        .target(
+            name: "MultiModel",
+            dependencies: ["IR", "ONNXImport", "Passes", "Runtime", "Kernels", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "visionc",
-            dependencies: ["Driver", "IR", "Passes", "Runtime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Driver", "IR", "MultiModel", "Passes", "Runtime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Tests
@@ -61,13 +66,14 @@ let package = Package(
         .testTarget(name: "IRTests", dependencies: ["IR", "TestSupport"]),
         .testTarget(name: "PipelineSpecTests", dependencies: ["PipelineSpec"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels"]),
-        .testTarget(name: "ONNXImportTests", dependencies: ["ONNXImport", "IR", "TestSupport"]),
+        .testTarget(name: "ONNXImportTests", dependencies: ["ONNXImport", "IR", "TestSupport", "Runtime", "Passes"]),
         .testTarget(
             name: "PassesTests",
             dependencies: ["Passes", "IR", "Runtime", "TestSupport"],
             resources: [.copy("Golden")]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "IR", "Kernels", "TestSupport"]),
+        .testTarget(name: "MultiModelTests", dependencies: ["MultiModel", "IR", "Runtime", "TestSupport"]),
         .testTarget(
             name: "DriverTests",
             dependencies: ["Driver", "IR", "ONNXImport", "Passes", "Runtime", "TestSupport"]

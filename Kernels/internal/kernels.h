@@ -59,7 +59,11 @@
     void vc_f32_hwc_to_chw__##isa(const float *x, float *y, int h, int w, int c, int row_begin,     \
                                   int row_end);                                                     \
     void vc_u8_hwc_to_chw__##isa(const uint8_t *x, uint8_t *y, int h, int w, int c,               \
-                                 int row_begin, int row_end);
+                                 int row_begin, int row_end);                                       \
+    void vc_f32_dwconv__##isa(const float *x, int h, int w, const float *weights, const float *bias, \
+                              float *y, int oh, int ow, int kh, int kw, int sh, int sw, int pt,     \
+                              int pl, int dh, int dw, vc_activation act, float lo, float hi,        \
+                              int c_begin, int c_end);
 
 VC_KERNEL_SIGNATURES(scalar)
 VC_KERNEL_SIGNATURES(avx2)
@@ -87,6 +91,7 @@ typedef struct vc_kernel_table {
     __typeof__(vc_f32_channel_affine_hwc__scalar) *f32_channel_affine_hwc;
     __typeof__(vc_f32_hwc_to_chw__scalar) *f32_hwc_to_chw;
     __typeof__(vc_u8_hwc_to_chw__scalar) *u8_hwc_to_chw;
+    __typeof__(vc_f32_dwconv__scalar) *f32_dwconv;
 } vc_kernel_table;
 
 /// The table of the ISA selected by vc_kernels_init (or by detection on first use).

@@ -1,5 +1,6 @@
-// The resize plan (OpenCV INTER_NEAREST / INTER_LINEAR coefficients for the ROI) and the one
-// row driver shared by vc_u8_resize and the fused vc_u8_preprocess. The driver walks the ROI in
+// The resize plan (OpenCV INTER_NEAREST / INTER_LINEAR coefficients for the ROI) and the
+// two-tap row driver shared by vc_u8_resize and the fused vc_u8_preprocess (the filter kinds,
+// AREA and ANTIALIAS_BILINEAR, have their own driver in filter.c). The driver walks the ROI in
 // column chunks of at most VC_RESIZE_CHUNK_ELEMS elements so every scratch row lives on the
 // stack; within a chunk, the horizontally interpolated source rows are kept while consecutive
 // output rows need them (upscaling reuses each one about twice).
@@ -53,7 +54,9 @@ vc_resize_plan *vc_resize_plan_create(int src_h, int src_w, int dst_h, int dst_w
                                       int roi_w, vc_interp interp) {
     if (src_h < 1 || src_w < 1 || dst_h < 1 || dst_w < 1 || roi_h < 1 || roi_w < 1) return NULL;
     if (roi_y < 0 || roi_x < 0 || roi_y > dst_h - roi_h || roi_x > dst_w - roi_w) return NULL;
-    if (interp != VC_INTERP_NEAREST && interp != VC_INTERP_BILINEAR) return NULL;
+    if (interp != VC_INTERP_NEAREST && interp != VC_INTERP_BILINEAR && interp != VC_INTERP_AREA &&
+        interp != VC_INTERP_ANTIALIAS_BILINEAR)
+        return NULL;
     // One block: the struct, then int32 tables, then int16 tables (alignment stays natural).
     const size_t w = (size_t)roi_w, h = (size_t)roi_h;
     const size_t bytes = sizeof(vc_resize_plan) + sizeof(int32_t) * 2 * (w + h) + sizeof(int16_t) * 2 * (w + h);
@@ -64,7 +67,13 @@ vc_resize_plan *vc_resize_plan_create(int src_h, int src_w, int dst_h, int dst_w
     plan->x0 = ints, plan->x1 = ints + w, plan->y0 = ints + 2 * w, plan->y1 = ints + 2 * w + h;
     int16_t *shorts = (int16_t *)(ints + 2 * (w + h));
     plan->xalpha = shorts, plan->ybeta = shorts + 2 * w;
-    if (interp == VC_INTERP_BILINEAR) {
+    plan->fx = plan->fy = NULL;
+    if (interp == VC_INTERP_AREA || interp == VC_INTERP_ANTIALIAS_BILINEAR) {
+        if (vc_filter_plan_init(plan, dst_h, dst_w, roi_y, roi_x) != 0) {
+            vc_resize_plan_destroy(plan);
+            return NULL;
+        }
+    } else if (interp == VC_INTERP_BILINEAR) {
         linear_taps(src_w, dst_w, roi_x, roi_w, 1, plan->x0, plan->x1, plan->xalpha);
         linear_taps(src_h, dst_h, roi_y, roi_h, 0, plan->y0, plan->y1, plan->ybeta);
     } else {
@@ -75,20 +84,24 @@ vc_resize_plan *vc_resize_plan_create(int src_h, int src_w, int dst_h, int dst_w
     return plan;
 }
 
-void vc_resize_plan_destroy(vc_resize_plan *plan) { free(plan); }
+void vc_resize_plan_destroy(vc_resize_plan *plan) {
+    if (!plan) return;
+    vc_filter_plan_free(plan);
+    free(plan);
+}
 
-// Where the driver sends each finished u8 chunk row.
-typedef struct resize_sink {
-    // vc_u8_resize: u8 rows into dst.
-    uint8_t *u8_dst;
-    size_t u8_stride;
-    // vc_u8_preprocess: floats through the store primitive.
-    const int *channel_map;
-    int out_channels;
-    const float *scale, *bias;
-    int planar;
-    float *f32_dst;
-} resize_sink;
+void vc_resize_sink_row(const vc_resize_plan *plan, const resize_sink *sink, const uint8_t *row, int y, int px0,
+                        int npix, int cn) {
+    if (sink->u8_dst) {
+        memcpy(sink->u8_dst + (size_t)y * sink->u8_stride + (size_t)px0 * (size_t)cn, row, (size_t)npix * (size_t)cn);
+        return;
+    }
+    const size_t plane = (size_t)plan->roi_h * (size_t)plan->roi_w;
+    const size_t pixel = (size_t)y * (size_t)plan->roi_w + (size_t)px0;
+    float *dst = sink->planar ? sink->f32_dst + pixel : sink->f32_dst + pixel * (size_t)sink->out_channels;
+    vc_kernels()->u8_preprocess_store(row, npix, cn, sink->channel_map, sink->out_channels, sink->scale, sink->bias,
+                                      sink->planar, plane, dst);
+}
 
 static void resize_rows(const vc_resize_plan *plan, const uint8_t *src, size_t src_stride, int cn,
                         const resize_sink *sink, int row_begin, int row_end) {
@@ -101,7 +114,6 @@ static void resize_rows(const vc_resize_plan *plan, const uint8_t *src, size_t s
     memset(row_u8 + VC_RESIZE_CHUNK_ELEMS, 0, VC_GATHER_PAD);
     const int chunk_pixels = VC_RESIZE_CHUNK_ELEMS / cn;
     const size_t src_row_bytes = (size_t)plan->src_w * (size_t)cn;
-    const size_t plane = (size_t)plan->roi_h * (size_t)plan->roi_w;
     const int bilinear = plan->interp == VC_INTERP_BILINEAR;
 
     for (int px0 = 0; px0 < plan->roi_w; px0 += chunk_pixels) {
@@ -143,28 +155,31 @@ static void resize_rows(const vc_resize_plan *plan, const uint8_t *src, size_t s
                 const uint8_t *in = src + (size_t)r0 * src_stride;
                 for (int j = 0; j < n; j++) out[j] = in[ofs0[j]];
             }
-            if (!sink->u8_dst) {
-                const size_t pixel = (size_t)y * (size_t)plan->roi_w + (size_t)px0;
-                float *dst = sink->planar ? sink->f32_dst + pixel : sink->f32_dst + pixel * (size_t)sink->out_channels;
-                k->u8_preprocess_store(row_u8, npix, cn, sink->channel_map, sink->out_channels, sink->scale,
-                                       sink->bias, sink->planar, plane, dst);
-            }
+            if (!sink->u8_dst) vc_resize_sink_row(plan, sink, row_u8, y, px0, npix, cn);
         }
     }
 }
 
-void vc_u8_resize(const vc_resize_plan *plan, const uint8_t *src, size_t src_stride, int channels, uint8_t *dst,
-                  size_t dst_stride, int row_begin, int row_end) {
-    const resize_sink sink = {.u8_dst = dst, .u8_stride = dst_stride};
-    resize_rows(plan, src, src_stride, channels, &sink, row_begin, row_end);
+// The two-tap kinds never allocate; the filter kinds need a scratch ring sized by the plan.
+static int run_rows(const vc_resize_plan *plan, const uint8_t *src, size_t src_stride, int cn, const resize_sink *sink,
+                    int row_begin, int row_end) {
+    if (plan->fx) return vc_filter_rows(plan, src, src_stride, cn, sink, row_begin, row_end);
+    resize_rows(plan, src, src_stride, cn, sink, row_begin, row_end);
+    return 0;
 }
 
-void vc_u8_preprocess(const vc_resize_plan *plan, const uint8_t *src, size_t src_stride, int src_channels,
-                      const int *channel_map, int out_channels, const float *scale, const float *bias, int planar,
-                      float *dst, int row_begin, int row_end) {
+int vc_u8_resize(const vc_resize_plan *plan, const uint8_t *src, size_t src_stride, int channels, uint8_t *dst,
+                 size_t dst_stride, int row_begin, int row_end) {
+    const resize_sink sink = {.u8_dst = dst, .u8_stride = dst_stride};
+    return run_rows(plan, src, src_stride, channels, &sink, row_begin, row_end);
+}
+
+int vc_u8_preprocess(const vc_resize_plan *plan, const uint8_t *src, size_t src_stride, int src_channels,
+                     const int *channel_map, int out_channels, const float *scale, const float *bias, int planar,
+                     float *dst, int row_begin, int row_end) {
     const resize_sink sink = {
         .channel_map = channel_map, .out_channels = out_channels, .scale = scale, .bias = bias,
         .planar = planar, .f32_dst = dst,
     };
-    resize_rows(plan, src, src_stride, src_channels, &sink, row_begin, row_end);
+    return run_rows(plan, src, src_stride, src_channels, &sink, row_begin, row_end);
 }

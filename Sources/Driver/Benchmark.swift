@@ -1,8 +1,10 @@
 import Foundation
 import IR
+import Kernels
+import Passes
 import Runtime
 
-/// A named compile configuration measured by `visionc bench` (e.g. `O0`, `O2`).
+/// A named compile configuration measured by `visionc bench`: `O0`, `O2`, `O2-fast`, …
 public struct BenchVariant: Sendable {
     public var name: String
     public var options: CompileOptions
@@ -11,102 +13,459 @@ public struct BenchVariant: Sendable {
         self.name = name
         self.options = options
     }
+
+    /// Parses `LEVEL[-FIDELITY]`: `O0`, `O2`, `O2-exact`, `O2-fast` (fidelity defaults to exact).
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "-", maxSplits: 1).map(String.init)
+        let levels = OptimizationLevel.allCases.map(\.rawValue)
+        let fidelities = Fidelity.allCases.map(\.rawValue)
+        guard let levelName = parts.first, let level = OptimizationLevel(rawValue: levelName) else {
+            throw DriverError("variant '\(text)': expected LEVEL[-FIDELITY] with LEVEL one of \(levels.joined(separator: ", "))")
+        }
+        var fidelity = Fidelity.exact
+        if parts.count == 2 {
+            guard let parsed = Fidelity(rawValue: parts[1]) else {
+                throw DriverError("variant '\(text)': unknown fidelity '\(parts[1])'; expected one of \(fidelities.joined(separator: ", "))")
+            }
+            fidelity = parsed
+        }
+        self.init(name: text, options: CompileOptions(level: level, fidelity: fidelity))
+    }
 }
 
-/// Medians over the measured iterations of one variant on one image.
-public struct VariantMeasurement: Sendable {
+/// How much each variant is measured per input and concurrency level.
+public enum BenchBudget: Sendable, Equatable {
+    /// Completed requests per variant (split over the rounds).
+    case requests(Int)
+    /// Seconds of closed-loop load per variant (split over the rounds).
+    case seconds(Double)
+}
+
+/// A simulated server under closed-loop load: `concurrency` clients each send a request,
+/// wait for its answer and send the next; `workers` runners (each an `Executable` with its
+/// own arena and `threadsPerWorker` kernel threads) serve them. With more clients than
+/// workers a request waits for a free worker: that wait is the `queue` category.
+public struct LoadShape: Sendable, Equatable, Codable {
+    public var concurrency: Int
+    public var workers: Int
+    public var threadsPerWorker: Int
+
+    public init(concurrency: Int, workers: Int, threadsPerWorker: Int) {
+        self.concurrency = max(1, concurrency)
+        self.workers = min(max(1, workers), self.concurrency)
+        self.threadsPerWorker = max(1, threadsPerWorker)
+    }
+
+    /// The default server for `concurrency` clients on `cores` cores: one worker per client
+    /// up to the core count (more would only time-slice the same cores), and the cores
+    /// shared out among the workers, so that the server never runs more kernel threads than
+    /// cores: at concurrency 1 one worker uses every core; from `cores` clients on each
+    /// worker is single-threaded and extra clients queue. `workers`/`threads` override.
+    public static func closedLoop(concurrency: Int, cores: Int, workers: Int? = nil, threads: Int? = nil) -> LoadShape {
+        let serving = min(workers ?? min(concurrency, cores), max(1, concurrency))
+        return LoadShape(concurrency: concurrency, workers: serving, threadsPerWorker: threads ?? max(1, cores / max(1, serving)))
+    }
+}
+
+/// One input of a benchmark: an image file, or a folder whose JPEGs are sent in turn.
+/// Files are read before measuring, so disk time never counts.
+public struct BenchInput: Sendable {
+    public var name: String
+    public var payloads: [Tensor]
+    /// Width × height when every file has the same size (from the JPEG header).
+    public var width: Int?
+    public var height: Int?
+    public var progressive: Bool?
+
+    /// "5120×2880", or the file count of a folder of mixed sizes.
+    public var sizeLabel: String {
+        if let width, let height { return "\(width)×\(height)" }
+        return "\(payloads.count) files"
+    }
+
+    /// Reads images and folders (their `.jpg`/`.jpeg` files, not recursive), in the order given.
+    public static func load(_ paths: [String]) throws -> [BenchInput] {
+        let decoder = try JPEGDecoder()
+        return try paths.map { path in
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+                throw DriverError("\(path): no such file or folder")
+            }
+            var files = [path]
+            if isFolder.boolValue {
+                let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+                files = names.filter { ["jpg", "jpeg"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+                    .map { URL(fileURLWithPath: path).appendingPathComponent($0).path }
+                guard !files.isEmpty else { throw DriverError("\(path): folder holds no .jpg or .jpeg file") }
+            }
+            let payloads = try files.map { try PipelineRunner.readInput(path: $0) }
+            let headers = payloads.map { payload -> JPEGHeader? in
+                guard case .u8(let bytes) = payload.data else { return nil }
+                return bytes.withUnsafeBytes { try? decoder.readHeader($0) }
+            }
+            var input = BenchInput(name: path, payloads: payloads)
+            if let first = headers.first ?? nil,
+               headers.allSatisfy({ $0?.width == first.width && $0?.height == first.height }) {
+                input.width = first.width
+                input.height = first.height
+                if headers.count == 1 { input.progressive = first.isProgressive }
+            }
+            return input
+        }
+    }
+}
+
+/// Time of one node, median over the measured requests.
+public struct NodeTime: Sendable, Equatable {
+    public var name: String
+    public var op: Op
+    public var category: StageCategory
+    public var medianMs: Double
+}
+
+/// One variant under one load on one input.
+public struct VariantLoadResult: Sendable {
     public var variant: String
-    public var totalMs: Stats
-    public var categoryMs: [StageCategory: Double]
-    /// Per node: IR name, op, category and median ms, in execution order.
-    public var nodes: [(name: String, op: Op, category: StageCategory, ms: Double)]
-}
+    public var requests: Int
+    /// Images served (`requests × batch`).
+    public var images: Int
+    /// Measured window time, summed over rounds.
+    public var seconds: Double
+    public var throughputRPS: Double { seconds > 0 ? Double(requests) / seconds : 0 }
+    public var imagesPerSecond: Double { seconds > 0 ? Double(images) / seconds : 0 }
+    /// Request latency as a client sees it: queue wait + service.
+    public var latencyMs: Stats
+    /// Mean ms per request in each category (every category present). Means, not medians,
+    /// so that the categories add up to the mean latency, as in a stacked bar.
+    public var breakdownMs: [StageCategory: Double]
+    public var nodes: [NodeTime]
+    /// Median over rounds of (this variant's throughput / the first variant's) in the same round.
+    public var throughputRatioToFirst: Double
+    public var latencyP50RatioFirstOverThis: Double
 
-/// Median and 90th percentile of a sample.
-public struct Stats: Sendable {
-    public var median: Double
-    public var p90: Double
-    public var count: Int
-
-    public init(_ samples: [Double]) {
-        let sorted = samples.sorted()
-        count = sorted.count
-        median = Stats.quantile(sorted, 0.5)
-        p90 = Stats.quantile(sorted, 0.9)
-    }
-
-    /// Linear interpolation between closest ranks (NumPy's default).
-    static func quantile(_ sorted: [Double], _ q: Double) -> Double {
-        guard !sorted.isEmpty else { return .nan }
-        let position = q * Double(sorted.count - 1)
-        let lower = Int(position.rounded(.down))
-        let upper = min(lower + 1, sorted.count - 1)
-        return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
+    /// Share of the mean request in each category (0…1).
+    public var breakdownShare: [StageCategory: Double] {
+        let total = breakdownMs.values.reduce(0, +)
+        return breakdownMs.mapValues { total > 0 ? $0 / total : 0 }
     }
 }
 
-/// Everything measured for one image.
-public struct ImageMeasurement: Sendable {
-    public var path: String
-    public var variants: [VariantMeasurement]
-    /// Median over rounds of (first variant's time / this variant's time), per variant.
-    public var speedupOverFirst: [Double]
+/// Every variant under one load shape on one input.
+public struct LevelResult: Sendable {
+    public var load: LoadShape
+    public var variants: [VariantLoadResult]
 }
 
-/// Measures variants of one pipeline side by side: every round runs each variant once
-/// (A B A B …), so machine noise hits them alike, and ratios are medians of per-round ratios.
+public struct InputResult: Sendable {
+    public var name: String
+    public var sizeLabel: String
+    public var progressive: Bool?
+    public var files: Int
+    public var levels: [LevelResult]
+}
+
+/// All figures of one `visionc bench` run.
+public struct BenchResults: Sendable {
+    public var machine: MachineInfo
+    public var graph: String
+    public var variants: [String]
+    public var batch: Int
+    public var rounds: Int
+    public var inputs: [InputResult]
+}
+
+/// Where a benchmark is, for a progress bar.
+public struct BenchProgress: Sendable {
+    public var completedWindows: Int
+    public var totalWindows: Int
+    public var label: String
+    public var fraction: Double { totalWindows > 0 ? Double(completedWindows) / Double(totalWindows) : 1 }
+}
+
+/// Measures variants of one pipeline under closed-loop load, side by side: for each input
+/// and concurrency level, every round runs one measured window of each variant (A B A B …),
+/// so machine noise hits them alike, and ratios are medians of per-round ratios.
 public struct Benchmark {
     public var variants: [BenchVariant]
-    public var iterations: Int
+    public var concurrency: [Int]
+    public var budget: BenchBudget
+    public var rounds: Int
+    /// Unmeasured requests each worker runs before the first round of a level.
     public var warmup: Int
+    /// Images per request; a worker runs them one after another (pipelines take one image).
+    public var batch: Int
     public var threads: Int?
+    public var workers: Int?
+    public var cores: Int
 
-    public init(variants: [BenchVariant], iterations: Int, warmup: Int, threads: Int?) {
+    public init(
+        variants: [BenchVariant], concurrency: [Int] = [1], budget: BenchBudget = .requests(20), rounds: Int = 5,
+        warmup: Int = 2, batch: Int = 1, threads: Int? = nil, workers: Int? = nil,
+        cores: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) {
         self.variants = variants
-        self.iterations = iterations
-        self.warmup = warmup
+        self.concurrency = concurrency
+        self.budget = budget
+        self.rounds = max(1, rounds)
+        self.warmup = max(0, warmup)
+        self.batch = max(1, batch)
         self.threads = threads
+        self.workers = workers
+        self.cores = max(1, cores)
     }
 
-    public func run(graphPath: String, images: [String], progress: (String) -> Void = { _ in }) throws -> [ImageMeasurement] {
-        let runners = try variants.map { variant in
-            try PipelineRunner(try Compiler.compile(path: graphPath, options: variant.options), threads: threads)
+    public func loadShape(concurrency level: Int) -> LoadShape {
+        LoadShape.closedLoop(concurrency: level, cores: cores, workers: workers, threads: threads)
+    }
+
+    public func run(graphPath: String, inputs: [BenchInput], progress: (BenchProgress) -> Void = { _ in }) throws -> BenchResults {
+        let compiled = try variants.map { try Compiler.compile(path: graphPath, options: $0.options) }
+        // OpenBLAS's thread count is process-wide and each Executable sets it when built, so
+        // it is set again before each level to what that level's workers use.
+        let blas = try? BLAS.load()
+        var pools: [String: [RunnerBox]] = [:]
+        func runners(_ v: Int, _ load: LoadShape) throws -> [RunnerBox] {
+            let key = "\(v)/\(load.workers)/\(load.threadsPerWorker)"
+            if let cached = pools[key] { return cached }
+            let made = try (0..<load.workers).map { _ in RunnerBox(try PipelineRunner(compiled[v], threads: load.threadsPerWorker)) }
+            pools[key] = made
+            return made
         }
-        var results: [ImageMeasurement] = []
-        for image in images {
-            let input = try PipelineRunner.readInput(path: image)
-            for _ in 0..<warmup {
-                for runner in runners { _ = try runner.run(input: input, name: image) }
-            }
-            var profiles = Array(repeating: [Profile](), count: runners.count)
-            var ratios = Array(repeating: [Double](), count: runners.count)
-            for round in 0..<iterations {
-                progress("\(URL(fileURLWithPath: image).lastPathComponent): round \(round + 1)/\(iterations)")
-                var totals: [Double] = []
-                for (v, runner) in runners.enumerated() {
-                    let profile = try runner.run(input: input, name: image).0.profile
-                    profiles[v].append(profile)
-                    totals.append(profile.total)
+
+        let total = inputs.count * concurrency.count * rounds * variants.count
+        var done = 0
+        var results: [InputResult] = []
+        for input in inputs {
+            var levels: [LevelResult] = []
+            for level in concurrency {
+                let load = loadShape(concurrency: level)
+                let pools = try variants.indices.map { try runners($0, load) }
+                blas?.setThreads(load.threadsPerWorker)
+                for pool in pools {
+                    for box in pool {
+                        for i in 0..<warmup { _ = try box.runner.run(input: input.payloads[i % input.payloads.count], name: input.name) }
+                    }
                 }
-                for v in runners.indices { ratios[v].append(totals[0] / totals[v]) }
+                var windows = Array(repeating: [Window](), count: variants.count)
+                for round in 0..<rounds {
+                    for v in variants.indices {
+                        progress(BenchProgress(
+                            completedWindows: done, totalWindows: total,
+                            label: "\(URL(fileURLWithPath: input.name).lastPathComponent) c=\(level) \(variants[v].name) round \(round + 1)/\(rounds)"))
+                        windows[v].append(try measureWindow(pools[v], input: input, load: load))
+                        done += 1
+                    }
+                }
+                levels.append(LevelResult(load: load, variants: variants.indices.map { summarize(variants[$0].name, windows[$0], first: windows[0]) }))
             }
-            let measured = variants.indices.map { v in summarize(variants[v].name, profiles[v]) }
-            results.append(ImageMeasurement(path: image, variants: measured, speedupOverFirst: ratios.map { Stats($0).median }))
+            results.append(InputResult(
+                name: input.name, sizeLabel: input.sizeLabel, progressive: input.progressive, files: input.payloads.count, levels: levels))
         }
-        return results
+        progress(BenchProgress(completedWindows: total, totalWindows: total, label: "done"))
+        return BenchResults(
+            machine: MachineInfo.current(threads: threads), graph: graphPath, variants: variants.map(\.name), batch: batch,
+            rounds: rounds, inputs: results)
     }
 
-    private func summarize(_ name: String, _ profiles: [Profile]) -> VariantMeasurement {
-        var categories: [StageCategory: Double] = [:]
-        for category in StageCategory.allCases {
-            let samples = profiles.map { $0.seconds(by: category) * 1000 }
-            if samples.contains(where: { $0 > 0 }) { categories[category] = Stats(samples).median }
+    // MARK: - One measured window
+
+    /// What one request cost.
+    struct RequestSample {
+        var latency: Double
+        var queue: Double
+        /// Seconds per `StageCategory.allCases` index, `queue` and `other` included.
+        var categories: [Double]
+        var nodes: [NodeTiming]
+    }
+
+    struct Window {
+        var seconds: Double
+        var samples: [RequestSample]
+        var throughput: Double { seconds > 0 ? Double(samples.count) / seconds : 0 }
+    }
+
+    private func measureWindow(_ pool: [RunnerBox], input: BenchInput, load: LoadShape) throws -> Window {
+        let limit: RequestLimit
+        switch budget {
+        case .requests(let count):
+            limit = .count(max(load.concurrency, (count + rounds - 1) / rounds))
+        case .seconds(let seconds):
+            limit = .deadline(seconds / Double(rounds))
         }
-        let first = profiles.first?.entries ?? []
-        let nodes = first.indices.map { i in
-            (name: first[i].name, op: first[i].op, category: first[i].category,
-             ms: Stats(profiles.map { $0.entries[i].seconds * 1000 }).median)
+        let state = WindowState(pool: pool, limit: limit)
+        let batch = self.batch
+        let group = DispatchGroup()
+        for client in 0..<load.concurrency {
+            group.enter()
+            let thread = Thread {
+                state.waitForStart()
+                state.runClient(offset: client, input: input, batch: batch)
+                group.leave()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
         }
-        return VariantMeasurement(variant: name, totalMs: Stats(profiles.map { $0.total * 1000 }), categoryMs: categories, nodes: nodes)
+        state.start(clients: load.concurrency)
+        group.wait()
+        return try state.finish()
+    }
+}
+
+/// A `PipelineRunner` handed between client threads. Sound because `WorkerPool` gives each
+/// runner to one thread at a time, which is the runner's contract.
+final class RunnerBox: @unchecked Sendable {
+    let runner: PipelineRunner
+    init(_ runner: PipelineRunner) { self.runner = runner }
+}
+
+enum RequestLimit {
+    case count(Int)
+    case deadline(Double)
+}
+
+/// Shared state of one window: the free workers, the request budget and the samples, all
+/// behind one condition lock (clients touch it twice per request, far from the hot loops).
+final class WindowState: @unchecked Sendable {
+    private let pool: [RunnerBox]
+    private let limit: RequestLimit
+    private let condition = NSCondition()
+    private var free: [Int]
+    private var issued = 0
+    private var waitingClients = 0
+    private var started = false
+    private var start = 0.0
+    private var lastFinish = 0.0
+    private var samples: [Benchmark.RequestSample] = []
+    private var failure: Error?
+
+    init(pool: [RunnerBox], limit: RequestLimit) {
+        self.pool = pool
+        self.limit = limit
+        free = Array(pool.indices.reversed())
+    }
+
+    /// Called by each client thread: blocks until every client is ready, so the window
+    /// starts with the full load instead of one thread creation after another.
+    func waitForStart() {
+        condition.lock()
+        waitingClients += 1
+        condition.broadcast()
+        while !started { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Starts the window once `clients` threads wait for it.
+    func start(clients: Int) {
+        condition.lock()
+        while waitingClients < clients { condition.wait() }
+        start = benchSeconds()
+        lastFinish = start
+        started = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Claims the next request of the window, or nil when the budget is spent or a request failed.
+    private func claim() -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard failure == nil else { return nil }
+        switch limit {
+        case .count(let count): guard issued < count else { return nil }
+        case .deadline(let seconds): guard benchSeconds() - start < seconds else { return nil }
+        }
+        issued += 1
+        return issued - 1
+    }
+
+    /// A free worker, and whether the request had to wait for it (only then is it queued).
+    private func acquireWorker() -> (worker: Int, waited: Bool) {
+        condition.lock()
+        defer { condition.unlock() }
+        let waited = free.isEmpty
+        while free.isEmpty { condition.wait() }
+        return (free.removeLast(), waited)
+    }
+
+    private func release(_ worker: Int, sample: Benchmark.RequestSample?, error: Error?, finishedAt: Double) {
+        condition.lock()
+        free.append(worker)
+        if let sample { samples.append(sample) }
+        if let error, failure == nil { failure = error }
+        lastFinish = max(lastFinish, finishedAt)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func runClient(offset: Int, input: BenchInput, batch: Int) {
+        while let request = claim() {
+            let issuedAt = benchSeconds()
+            let (worker, waited) = acquireWorker()
+            let startedAt = benchSeconds()
+            var categories = Array(repeating: 0.0, count: StageCategory.allCases.count)
+            var nodes: [NodeTiming] = []
+            var serviceInNodes = 0.0
+            do {
+                for image in 0..<batch {
+                    let payload = input.payloads[(request * batch + image + offset) % input.payloads.count]
+                    let profile = try pool[worker].runner.run(input: payload, name: input.name).0.profile
+                    for entry in profile.entries {
+                        categories[StageCategory.allCases.firstIndex(of: entry.category)!] += entry.seconds
+                        serviceInNodes += entry.seconds
+                    }
+                    if image == 0 { nodes = profile.entries }
+                }
+            } catch {
+                release(worker, sample: nil, error: error, finishedAt: benchSeconds())
+                return
+            }
+            let finishedAt = benchSeconds()
+            let queue = waited ? startedAt - issuedAt : 0
+            categories[StageCategory.allCases.firstIndex(of: .queue)!] += queue
+            // Time outside every node: plan lookup, input copy-in, output copy-out, rankings,
+            // and taking a worker that was free (a lock, not a queue).
+            categories[StageCategory.allCases.firstIndex(of: .other)!] += max(0, finishedAt - issuedAt - queue - serviceInNodes)
+            release(worker, sample: Benchmark.RequestSample(latency: finishedAt - issuedAt, queue: queue, categories: categories, nodes: nodes),
+                    error: nil, finishedAt: finishedAt)
+        }
+    }
+
+    func finish() throws -> Benchmark.Window {
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw failure }
+        return Benchmark.Window(seconds: lastFinish - start, samples: samples)
+    }
+}
+
+/// Monotonic seconds for the load generator.
+func benchSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+}
+
+extension Benchmark {
+    func summarize(_ name: String, _ windows: [Window], first: [Window]) -> VariantLoadResult {
+        let samples = windows.flatMap(\.samples)
+        let count = Double(max(1, samples.count))
+        var breakdown: [StageCategory: Double] = [:]
+        for (index, category) in StageCategory.allCases.enumerated() {
+            breakdown[category] = samples.reduce(0) { $0 + $1.categories[index] } * 1000 / count
+        }
+        let reference = samples.first?.nodes ?? []
+        let comparable = samples.filter { $0.nodes.count == reference.count }
+        let nodes = reference.indices.map { i in
+            NodeTime(name: reference[i].name, op: reference[i].op, category: reference[i].category,
+                     medianMs: Stats(comparable.map { $0.nodes[i].seconds * 1000 }).p50)
+        }
+        let p50s = windows.map { Stats($0.samples.map(\.latency)).p50 }
+        let firstP50s = first.map { Stats($0.samples.map(\.latency)).p50 }
+        return VariantLoadResult(
+            variant: name, requests: samples.count, images: samples.count * batch,
+            seconds: windows.reduce(0) { $0 + $1.seconds },
+            latencyMs: Stats(samples.map { $0.latency * 1000 }), breakdownMs: breakdown, nodes: nodes,
+            throughputRatioToFirst: Stats.medianOfRatios(windows.map(\.throughput), first.map(\.throughput)),
+            latencyP50RatioFirstOverThis: Stats.medianOfRatios(firstP50s, p50s))
     }
 }

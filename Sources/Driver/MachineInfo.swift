@@ -1,23 +1,51 @@
 import Foundation
 import Kernels
 
-/// What a measurement ran on, printed by `bench` so a figure names its machine.
-public struct MachineInfo: Sendable {
+/// What a measurement ran on, printed and written by `bench` so a figure names its machine.
+public struct MachineInfo: Sendable, Codable, Equatable {
     public var cpu: String
     public var cores: Int
-    public var threads: Int
+    /// Kernel threads per runner when the user fixed them (`--threads`); nil: chosen per load.
+    public var threads: Int?
+    /// ISA of the visionc C kernels picked at start-up (scalar, avx2, avx512).
     public var kernelISA: String
+    /// The OpenBLAS kernel family in use, e.g. "OpenBLAS SkylakeX".
     public var blasCore: String
+    /// OpenBLAS's own build string (version, threading).
+    public var blasConfig: String
+    public var os: String
+    public var linuxKernel: String
+
+    enum CodingKeys: String, CodingKey {
+        case cpu, cores, threads, os
+        case kernelISA = "kernel_isa"
+        case blasCore = "blas_core"
+        case blasConfig = "blas_config"
+        case linuxKernel = "linux_kernel"
+    }
 
     public static func current(threads: Int?) -> MachineInfo {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let blasCore = (try? BLAS.load()).map(\.coreName) ?? "unavailable"
+        let blas = try? BLAS.load()
+        var system = utsname()
+        uname(&system)
+        let release = withUnsafeBytes(of: system.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         return MachineInfo(
-            cpu: CPUInfo.model, cores: cores, threads: threads ?? cores, kernelISA: KernelISA.active.name,
-            blasCore: "OpenBLAS \(blasCore)")
+            cpu: CPUInfo.model, cores: ProcessInfo.processInfo.activeProcessorCount, threads: threads,
+            kernelISA: KernelISA.active.name, blasCore: "OpenBLAS \(blas?.coreName ?? "unavailable")",
+            blasConfig: blas?.config ?? "unavailable", os: osName(), linuxKernel: release)
+    }
+
+    /// PRETTY_NAME from /etc/os-release, else the generic OS description.
+    private static func osName() -> String {
+        if let text = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") }) {
+            return line.dropFirst("PRETTY_NAME=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        return ProcessInfo.processInfo.operatingSystemVersionString
     }
 
     public var summary: String {
-        "\(cpu) · \(cores) cores · \(threads) threads · kernels \(kernelISA) · \(blasCore)"
+        let threadText = threads.map { "\($0) threads per runner" } ?? "threads: cores / workers"
+        return "\(cpu) · \(cores) cores · \(threadText) · kernels \(kernelISA) · \(blasCore) · \(os)"
     }
 }

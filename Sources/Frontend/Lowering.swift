@@ -39,6 +39,9 @@ public struct Lowering {
     private var graph: Graph
     /// Results of each node, the first being what a bare reference means.
     private var nodeResults: [String: [(name: String, value: ValueID)]] = [:]
+    /// Second results of ops before a node's last (a letterbox's scale and offset): named by
+    /// `node.result`, not part of what a bare reference to the node means.
+    private var nodeExtras: [String: [(name: String, value: ValueID)]] = [:]
     private var inputValues: [String: ValueID] = [:]
     /// Every lowered topk: its scores, its indices and the labels of its classes.
     private var topks: [(scores: ValueID, indices: ValueID, labels: [String]?)] = []
@@ -95,11 +98,13 @@ public struct Lowering {
         }
         var current = try resolve(first)
         var results: [(name: String, value: ValueID)] = []
+        var extras: [(name: String, value: ValueID)] = []
         for (index, op) in ops.enumerated() {
+            extras += results.dropFirst()
             let isLast = index == ops.count - 1
             let name = isLast ? node.name : "\(node.name).\(op.operation.name)"
             do {
-                results = try lower(op, input: current, name: name)
+                results = try lower(op, input: current, name: name, node: node.name)
             } catch let error as LoweringError {
                 throw error
             } catch {
@@ -108,10 +113,13 @@ public struct Lowering {
             current = results[0].value
         }
         nodeResults[node.name] = results
+        nodeExtras[node.name] = extras
     }
 
     /// The IR for one YAML op; returns its named results.
-    private mutating func lower(_ op: OpSpec, input: ValueID, name: String) throws -> [(name: String, value: ValueID)] {
+    private mutating func lower(
+        _ op: OpSpec, input: ValueID, name: String, node: String
+    ) throws -> [(name: String, value: ValueID)] {
         func single(_ irOp: Op, _ x: ValueID, _ attributes: Attributes) throws -> [(name: String, value: ValueID)] {
             [(name: "result", value: try graph.append(irOp, [x], attributes: attributes, name: name)[0])]
         }
@@ -127,7 +135,17 @@ public struct Lowering {
             ])
         case .resize(let r):
             var attributes: Attributes = ["interpolation": .string(r.interpolation.rawValue)]
+            if r.antialias { attributes["antialias"] = .int(1) }
             switch r.target {
+            case .letterbox(let h, let w):
+                attributes["size"] = .ints([h, w])
+                attributes["pad_value"] = .float(Float(r.padValue))
+                attributes["align"] = .string(r.alignment.rawValue)
+                let types = try graph.inferTypes(op: .letterbox, inputs: [input], attributes: attributes)
+                let results = graph.append(
+                    .letterbox, [input], attributes: attributes,
+                    results: [(name: name, type: types[0]), (name: "\(node).letterbox", type: types[1])])
+                return [(name: "result", value: results[0]), (name: "letterbox", value: results[1])]
             case .size(let h, let w): attributes["size"] = .ints([h, w])
             case .shorter(let n, let maxSize):
                 attributes["shorter"] = .int(n)
@@ -153,6 +171,20 @@ public struct Lowering {
             ])
         case .layout(let target):
             return [(name: "result", value: try lowerLayout(input, to: target, name: name, at: op.location))]
+        case .pad(let p):
+            var attributes: Attributes = ["value": .floats(p.value.map(Float.init))]
+            switch p.amount {
+            case .multipleOf(let n): attributes["multiple_of"] = .int(n)
+            case .pads(let t, let l, let b, let r): attributes["pads"] = .ints([t, l, b, r])
+            }
+            return try single(.padSpatial, input, attributes)
+        case .toTensor(let t):
+            // torchvision's ToTensor: u8 → f32 / 255, channels first.
+            let cast = try graph.append(.cast, [input], attributes: ["to": .string("f32")], name: "\(name).cast")[0]
+            let scaled = try graph.append(
+                .normalize, [cast], attributes: ["scale": .float(Float(1.0 / 255.0)), "mean": .floats([0]), "std": .floats([1])],
+                name: "\(name).normalize")[0]
+            return [(name: "result", value: try lowerLayout(scaled, to: t.layout, name: name, at: op.location))]
         case .softmax(let s):
             return try single(.softmax, input, ["axis": .int(s.axis)])
         case .topk(let t):
@@ -258,8 +290,9 @@ public struct Lowering {
                 throw LoweringError(at: reference.location, "node '\(name)' has no results")
             }
             guard let output else { return results.map(\.value) }
-            guard let match = results.first(where: { $0.name == output || graph[$0.value].name == output }) else {
-                let names = results.map(\.name).joined(separator: ", ")
+            let candidates = results + (nodeExtras[name] ?? [])
+            guard let match = candidates.first(where: { $0.name == output || graph[$0.value].name == output }) else {
+                let names = candidates.map(\.name).joined(separator: ", ")
                 throw LoweringError(at: reference.location, "node '\(name)' has no result '\(output)'; it has: \(names)")
             }
             return [match.value]

@@ -52,15 +52,7 @@ public struct Graph: Sendable {
 
     /// Adds a value, making the name unique (`x`, `x.1`, `x.2`, …) and legal in the text form.
     public mutating func addValue(name: String, type: TensorType) -> ValueID {
-        let base = Graph.legalName(name)
-        var candidate = base
-        var suffix = 1
-        while namesInUse.contains(candidate) {
-            candidate = "\(base).\(suffix)"
-            suffix += 1
-        }
-        namesInUse.insert(candidate)
-        values.append(Value(name: candidate, type: type))
+        values.append(Value(name: claimName(name), type: type))
         return ValueID(values.count - 1)
     }
 
@@ -70,6 +62,12 @@ public struct Graph: Sendable {
         let old = values[id.index].name
         if old == name { return old }
         namesInUse.remove(old)
+        values[id.index].name = claimName(name)
+        return values[id.index].name
+    }
+
+    /// The legal form of `name`, suffixed `.1`, `.2`, … until no value has it; marked in use.
+    private mutating func claimName(_ name: String) -> String {
         let base = Graph.legalName(name)
         var candidate = base
         var suffix = 1
@@ -78,7 +76,6 @@ public struct Graph: Sendable {
             suffix += 1
         }
         namesInUse.insert(candidate)
-        values[id.index].name = candidate
         return candidate
     }
 

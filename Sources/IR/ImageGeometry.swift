@@ -88,3 +88,60 @@ public enum ImageGeometry {
         }
     }
 }
+
+// MARK: - Letterbox, padding, and the decoded size a resize needs
+
+extension ImageGeometry {
+    /// Where a `letterbox` puts an (h, w) image inside its `size=[H,W]` frame: scaled by
+    /// min(H/h, W/w) to (resized.h, resized.w) (rounded, at least 1), at (top, left), centred
+    /// (offsets floored) or top-left by `align`.
+    public static func letterbox(
+        height h: Int, width w: Int, attributes a: Attributes
+    ) throws -> (frame: (h: Int, w: Int), resized: (h: Int, w: Int), top: Int, left: Int) {
+        guard let size = a.ints("size"), size.count == 2, size[0] > 0, size[1] > 0 else {
+            throw IRError.invalidAttribute(op: "letterbox", name: "size", "expected [h, w] with positive sides")
+        }
+        guard h > 0, w > 0 else { throw IRError.invalidShape("letterbox of an empty \(h)x\(w) image") }
+        let scale = min(Double(size[0]) / Double(h), Double(size[1]) / Double(w))
+        let rh = min(size[0], max(1, Int((Double(h) * scale).rounded()))), rw = min(size[1], max(1, Int((Double(w) * scale).rounded())))
+        let centred = (a.string("align") ?? "center") == "center"
+        return ((size[0], size[1]), (rh, rw), centred ? (size[0] - rh) / 2 : 0, centred ? (size[1] - rw) / 2 : 0)
+    }
+
+    /// [top, left, bottom, right] of a `pad_spatial` on an image with spatial size (h, w):
+    /// `pads=[t,l,b,r]`, or `multiple_of=N` (bottom and right grow to the next multiple of N).
+    public static func spatialPads(height h: Int, width w: Int, attributes a: Attributes) throws -> [Int] {
+        if let pads = a.ints("pads") {
+            guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else {
+                throw IRError.invalidAttribute(op: "pad_spatial", name: "pads", "expected [top, left, bottom, right] ≥ 0, found \(pads)")
+            }
+            return pads
+        }
+        guard let m = a.int("multiple_of"), m > 0 else {
+            throw IRError.invalidAttribute(op: "pad_spatial", name: "multiple_of", "expected pads=[t,l,b,r] or multiple_of=N > 0")
+        }
+        return [0, 0, (m - h % m) % m, (m - w % m) % m]
+    }
+
+    /// Prefix of the attributes `decode-scale` copies from the resize a decode feeds, so the
+    /// decoder can pick its DCT scaling factor per image from the header.
+    public static let decodeFitPrefix = "fit_"
+
+    /// The resize attributes stored on a decode node under `decodeFitPrefix`, or nil.
+    public static func decodeFit(_ a: Attributes) -> Attributes? {
+        let fit = a.storage.filter { $0.key.hasPrefix(decodeFitPrefix) }
+        guard !fit.isEmpty else { return nil }
+        return Attributes(Dictionary(uniqueKeysWithValues: fit.map { (String($0.key.dropFirst(decodeFitPrefix.count)), $0.value) }))
+    }
+
+    /// Whether a decoded (h, w) image is large enough for the resize `fit`: the resize (or
+    /// the letterbox's scaled image) does not upscale it on either axis.
+    public static func decodedSizeSuffices(height h: Int, width w: Int, fit: Attributes) -> Bool {
+        if fit.ints("letterbox") != nil {
+            guard let box = try? letterbox(height: h, width: w, attributes: ["size": fit["letterbox"]!]) else { return false }
+            return box.resized.h <= h && box.resized.w <= w
+        }
+        guard let out = try? resizedSize(height: h, width: w, attributes: fit) else { return false }
+        return out.h <= h && out.w <= w
+    }
+}

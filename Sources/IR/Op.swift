@@ -14,23 +14,37 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     case normalize
     /// Fused resize + crop + color + cast + normalize + layout: reads u8 HWC once, writes f32 once.
     case preprocess
+    /// Aspect-keeping resize into a padded frame; second result: f32[4] scale and offset.
+    case letterbox
+    /// Constant padding of an image's two spatial axes (one value per channel).
+    case padSpatial = "pad_spatial"
 
     // MARK: Model: linear and normalization
     case conv
     case gemm
     case matmul
     case batchNorm = "batch_norm"
+    /// Transposed 2-D convolution (ONNX ConvTranspose), weight [C, M/group, KH, KW].
+    case convTranspose = "conv_transpose"
 
     // MARK: Model: elementwise
     case relu
     case clip
     case sigmoid
+    /// max(0, min(1, alpha·x + beta)).
+    case hardSigmoid = "hard_sigmoid"
+    /// x · max(0, min(1, x/6 + 1/2)).
+    case hardSwish = "hard_swish"
+    case sqrt
     case add
     case sub
     case mul
     case div
     /// n-ary sum (ONNX Sum).
     case sum
+    /// x where x ≥ 0, else slope·x; the slope broadcasts onto x.
+    case prelu
+    case pow
 
     // MARK: Model: pooling
     case maxPool = "max_pool"
@@ -47,24 +61,32 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     case shape
     case constantOfShape = "constant_of_shape"
     case identity
+    /// Strided window along some axes (ONNX Slice with constant starts/ends/axes/steps).
+    case slice
+    /// Elements of the data at run-time indices along one axis (ONNX Gather).
+    case gather
+    /// ONNX Resize of an N-D tensor (nearest or linear); `resize` is the u8 image op.
+    case interpolate
 
     // MARK: Postprocess
     case softmax
     case topk
+    /// Mean over `axes` (all when absent), keeping them as 1 when `keepdims`.
+    case reduceMean = "reduce_mean"
 
     public var group: OpGroup {
         switch self {
         case .const: .constant
         case .decodeJPEG: .decode
-        case .resize, .crop, .convertColor, .cast, .normalize, .preprocess: .image
-        case .conv, .gemm, .matmul: .linear
+        case .resize, .crop, .convertColor, .cast, .normalize, .preprocess, .letterbox, .padSpatial: .image
+        case .conv, .convTranspose, .gemm, .matmul: .linear
         case .batchNorm: .normalization
-        case .relu, .clip, .sigmoid: .unaryElementwise
-        case .add, .sub, .mul, .div, .sum: .binaryElementwise
+        case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .sqrt: .unaryElementwise
+        case .add, .sub, .mul, .div, .sum, .prelu, .pow: .binaryElementwise
         case .maxPool, .averagePool, .globalAveragePool: .pooling
-        case .transpose, .reshape, .flatten, .unsqueeze, .squeeze, .concat, .identity: .movement
+        case .transpose, .reshape, .flatten, .unsqueeze, .squeeze, .concat, .identity, .slice, .gather, .interpolate: .movement
         case .shape, .constantOfShape: .shapeArithmetic
-        case .softmax: .reduction
+        case .softmax, .reduceMean: .reduction
         case .topk: .selection
         }
     }

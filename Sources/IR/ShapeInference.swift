@@ -30,6 +30,9 @@ public enum ShapeInference {
             }
             return [TensorType(.u8, [.symbol("h"), .symbol("w"), .known(c)], layout: .hwc)]
 
+        case .letterbox, .padSpatial:
+            return try imageResultTypes(op: op, inputs: inputs, attributes: a)
+
         case .resize:
             try arity(1...1)
             let x = try image(inputs[0], op)
@@ -225,7 +228,7 @@ public enum ShapeInference {
             guard (0...x.rank).contains(axis) else {
                 throw IRError.invalidAttribute(op: op.rawValue, name: "axis", "\(axis) out of range for rank \(x.rank)")
             }
-            return [TensorType(x.dtype, [product(x.shape[..<axis]), product(x.shape[axis...])])]
+            return [TensorType(x.dtype, [try product(x.shape[..<axis]), try product(x.shape[axis...])])]
 
         case .unsqueeze:
             try arity(1...2)
@@ -251,7 +254,9 @@ public enum ShapeInference {
             let axesRaw = a.ints("axes") ?? constant(1)?.integers
                 ?? x.shape.indices.filter { x.shape[$0] == .known(1) }
             let axes = Set(axesRaw.map { $0 < 0 ? $0 + x.rank : $0 })
-            for axis in axes where !(x.shape.indices.contains(axis) && x.shape[axis] == .known(1)) {
+            // A symbolic dim is checked when the runtime binds it (the PP-OCRv4 recognizer
+            // squeezes the output of a Reshape whose target is computed from Shape).
+            for axis in axes where !(x.shape.indices.contains(axis) && (x.shape[axis] == .known(1) || x.shape[axis].value == nil)) {
                 throw IRError.invalidAttribute(op: op.rawValue, name: "axes", "axis \(axis) of \(x) is not 1")
             }
             return [TensorType(x.dtype, x.shape.indices.filter { !axes.contains($0) }.map { x.shape[$0] })]
@@ -262,6 +267,16 @@ public enum ShapeInference {
             if axis < 0 { axis += first.rank }
             guard (0..<first.rank).contains(axis) else {
                 throw IRError.invalidAttribute(op: op.rawValue, name: "axis", "\(axis) out of range for rank \(first.rank)")
+            }
+            for other in inputs.dropFirst() {
+                guard other.rank == first.rank, other.dtype == first.dtype else {
+                    throw IRError.typeMismatch(op: op.rawValue, "operands \(first) and \(other) differ in rank or dtype")
+                }
+                for i in 0..<first.rank where i != axis {
+                    if let x = first.shape[i].value, let y = other.shape[i].value, x != y {
+                        throw IRError.typeMismatch(op: op.rawValue, "operands \(first) and \(other) differ on axis \(i)")
+                    }
+                }
             }
             var t = first
             t.shape[axis] = inputs.map { $0.shape[axis] }.reduce(.known(0)) { acc, d in
@@ -283,6 +298,9 @@ public enum ShapeInference {
             }
             guard dims.allSatisfy({ $0 >= 0 }) else { throw IRError.invalidShape("constant_of_shape with negative dims \(dims)") }
             return [TensorType(dtype, dims)]
+
+        case .convTranspose, .hardSigmoid, .hardSwish, .sqrt, .prelu, .pow, .slice, .gather, .interpolate, .reduceMean:
+            return try modelOpResultTypes(op: op, inputs: inputs, attributes: a, constants: constants)
 
         case .softmax:
             try arity(1...1)
@@ -342,7 +360,9 @@ public enum ShapeInference {
             guard padded >= 0 else {
                 throw IRError.invalidShape("\(op.rawValue): window \(extent) larger than padded input \(n + pads[i] + pads[i + 2])")
             }
-            let out = ceilMode ? (padded + strides[i] - 1) / strides[i] + 1 : padded / strides[i] + 1
+            var out = ceilMode ? (padded + strides[i] - 1) / strides[i] + 1 : padded / strides[i] + 1
+            // ONNX drops a ceil-mode window that would start inside the end padding.
+            if ceilMode, (out - 1) * strides[i] >= n + pads[i] { out -= 1 }
             return .known(out)
         }
     }
@@ -361,13 +381,21 @@ public enum ShapeInference {
         }
     }
 
-    private static func product(_ dims: ArraySlice<Dim>) -> Dim {
+    private static func product(_ dims: ArraySlice<Dim>) throws -> Dim {
+        try knownProduct(dims).map(Dim.known) ?? .symbol("")
+    }
+
+    /// Product of the dims when all are known (nil otherwise); a product past `Int` is an
+    /// error, not a trap, since dims can come from a model file.
+    static func knownProduct<S: Sequence>(_ dims: S) throws -> Int? where S.Element == Dim {
         var p = 1
         for d in dims {
-            guard let v = d.value else { return .symbol("") }
-            p *= v
+            guard let v = d.value else { return nil }
+            let (r, overflow) = p.multipliedReportingOverflow(by: v)
+            guard !overflow else { throw IRError.invalidShape("element count of \(Array(dims)) overflows") }
+            p = r
         }
-        return .known(p)
+        return p
     }
 
     /// ONNX Reshape: 0 copies the input dim (unless allowzero), one -1 is inferred.
@@ -389,13 +417,13 @@ public enum ShapeInference {
                 throw IRError.invalidShape("reshape target \(target) has invalid dim \(t)")
             }
         }
-        let total = input.reduce(Optional(1)) { acc, d in acc.flatMap { a in d.value.map { a * $0 } } }
+        let total = try knownProduct(input)
         if let at = inferAt, let total {
-            let rest = out.enumerated().filter { $0.offset != at }.reduce(Optional(1)) { acc, e in acc.flatMap { a in e.element.value.map { a * $0 } } }
+            let rest = try knownProduct(out.enumerated().filter { $0.offset != at }.map(\.element))
             if let rest, rest > 0, total % rest == 0 { out[at] = .known(total / rest) } else if let rest {
                 throw IRError.invalidShape("cannot reshape \(total) elements into \(target) (\(rest) per inferred unit)")
             }
-        } else if let total, let want = out.reduce(Optional(1), { acc, d in acc.flatMap { a in d.value.map { a * $0 } } }), want != total {
+        } else if let total, let want = try knownProduct(out), want != total {
             throw IRError.invalidShape("cannot reshape \(input) (\(total) elements) into \(target)")
         }
         return out

@@ -1,13 +1,25 @@
 import CKernels
 
-/// Interpolation with OpenCV `cv2.resize` semantics on u8 images.
+/// Interpolation of the u8 resize, named by the library whose results it reproduces.
 public enum Interpolation: Sendable, CaseIterable {
-    /// INTER_NEAREST: sx = floor(dx * srcW / dstW).
+    /// OpenCV INTER_NEAREST: sx = floor(dx * srcW / dstW).
     case nearest
-    /// INTER_LINEAR: half-pixel centres, 11-bit fixed-point weights.
+    /// OpenCV INTER_LINEAR: half-pixel centres, 11-bit fixed-point weights, no antialiasing.
     case bilinear
+    /// OpenCV INTER_AREA (box filter when downscaling), within ±1.
+    case area
+    /// Pillow `Image.resize(BILINEAR)`: the triangle filter widened by the scale when
+    /// downscaling (antialiased), Pillow's fixed-point arithmetic.
+    case antialiasedBilinear
 
-    var cValue: vc_interp { self == .nearest ? VC_INTERP_NEAREST : VC_INTERP_BILINEAR }
+    var cValue: vc_interp {
+        switch self {
+        case .nearest: VC_INTERP_NEAREST
+        case .bilinear: VC_INTERP_BILINEAR
+        case .area: VC_INTERP_AREA
+        case .antialiasedBilinear: VC_INTERP_ANTIALIAS_BILINEAR
+        }
+    }
 }
 
 /// A rectangle in pixels (used for the region of interest of a resize).
@@ -74,6 +86,11 @@ public final class ResizePlan: @unchecked Sendable {
         try KernelError.checkMatrix(name, "source", src.count, rows: sourceHeight, cols: sourceWidth * channels, ld: stride)
     }
 
+    /// The filter kinds allocate a ring of at most about 1 MiB per call; the C side reports failure.
+    private func checkScratch(_ name: String, _ status: Int32) throws(KernelError) {
+        guard status == 0 else { throw KernelError(kernel: name, message: "out of memory for the filter's scratch rows") }
+    }
+
     /// Writes ROI rows `rows` (0-based in the ROI) as HWC u8 to `dst`, row y at y*dstStride.
     public func resize(
         _ src: UnsafeBufferPointer<UInt8>, sourceStride: Int, channels: Int, into dst: UnsafeMutableBufferPointer<UInt8>,
@@ -84,9 +101,10 @@ public final class ResizePlan: @unchecked Sendable {
         try KernelError.checkRange(name, "rows", rows, within: roi.height)
         try KernelError.checkMatrix(
             name, "destination", dst.count, rows: roi.height, cols: roi.width * channels, ld: destinationStride)
-        vc_u8_resize(
+        let status = vc_u8_resize(
             plan, src.baseAddress, sourceStride, Int32(channels), dst.baseAddress, destinationStride,
             Int32(rows.lowerBound), Int32(rows.upperBound))
+        try checkScratch(name, status)
     }
 
     /// The fused preprocess: resize exactly as `resize` does, then for output channel oc
@@ -112,9 +130,10 @@ public final class ResizePlan: @unchecked Sendable {
         try KernelError.checkRange(name, "rows", rows, within: roi.height)
         try KernelError.checkCount(
             name, "destination", dst.count, needed: KernelError.product(name, roi.height, roi.width, outChannels))
-        vc_u8_preprocess(
+        let status = vc_u8_preprocess(
             plan, src.baseAddress, sourceStride, Int32(sourceChannels), channelMap, Int32(outChannels), scale, bias,
             planar ? 1 : 0, dst.baseAddress, Int32(rows.lowerBound), Int32(rows.upperBound))
+        try checkScratch(name, status)
     }
 }
 

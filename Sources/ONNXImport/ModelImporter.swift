@@ -9,6 +9,8 @@ struct ModelImporter {
     let opset: Int
     private var values: [String: ValueID] = [:]
     private let initializers: [String: Onnx_TensorProto]
+    /// Value names some node reads: an optional output nobody reads (Dropout's mask) may go unproduced.
+    private var read: Set<String> = []
 
     init(graph: Graph, opset: Int, initializers: [Onnx_TensorProto]) {
         self.graph = graph
@@ -37,7 +39,8 @@ struct ModelImporter {
     }
 
     /// Imports every node; errors name the node they are about.
-    mutating func importNodes(_ nodes: [Onnx_NodeProto]) throws {
+    mutating func importNodes(_ nodes: [Onnx_NodeProto], graphOutputs: [String]) throws {
+        read = Set(nodes.flatMap(\.input) + graphOutputs)
         for (index, proto) in nodes.enumerated() {
             let node: ONNXNode
             do {
@@ -70,7 +73,10 @@ struct ModelImporter {
         }
         let results = try convert(&self, node)
         for (i, name) in node.proto.output.enumerated() where !name.isEmpty {
-            guard i < results.count else { throw ONNXImportError(.unsupportedOutput(index: i, name: name)) }
+            guard i < results.count else {
+                if read.contains(name) { throw ONNXImportError(.unsupportedOutput(index: i, name: name)) }
+                continue
+            }
             guard values[name] == nil, initializers[name] == nil else {
                 throw ONNXImportError(.invalidModel("value '\(name)' is defined twice"))
             }

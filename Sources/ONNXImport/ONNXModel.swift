@@ -107,6 +107,10 @@ public struct ONNXModel: Sendable {
         }
         let shape = try tensor.shape.dim.map { dim -> Dim in
             switch dim.value {
+            case .dimValue(let n)? where n < 0:
+                // Paddle2ONNX declares a dynamic dim as -1 (the PP-OCR classifier's batch);
+                // ONNX Runtime reads it as unknown, and so does the importer.
+                return .symbol("")
             case .dimValue(let n)?:
                 return .known(Int(n))
             case .dimParam(let symbol)?:
@@ -146,7 +150,7 @@ public struct ONNXModel: Sendable {
                 }
                 try importer.bind(name, to: id)
             }
-            try importer.importNodes(self.graph.node)
+            try importer.importNodes(self.graph.node, graphOutputs: self.graph.output.map(\.name))
             let results = try self.graph.output.map { (name: $0.name, value: try importer.value(named: $0.name)) }
             graph = importer.graph
             return results

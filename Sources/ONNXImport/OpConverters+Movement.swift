@@ -15,6 +15,11 @@ extension OpConverters {
             throw ONNXImportError(.unsupportedAttribute(name: "axis", "is required"))
         }
         let inputs = try node.proto.input.indices.map { try importer.input(node, $0) }
+        // IR shape inference indexes every operand at `axis`; operands of unequal rank must not reach it.
+        let types = inputs.map(importer.graph.type(of:))
+        if let odd = types.firstIndex(where: { $0.rank != types[0].rank || $0.dtype != types[0].dtype }) {
+            throw ONNXImportError(.unsupportedInput(index: odd, "\(types[odd]) cannot be concatenated with \(types[0])"))
+        }
         return [try importer.emit(.concat, inputs, ["axis": .int(axis)], name: node.resultName)]
     }
 
@@ -78,13 +83,14 @@ extension OpConverters {
         return try importer.constantInput(node, 1, role: "axes")?.integers
     }
 
-    /// Shape of the whole input; the opset-15 `start` / `end` slice has no IR form.
+    /// Shape of the input; the opset-15 `start` / `end` (clamped like Slice's) become a slice of it.
     static func shape(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
         try node.expectInputs(1...1)
-        if try node.int("start", default: 0) != 0 || node.has("end") {
-            throw ONNXImportError(.unsupportedAttribute(name: node.has("end") ? "end" : "start", "slicing the shape is not supported"))
-        }
         let x = try importer.input(node, 0)
-        return [try importer.emit(.shape, [x], name: node.resultName)]
+        let start = try node.int("start", default: 0), end = try node.int("end")
+        guard start != 0 || end != nil else { return [try importer.emit(.shape, [x], name: node.resultName)] }
+        let dims = try importer.emit(.shape, [x], name: node.resultName + "_all")
+        let attributes: Attributes = ["starts": .ints([start]), "ends": .ints([end ?? Int(Int64.max)])]
+        return [try importer.emit(.slice, [dims], attributes, name: node.resultName)]
     }
 }

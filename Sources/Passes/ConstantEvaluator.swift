@@ -3,15 +3,16 @@ import IR
 /// Computes ops on constant tensors at compile time for `constant-fold`. Every function
 /// returns nil when it does not fold (unsupported op or dtype, a value the target type cannot
 /// hold, integer overflow or division by zero), so the op is left to run at run time with
-/// whatever semantics the runtime gives it, never different ones decided here.
-enum ConstantEvaluator {
+/// whatever semantics the runtime gives it, never different ones decided here. The runtime
+/// also calls it while planning, to evaluate shape arithmetic on sizes known per request.
+public enum ConstantEvaluator {
     /// Largest result folded (64 Mi elements): bounds the memory a compile can allocate.
     static let maxElements = 1 << 26
 
     /// Evaluates a single-result op whose operands are all constants.
     /// - Parameters:
     ///   - resultShape: the shape shape inference gives the result (fully known).
-    static func evaluate(_ op: Op, operands: [Tensor], attributes a: Attributes, resultShape: [Int]) -> Tensor? {
+    public static func evaluate(_ op: Op, operands: [Tensor], attributes a: Attributes, resultShape: [Int]) -> Tensor? {
         switch op {
         case .constantOfShape:
             let dtype = a.string("dtype").flatMap(DType.init(rawValue:)) ?? .f32
@@ -29,6 +30,10 @@ enum ConstantEvaluator {
             return Tensor(shape: resultShape, data: x.data.gathered(indices))
         case .concat:
             return concatenated(operands, axis: a.int("axis", default: 0), resultShape: resultShape)
+        case .slice:
+            return sliced(operands[0], attributes: a, resultShape: resultShape)
+        case .gather:
+            return gathered(operands[0], indices: operands[1], axis: a.int("axis", default: 0), resultShape: resultShape)
         case .cast:
             guard let dtype = a.string("to").flatMap(DType.init(rawValue:)),
                   let data = converted(operands[0].data, to: dtype) else { return nil }

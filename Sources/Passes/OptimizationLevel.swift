@@ -2,7 +2,8 @@
 public enum OptimizationLevel: String, Sendable, CaseIterable {
     /// Canonicalization only: shapes become attributes, dead code goes; nothing is fused.
     case O0
-    /// Everything: model-side folds, activation epilogues and the fused preprocess kernel.
+    /// Everything: model-side folds, activation epilogues, the fused preprocess kernel and the
+    /// folds across the preprocess/model boundary (decode-scale only at fidelity fast).
     case O2
 
     public static func passes(for level: OptimizationLevel) -> [any Pass] {
@@ -15,6 +16,9 @@ public enum OptimizationLevel: String, Sendable, CaseIterable {
                 FoldBatchNormPass(),
                 FuseActivationPass(),
                 FusePreprocessPass(),
+                CancelTransposesPass(),
+                FoldNormalizePass(),
+                DecodeScalePass(),
                 DeadCodeEliminationPass(),
             ]
         }

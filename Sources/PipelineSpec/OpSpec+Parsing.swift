@@ -44,6 +44,8 @@ extension OpSpec {
         ("cast", { arguments throws(SpecError) in .cast(try CastSpec(arguments)) }),
         ("normalize", { arguments throws(SpecError) in .normalize(try NormalizeSpec(arguments)) }),
         ("layout", { arguments throws(SpecError) in .layout(try Layout(arguments)) }),
+        ("pad", { arguments throws(SpecError) in .pad(try PadSpec(arguments)) }),
+        ("to_tensor", { arguments throws(SpecError) in .toTensor(try ToTensorSpec(arguments)) }),
         ("softmax", { arguments throws(SpecError) in .softmax(try SoftmaxSpec(arguments)) }),
         ("topk", { arguments throws(SpecError) in .topk(try TopKSpec(arguments)) }),
     ]
@@ -150,17 +152,20 @@ extension DecodeSpec {
 
 extension ResizeSpec {
     init(_ arguments: OpArguments) throws(SpecError) {
-        let fields = try arguments.fields(["size", "shorter", "longer", "max_size", "interpolation"])
-        let targetKeys = ["size", "shorter", "longer"].filter { fields[$0] != nil }
+        let fields = try arguments.fields([
+            "size", "shorter", "longer", "letterbox", "max_size", "interpolation", "match", "antialias", "pad_value",
+            "align",
+        ])
+        let targetKeys = ["size", "shorter", "longer", "letterbox"].filter { fields[$0] != nil }
         if targetKeys.count > 1,
             let conflict = fields.conflict(
-                targetKeys[0], targetKeys[1], expected: "exactly one of size, shorter, longer")
+                targetKeys[0], targetKeys[1], expected: "exactly one of size, shorter, longer, letterbox")
         {
             throw conflict
         }
         guard let targetKey = targetKeys.first else {
             throw SpecError(
-                at: fields.location, found: "resize has none of size, shorter, longer",
+                at: fields.location, found: "resize has none of size, shorter, longer, letterbox",
                 expected: "exactly one of them, like {shorter: 256} or {size: [224, 224]}")
         }
         if targetKey != "shorter", let maxSizeKey = fields.keyNode("max_size") {
@@ -173,6 +178,9 @@ extension ResizeSpec {
         case "size":
             let size = try fields.imageSize("size")
             target = .size(height: size.height, width: size.width)
+        case "letterbox":
+            let size = try fields.imageSize("letterbox")
+            target = .letterbox(height: size.height, width: size.width)
         case "shorter":
             let shorter = try fields.imageSide("shorter")
             var maxSize: Int?
@@ -187,7 +195,87 @@ extension ResizeSpec {
         default:
             target = .longer(try fields.imageSide("longer"))
         }
-        self.init(target: target, interpolation: try fields.choice("interpolation", default: .bilinear))
+        for key in ["pad_value", "align"] where targetKey != "letterbox" {
+            if let keyNode = fields.keyNode(key) {
+                throw fields.reader.error(
+                    at: keyNode, found: "resize has '\(key)' with '\(targetKey)'",
+                    expected: "'\(key)' only together with 'letterbox'")
+            }
+        }
+        let interpolation: OpSpec.Interpolation = try fields.choice("interpolation", default: .bilinear)
+        // Pillow's bilinear always antialiases; OpenCV's never does.
+        let match: Match? = fields["match"] == nil ? nil : try fields.choice("match") as Match
+        let antialias = try fields.bool("antialias", default: match == .pillow)
+        if let keyNode = fields.keyNode("match") ?? fields.keyNode("antialias"), antialias || match != nil,
+            interpolation != .bilinear
+        {
+            throw fields.reader.error(
+                at: keyNode, found: "resize has '\(fields.keyNode("match") != nil ? "match" : "antialias")' with "
+                    + "interpolation '\(interpolation.rawValue)'",
+                expected: "'match' and 'antialias' only with interpolation: bilinear")
+        }
+        if let keyNode = fields.keyNode("antialias"), match != nil, antialias != (match == .pillow) {
+            throw fields.reader.error(
+                at: keyNode, found: "resize has match: \(match?.rawValue ?? "") with antialias: \(antialias)",
+                expected: "antialias: true only with match: pillow (OpenCV's INTER_LINEAR does not antialias, "
+                    + "Pillow's BILINEAR always does)")
+        }
+        self.init(
+            target: target, interpolation: interpolation, antialias: antialias,
+            padValue: try fields.double(
+                "pad_value", default: 0, expected: "a number from 0 to 255", where: (0...255).contains),
+            alignment: try fields.choice("align", default: .center))
+    }
+}
+
+extension PadSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let fields = try arguments.fields(["multiple_of", "pads", "value"])
+        if let conflict = fields.conflict("multiple_of", "pads", expected: "exactly one of multiple_of, pads") {
+            throw conflict
+        }
+        let amount: Amount
+        if let node = fields["pads"] {
+            let expected = "[top, left, bottom, right], each an integer from 0 to \(OpSpec.maxImageSide)"
+            let sides = try fields.reader.list(node, fields.label("pads"), count: 4, expected: expected).map {
+                node throws(SpecError) in
+                try fields.reader.int(
+                    node, "item of \(fields.label("pads"))", expected: expected,
+                    where: (0...OpSpec.maxImageSide).contains)
+            }
+            amount = .pads(top: sides[0], left: sides[1], bottom: sides[2], right: sides[3])
+        } else {
+            amount = .multipleOf(
+                try fields.int("multiple_of", expected: "an integer from 1 to 4096", where: (1...4096).contains))
+        }
+        self.init(
+            amount: amount,
+            value: try fields.numbers("value", default: [0], expected: "a number", where: { _ in true }))
+    }
+}
+
+extension ToTensorSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let fields = try arguments.fields(["layout"])
+        let layout: OpSpec.Layout = try fields.choice("layout", default: .chw)
+        if layout == .hwc || layout == .nhwc, let node = fields["layout"] {
+            throw fields.reader.error(
+                at: node, found: "to_tensor with layout \(layout.rawValue)",
+                expected: "CHW or NCHW (torchvision's ToTensor is channels-first)")
+        }
+        self.init(layout: layout)
+    }
+}
+
+extension Fields {
+    /// `true` or `false` under `key`, or `defaultValue` when the key is absent.
+    func bool(_ key: String, default defaultValue: Bool) throws(SpecError) -> Bool {
+        guard let node = self[key] else { return defaultValue }
+        switch try reader.string(node, label(key), expected: "true or false") {
+        case "true": return true
+        case "false": return false
+        default: throw reader.error(at: node, found: "\(label(key)) is \(SpecReader.describe(node))", expected: "true or false")
+        }
     }
 }
 

@@ -21,6 +21,8 @@ public struct OpSpec: Hashable, Sendable {
         case cast(CastSpec)
         case normalize(NormalizeSpec)
         case layout(Layout)
+        case pad(PadSpec)
+        case toTensor(ToTensorSpec)
         case softmax(SoftmaxSpec)
         case topk(TopKSpec)
 
@@ -35,6 +37,8 @@ public struct OpSpec: Hashable, Sendable {
             case .cast: "cast"
             case .normalize: "normalize"
             case .layout: "layout"
+            case .pad: "pad"
+            case .toTensor: "to_tensor"
             case .softmax: "softmax"
             case .topk: "topk"
             }
@@ -47,6 +51,8 @@ public struct OpSpec: Hashable, Sendable {
 
     public enum Interpolation: String, Hashable, Sendable, CaseIterable {
         case bilinear, nearest
+        /// OpenCV INTER_AREA: the box filter when downscaling.
+        case area
     }
 
     public enum ElementType: String, Hashable, Sendable, CaseIterable {
@@ -110,14 +116,69 @@ public struct ResizeSpec: Hashable, Sendable {
         case shorter(Int, maxSize: Int?)
         /// Longer side becomes `length`, aspect ratio kept.
         case longer(Int)
+        /// Scaled to fit inside `height` × `width` with the aspect ratio kept, then padded to
+        /// exactly that size (YOLO-style letterbox).
+        case letterbox(height: Int, width: Int)
+    }
+
+    /// Whose bilinear resize to reproduce.
+    public enum Match: String, Hashable, Sendable, CaseIterable {
+        /// cv2.resize INTER_LINEAR: half-pixel centres, 2 taps, no antialiasing.
+        case opencv
+        /// PIL Image.resize BILINEAR: the triangle filter widened by the scale when downscaling.
+        case pillow
+    }
+
+    /// Where a letterboxed image sits inside the padded frame.
+    public enum Alignment: String, Hashable, Sendable, CaseIterable {
+        case center
+        case topLeft = "top_left"
     }
 
     public let target: Target
     public let interpolation: OpSpec.Interpolation
+    /// Antialiased (Pillow) bilinear; only with `interpolation: bilinear`.
+    public let antialias: Bool
+    /// Letterbox only: the value of the padding, and where the image sits.
+    public let padValue: Double
+    public let alignment: Alignment
 
-    public init(target: Target, interpolation: OpSpec.Interpolation = .bilinear) {
+    public init(
+        target: Target, interpolation: OpSpec.Interpolation = .bilinear, antialias: Bool = false,
+        padValue: Double = 0, alignment: Alignment = .center
+    ) {
         self.target = target
         self.interpolation = interpolation
+        self.antialias = antialias
+        self.padValue = padValue
+        self.alignment = alignment
+    }
+}
+
+/// `pad`: grows an HWC image at its bottom and right edge to a multiple of `multipleOf`, or by
+/// explicit `[top, left, bottom, right]` amounts, with a constant per channel.
+public struct PadSpec: Hashable, Sendable {
+    public enum Amount: Hashable, Sendable {
+        case multipleOf(Int)
+        case pads(top: Int, left: Int, bottom: Int, right: Int)
+    }
+
+    public let amount: Amount
+    /// One value, or one per channel.
+    public let value: [Double]
+
+    public init(amount: Amount, value: [Double] = [0]) {
+        self.amount = amount
+        self.value = value
+    }
+}
+
+/// `to_tensor`: torchvision's ToTensor, u8 HWC to f32 in [0, 1] in `layout` (CHW by default).
+public struct ToTensorSpec: Hashable, Sendable {
+    public let layout: OpSpec.Layout
+
+    public init(layout: OpSpec.Layout = .chw) {
+        self.layout = layout
     }
 }
 

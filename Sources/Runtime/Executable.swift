@@ -69,7 +69,7 @@ public final class Executable {
             if node.op == .decodeJPEG {
                 decodes[index] = try DecodeConfig(node: node, name: name, graph: graph, producers: producers)
             }
-            needsBLAS = needsBLAS || [.conv, .gemm, .matmul].contains(node.op)
+            needsBLAS = needsBLAS || [.conv, .convTranspose, .gemm, .matmul].contains(node.op)
         }
         decodeSources = decodes
 

@@ -13,17 +13,27 @@ enum OpSupport {
         switch node.op {
         case .const, .decodeJPEG, .cast, .shape, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .transpose:
             return nil
-        case .resize, .preprocess:
+        case .resize, .preprocess, .letterbox:
             return all([.u8], "u8 images")
+        case .padSpatial:
+            return all([.u8, .f32], "u8 or f32 images")
         case .crop, .convertColor:
             return all([.u8, .f32], "u8 or f32 images")
         case .concat:
             return Set(dtypes).count <= 1 ? nil : "operands mix dtypes \(dtypes.map(\.rawValue).joined(separator: ", "))"
         case .add, .sub, .mul, .div, .sum:
             guard Set(dtypes).count <= 1 else { return "operands mix dtypes \(dtypes.map(\.rawValue).joined(separator: ", "))" }
-            return all([.f32, .i32, .i64], "f32, i32 or i64")
+            return all([.f32, .i32, .i64, .u8], "f32, i32, i64 or u8")
         case .constantOfShape:
             return all([.i64, .i32], "an integer shape operand")
+        case .slice:
+            return nil
+        case .gather:
+            return [.i32, .i64].contains(dtypes[1]) ? nil : "indices are \(dtypes[1].rawValue); expected i32 or i64"
+        case .pow:
+            return dtypes[0] == .f32 ? nil : "base is \(dtypes[0].rawValue); expected f32 (the exponent may be f32, i32, i64 or u8)"
+        case .convTranspose, .prelu, .hardSigmoid, .hardSwish, .sqrt, .reduceMean, .interpolate:
+            return all([.f32], "f32")
         case .normalize, .conv, .gemm, .matmul, .batchNorm, .relu, .clip, .sigmoid,
              .maxPool, .averagePool, .globalAveragePool, .softmax, .topk:
             return all([.f32], "f32")

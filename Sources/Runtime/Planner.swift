@@ -1,4 +1,5 @@
 import IR
+import Passes
 
 /// Builds the `ExecutionPlan` of one concrete input binding: re-runs shape inference node by
 /// node with concrete types, folds shape arithmetic, makes one step per node that does work,
@@ -166,17 +167,14 @@ enum PlanTimeFolding {
         case .constantOfShape:
             guard let result = resultTypes.first, let shape = result.knownShape else { return nil }
             return Tensor(shape: shape, data: filled(result.dtype, value: node.attributes.float("value", default: 0), count: shape.reduce(1, *)))
-        case .concat:
-            guard let result = resultTypes.first, result.rank == 1, result.dtype == .i64,
-                  let count = result.elementCount, count <= elementLimit else { return nil }
-            var values: [Int64] = []
-            for operand in operands {
-                guard let operand else { return nil }
-                values += operand.integers.map(Int64.init)
-            }
-            return Tensor(shape: [values.count], int64s: values)
         default:
-            return nil
+            // Small results of known operands (Shape → Cast → Slice → Concat chains): the
+            // compile-time evaluator, so plan time and compile time fold the same way.
+            guard resultTypes.count == 1, node.attributes["activation"] == nil,
+                  let shape = resultTypes[0].knownShape, shape.reduce(1, *) <= elementLimit else { return nil }
+            let known = operands.compactMap { $0 }
+            guard !known.isEmpty, known.count == operands.count else { return nil }
+            return ConstantEvaluator.evaluate(node.op, operands: known, attributes: node.attributes, resultShape: shape)
         }
     }
 

@@ -2,33 +2,78 @@ import ArgumentParser
 import Driver
 import Foundation
 import IR
+import MultiModel
 import Passes
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a pipeline on images and print its results.")
 
-    @Argument(help: "Pipeline graph (YAML).") var graph: String
-    @Argument(help: "Input images (JPEG files).") var images: [String]
+    @Argument(help: "Pipeline graph (YAML).") var graph: String?
+    @Argument(help: "Input images (JPEG files).") var images: [String] = []
     @OptionGroup var flags: CompileFlags
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object per input instead of text.") var json = false
+    @Option(
+        help: ArgumentHelp(
+            "Write a graph value as a NumPy .npy file (repeatable); NODE is a YAML node, a node's op result "
+                + "like preprocess.resize, or an IR value name. With several images, FILE gets the image's index.",
+            valueName: "NODE=FILE.npy"))
+    var save: [String] = []
+    @Option(help: "Run a bare ONNX model on NumPy tensors instead of a pipeline (with --input and --output-dir).")
+    var model: String?
+    @Option(name: .customLong("input"), help: ArgumentHelp("A model input as a NumPy .npy file (repeatable; with --model).", valueName: "NAME=FILE.npy"))
+    var modelInputs: [String] = []
+    @Option(help: "Directory that receives each model output as <output name>.npy (with --model).")
+    var outputDir: String?
 
     func validate() throws {
-        guard !images.isEmpty else { throw ValidationError("give at least one input image") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if model != nil {
+            try validateModelMode()
+            return
+        }
+        guard graph != nil else { throw ValidationError("give a pipeline graph (YAML), or --model FILE.onnx") }
+        guard modelInputs.isEmpty, outputDir == nil else { throw ValidationError("--input and --output-dir go with --model") }
+        guard !images.isEmpty else { throw ValidationError("give at least one input image") }
     }
 
     func run() throws {
+        if let model { return try runModel(model) }
+        guard let graph else { throw ValidationError("give a pipeline graph (YAML), or --model FILE.onnx") }
+        if CascadeSpec.isCascade(path: graph) {
+            let failures: Int
+            do {
+                failures = try CascadeRun.run(graph: graph, images: images, json: json)
+            } catch {
+                throw fail(error)
+            }
+            if failures > 0 { throw ExitCode(1) }
+            return
+        }
         let runner: PipelineRunner
+        let requests: [SaveRequest]
         do {
             runner = try PipelineRunner(try Compiler.compile(path: graph, options: flags.options), threads: threads)
+            requests = try save.map(SaveRequest.init(argument:))
+            try SaveRequest.validate(requests, in: runner.compiled.optimized, level: "-\(flags.level.rawValue)")
         } catch {
             throw fail(error)
         }
         var failures = 0
-        for image in images {
+        for (index, image) in images.enumerated() {
             do {
-                let result = try runner.run(path: image)
+                let (result, captured) = try runner.run(
+                    input: try PipelineRunner.readInput(path: image), name: image, capture: Set(requests.map(\.value)))
+                for var request in requests {
+                    if images.count > 1 {
+                        let url = URL(fileURLWithPath: request.path)
+                        let stem = url.deletingPathExtension().lastPathComponent, ext = url.pathExtension
+                        request.path = url.deletingLastPathComponent()
+                            .appendingPathComponent("\(stem).\(index)\(ext.isEmpty ? "" : ".\(ext)")").path
+                    }
+                    guard let tensor = captured[request.value] else { continue }
+                    try request.write(tensor)
+                }
                 print(json ? ResultFormat.json(result) : ResultFormat.text(result))
             } catch {
                 failures += 1

@@ -222,6 +222,24 @@ final class ONNXModelTests: XCTestCase {
         XCTAssertTrue(m.hasPrefix("INT8 tensor 'q'"), m)
     }
 
+    func testDoubleInitializersAreNarrowedWithANote() throws {
+        var bias = Onnx_TensorProto()
+        bias.name = "bias"
+        bias.dataType = Int32(Onnx_TensorProto.DataType.double.rawValue)
+        bias.dims = [2]
+        bias.doubleData = [0.5, 2]
+        var m = ONNXModelBuilder()
+        m.input("x", .float, [1, 2])
+        m.initializer(bias)
+        m.node("Add", ["x", "bias"], ["y"])
+        m.outputs = ["y"]
+        let model = try m.load()
+        XCTAssertEqual(model.notes, ["initializer 'bias' is DOUBLE; imported as f32"])
+        let graph = try model.standaloneGraph()
+        try Verifier.verify(graph)
+        XCTAssertEqual(graph.weights["bias"], Tensor(shape: [2], floats: [0.5, 2]))
+    }
+
     func testBadTensorDataIsRejectedBeforeAllocating() throws {
         XCTAssertEqual(try XCTUnwrap(importError { _ = try TensorDecoding.tensor(floatTensor("short", [2, 3], [1, 2]), name: "short") }).kind,
                        .badTensorData(tensor: "short", "float_data has 2 elements, dims [2, 3] need 6"))

@@ -100,6 +100,6 @@ final class PassManagerTests: XCTestCase {
         }
         XCTAssertNil(OptimizationLevel.pass(named: "no-such-pass"))
         XCTAssertEqual(OptimizationLevel.passes(for: .O2).map(\.name),
-                       ["constant-fold", "fold-batch-norm", "fuse-activation", "fuse-preprocess", "dead-code-elimination"])
+                       ["constant-fold", "fold-batch-norm", "fuse-activation", "fuse-preprocess", "cancel-transposes", "fold-normalize", "decode-scale", "dead-code-elimination"])
     }
 }

@@ -86,7 +86,7 @@ final class PipelineSpecErrorTests: XCTestCase {
             "expected one of name, input, inputs, ops, model, model_input", suggestion: "input")
         assertError(
             header + "  - name: a\n    ops:\n      - resize: {size: 3, interpolaton: nearest}\n", at: 6, 27,
-            "unknown key 'interpolaton' in resize", "expected one of size, shorter, longer, max_size, interpolation",
+            "unknown key 'interpolaton' in resize", "expected one of size, shorter, longer, letterbox, max_size, interpolation",
             suggestion: "interpolation")
         assertError(
             header + "  - name: a\n    ops: [softmax: {dim: 1}]\n", at: 5, 21, "unknown key 'dim' in softmax",
@@ -121,7 +121,7 @@ final class PipelineSpecErrorTests: XCTestCase {
     func testUnknownOpSuggestsTheClosestName() {
         assertError(
             header + "  - name: a\n    ops:\n      - softmx: {axis: 1}\n", at: 6, 9, "unknown op 'softmx'",
-            "expected one of decode, resize, center_crop, crop, convert_color, cast, normalize, layout, softmax, topk",
+            "expected one of decode, resize, center_crop, crop, convert_color, cast, normalize, layout, pad, to_tensor, softmax, topk",
             suggestion: "softmax")
         assertError(
             header + "  - name: a\n    ops: [center]\n", at: 5, 11, "unknown op 'center'", suggestion: "center_crop")

@@ -237,8 +237,8 @@ final class PipelineSpecParsingTests: XCTestCase {
         XCTAssertEqual(postprocess.map(\.operation.name), ["softmax", "topk"])
         let repository = graphs.deletingLastPathComponent()
         XCTAssertEqual(
-            classifier.path.value, repository.appendingPathComponent("assets/models/light_resnet50.onnx").path)
-        XCTAssertEqual(classifier.input?.value, "gpu_0/data_0")
+            classifier.path.value, repository.appendingPathComponent("assets/models/efficientnet_lite0.onnx").path)
+        XCTAssertEqual(classifier.input?.value, "input")
         guard case .topk(let topk) = postprocess[1].operation else { return XCTFail("expected topk") }
         XCTAssertEqual(topk.labels?.value, repository.appendingPathComponent("assets/imagenet_labels.txt").path)
     }

@@ -13,6 +13,9 @@ struct DecodeConfig {
     let name: String
     let source: Source
     let options: JPEGDecodeOptions
+    /// Set by `decode-scale`: the resize this decode feeds. Each image then decodes at the
+    /// smallest TurboJPEG scaling factor that still gives the resize at least its output size.
+    let fit: Attributes?
 
     /// Reads the attributes: color rgb|bgr|gray, orientation apply|ignore, max_pixels,
     /// on_corrupt error|warn, scale_num/scale_denom.
@@ -46,6 +49,21 @@ struct DecodeConfig {
             throw RuntimeError.decode(value: name, error)
         }
         options = JPEGDecodeOptions(color: color, scale: scale, pixelLimit: maxPixels, onCorrupt: onCorrupt, applyOrientation: orientation)
+        fit = ImageGeometry.decodeFit(a)
+    }
+
+    /// The options for one image: with a `fit`, the smallest supported scale whose (oriented)
+    /// output the resize does not upscale; the full size when none is that large.
+    func options(for header: JPEGHeader) -> JPEGDecodeOptions {
+        guard let fit else { return options }
+        var chosen = options
+        for scale in JPEGScale.supported.sorted(by: { $0.num * $1.denom < $1.num * $0.denom }) where scale.num <= scale.denom {
+            chosen.scale = scale
+            let shape = JPEGDecoder.outputShape(header: header, options: chosen)
+            if ImageGeometry.decodedSizeSuffices(height: shape.height, width: shape.width, fit: fit) { return chosen }
+        }
+        chosen.scale = .full
+        return chosen
     }
 
     private func withBytes<R>(_ inputs: [Tensor], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
@@ -64,6 +82,7 @@ struct DecodeConfig {
         } catch let error as JPEGError {
             throw RuntimeError.decode(value: name, error)
         }
+        let options = options(for: header)
         let scaled = JPEGDecoder.decodedSize(header: header, scale: options.scale)
         for (width, height) in [(header.width, header.height), scaled] where width * height > options.pixelLimit {
             throw RuntimeError.imageTooLarge(value: name, width: width, height: height, limit: options.pixelLimit)
@@ -78,7 +97,10 @@ struct DecodeConfig {
         return { ctx in
             let output = UnsafeMutableRawBufferPointer(start: ctx.raw(ySlot), count: byteCount)
             do {
-                let result = try withBytes(ctx.inputs) { try ctx.decoder.decode($0, into: output, options: options) }
+                let result = try withBytes(ctx.inputs) { bytes in
+                    let options = fit == nil ? options : self.options(for: try ctx.decoder.readHeader(bytes))
+                    return try ctx.decoder.decode(bytes, into: output, options: options)
+                }
                 if let warning = result.warning { ctx.warnings.append("%\(name): \(warning)") }
             } catch let error as JPEGError {
                 throw RuntimeError.decode(value: name, error)

@@ -2,17 +2,21 @@ import CKernels
 import IR
 import Kernels
 
-/// Interpolation named by the `interpolation` attribute (bilinear unless "nearest").
-private func interpolation(_ n: NodeContext) throws -> Interpolation {
+/// Interpolation named by the `interpolation` attribute (bilinear by default) and `antialias`
+/// (1: Pillow's antialiased bilinear; bilinear only).
+func interpolation(_ n: NodeContext) throws -> Kernels.Interpolation {
+    let antialias = n.attributes.int("antialias", default: 0) != 0
     switch n.attributes.string("interpolation") ?? "bilinear" {
-    case "bilinear", "linear": .bilinear
-    case "nearest": .nearest
-    case let other: throw n.unsupported("interpolation '\(other)' (expected bilinear or nearest)")
+    case "bilinear", "linear": return antialias ? .antialiasedBilinear : .bilinear
+    case "nearest" where !antialias: return .nearest
+    case "area" where !antialias: return .area
+    case let other:
+        throw n.unsupported("interpolation '\(other)'\(antialias ? " with antialias" : "") (expected bilinear, nearest or area; antialias only with bilinear)")
     }
 }
 
 /// Wraps a kernel's refusal of the plan's geometry with the node's name.
-private func resizePlan(_ n: NodeContext, _ body: () throws(KernelError) -> ResizePlan) throws -> ResizePlan {
+func resizePlan(_ n: NodeContext, _ body: () throws(KernelError) -> ResizePlan) throws -> ResizePlan {
     do {
         return try body()
     } catch {

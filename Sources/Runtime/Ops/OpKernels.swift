@@ -5,7 +5,14 @@ import Kernels
 enum OpKernels {
     static func makeStep(_ n: NodeContext) throws -> StepBody {
         switch n.op {
-        case .conv: try ConvKernel.make(n)
+        case .conv: try DepthwiseConvKernel.applies(n) ? DepthwiseConvKernel.make(n) : ConvKernel.make(n)
+        case .convTranspose: try ConvTransposeKernel.make(n)
+        case .hardSigmoid, .hardSwish, .sqrt: try MathUnaryKernel.make(n)
+        case .prelu, .pow: try MathBinaryKernel.make(n)
+        case .reduceMean: try ReduceMeanKernel.make(n)
+        case .slice: try SliceKernel.make(n)
+        case .gather: try GatherKernel.make(n)
+        case .interpolate: try InterpolateKernel.make(n)
         case .gemm: try GemmKernel.make(n)
         case .matmul: try MatMulKernel.make(n)
         case .batchNorm: try BatchNormKernel.make(n)
@@ -20,6 +27,8 @@ enum OpKernels {
         case .cast: CastKernel.make(n)
         case .normalize: try NormalizeKernel.make(n)
         case .preprocess: try PreprocessKernel.make(n)
+        case .letterbox: try LetterboxKernel.make(n)
+        case .padSpatial: try PadSpatialKernel.make(n)
         case .softmax: try SoftmaxKernel.make(n)
         case .topk: try TopKKernel.make(n)
         case .const, .decodeJPEG, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .shape, .constantOfShape:

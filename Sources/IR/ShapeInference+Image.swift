@@ -1,0 +1,53 @@
+/// Shape rules of the image ops added after the first set: `letterbox` and `pad_spatial`.
+extension ShapeInference {
+    static func imageResultTypes(op: Op, inputs: [TensorType], attributes a: Attributes) throws -> [TensorType] {
+        guard inputs.count == 1 else { throw IRError.arity(op: op.rawValue, expected: "1", found: inputs.count) }
+        let x = inputs[0]
+        switch op {
+        case .letterbox:
+            guard x.rank == 3, x.layout == .hwc, x.dtype == .u8 else {
+                throw IRError.typeMismatch(op: op.rawValue, "expected a u8 HWC image, found \(x)")
+            }
+            guard let size = a.ints("size"), size.count == 2, size.allSatisfy({ $0 > 0 }) else {
+                throw IRError.invalidAttribute(op: op.rawValue, name: "size", "expected [h, w] with positive sides")
+            }
+            return [x.with(shape: [.known(size[0]), .known(size[1]), x.shape[2]]), TensorType(.f32, [4])]
+        case .padSpatial:
+            guard let (hAxis, wAxis) = spatialAxes(x.layout), x.rank == x.layout.rawValue.count else {
+                throw IRError.typeMismatch(op: op.rawValue, "expected an image layout (HWC, CHW, NHWC, NCHW), found \(x)")
+            }
+            var shape = x.shape
+            if let h = x.shape[hAxis].value, let w = x.shape[wAxis].value {
+                let pads = try ImageGeometry.spatialPads(height: h, width: w, attributes: a)
+                shape[hAxis] = .known(h + pads[0] + pads[2])
+                shape[wAxis] = .known(w + pads[1] + pads[3])
+            } else if let pads = a.ints("pads"), pads.count == 4 {
+                shape[hAxis] = x.shape[hAxis].value.map { .known($0 + pads[0] + pads[2]) } ?? .symbol("")
+                shape[wAxis] = x.shape[wAxis].value.map { .known($0 + pads[1] + pads[3]) } ?? .symbol("")
+            } else {
+                _ = try ImageGeometry.spatialPads(height: 1, width: 1, attributes: a)
+                shape[hAxis] = .symbol("")
+                shape[wAxis] = .symbol("")
+            }
+            if let axis = x.layout.channelAxis, let c = x.shape[axis].value, let values = a.floats("value"),
+                values.count != 1, values.count != c
+            {
+                throw IRError.invalidAttribute(op: op.rawValue, name: "value", "has \(values.count) values for \(c) channels")
+            }
+            return [x.with(shape: shape)]
+        default:
+            throw IRError.typeMismatch(op: op.rawValue, "not an image op of this file")
+        }
+    }
+
+    /// Axes of height and width in an image layout.
+    public static func spatialAxes(_ layout: Layout) -> (Int, Int)? {
+        switch layout {
+        case .hwc: (0, 1)
+        case .chw: (1, 2)
+        case .nhwc: (1, 2)
+        case .nchw: (2, 3)
+        default: nil
+        }
+    }
+}

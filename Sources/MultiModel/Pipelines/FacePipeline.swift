@@ -1,0 +1,174 @@
+import IR
+import Kernels
+
+/// One detected face: its box (x1, y1, x2, y2 in image pixels), O-Net's score and the five
+/// landmarks (left eye, right eye, nose, mouth left, mouth right).
+public struct FaceDetection: Sendable, Equatable {
+    public var box: ScoredBox
+    public var landmarks: [(x: Double, y: Double)]
+
+    public static func == (a: FaceDetection, b: FaceDetection) -> Bool {
+        a.box == b.box && a.landmarks.elementsEqual(b.landmarks) { $0.x == $1.x && $0.y == $1.y }
+    }
+}
+
+/// A box on its way through the cascade with the network input cut for it.
+struct FaceCandidate: Sendable {
+    var box: ScoredBox
+    /// `side × side × 3`, `[x, y, c]` order, normalized.
+    var pixels: [Float]
+}
+
+/// A candidate after R-Net or O-Net: its face probability and regression (and O-Net's
+/// landmarks, relative to the box).
+struct ScoredCandidate: Sendable {
+    var box: ScoredBox
+    var probability: Double
+    var offsets: [Double]
+    var landmarks: [Double]
+}
+
+/// The MTCNN cascade as stages: decode → P-Net over the pyramid (fan-out: one child per
+/// candidate, cut to 24×24) → R-Net (batched queue) → gather, NMS, regress, square up
+/// (fan-out: 48×48 crops) → O-Net (batched queue) → gather, landmarks, regression,
+/// "Min"-mode NMS. Stage names are the record keys; the result is under `faces`.
+public enum FacePipeline {
+    public struct Models: Sendable {
+        public var pnet: String
+        public var rnet: String
+        public var onet: String
+        public init(pnet: String, rnet: String, onet: String) {
+            self.pnet = pnet
+            self.rnet = rnet
+            self.onet = onet
+        }
+    }
+
+    public struct Settings: Sendable {
+        public var minFace = 20.0
+        public var scaleFactor = 0.709
+        public var rnetQueue = QueuePolicy(maxBatch: 16, maxDelayMicroseconds: 2000, capacity: 256)
+        public var onetQueue = QueuePolicy(maxBatch: 16, maxDelayMicroseconds: 2000, capacity: 256)
+        /// Intra-op threads of each model worker.
+        public var threadsPerModel = 1
+        public init() {}
+    }
+
+    /// - Returns: stages reading record value `image` (encoded JPEG bytes, `[UInt8]`).
+    public static func stages(models: Models, settings: Settings) -> [Stage] {
+        let threads = settings.threadsPerModel
+        return [
+            .map("decoded", inputs: ["image"]) { try JPEGDecodeWorker(color: .rgb) },
+            .expand("pnet", inputs: ["decoded"]) {
+                let pnet = try ModelRunner(path: models.pnet, threads: threads)
+                return ClosureWorker.perRecord { values in
+                    let image = values[0] as! Image
+                    return try proposals(image, pnet: pnet, settings: settings).map { $0 as any Sendable }
+                }
+            },
+            .map("rnet", inputs: ["pnet"], policy: settings.rnetQueue) {
+                let rnet = try ModelRunner(path: models.rnet, threads: threads)
+                return ClosureWorker { batch in try classify(batch.map { $0[0] as! FaceCandidate }, side: 24, model: rnet) }
+            },
+            .gather("rnet_all", collecting: "rnet"),
+            .expand("refined", inputs: ["decoded", "rnet_all"]) {
+                ClosureWorker.perRecord { values in
+                    let image = values[0] as! Image
+                    let scored = (values[1] as! [any Sendable]).map { $0 as! ScoredCandidate }
+                    return refine(scored, image: image).map { $0 as any Sendable }
+                }
+            },
+            .map("onet", inputs: ["refined"], policy: settings.onetQueue) {
+                let onet = try ModelRunner(path: models.onet, threads: threads)
+                return ClosureWorker { batch in try classify(batch.map { $0[0] as! FaceCandidate }, side: 48, model: onet) }
+            },
+            .gather("onet_all", collecting: "onet"),
+            .map("faces", inputs: ["onet_all"]) {
+                ClosureWorker.perRecord { values in finalFaces((values[0] as! [any Sendable]).map { $0 as! ScoredCandidate }) }
+            },
+        ]
+    }
+
+    /// P-Net on every pyramid level, NMS 0.5 per level, then across levels; each survivor
+    /// cut to R-Net's 24×24 input.
+    static func proposals(_ image: Image, pnet: ModelRunner, settings: Settings) throws -> [FaceCandidate] {
+        var candidates: [(box: ScoredBox, offsets: [Double])] = []
+        for scale in MTCNN.pyramidScales(width: image.width, height: image.height, minFace: settings.minFace, factor: settings.scaleFactor) {
+            let outputs = try pnet.run(MTCNN.pnetInput(image, scale: scale))
+            guard outputs.count == 2 else { throw VisionError("P-Net returned \(outputs.count) outputs; expected regression and probability") }
+            let level = try MTCNN.pnetCandidates(regression: outputs[0], probability: outputs[1], scale: scale)
+            candidates += nonMaximumSuppression(level.map(\.box), threshold: 0.5, mode: .union).map { level[$0] }
+        }
+        return MTCNN.mergePyramid(candidates).compactMap { box in
+            MTCNN.crop(image, box: box, side: 24).map { FaceCandidate(box: box, pixels: $0) }
+        }
+    }
+
+    /// One batched run of R-Net (outputs: regression, probability) or O-Net (regression,
+    /// landmarks, probability).
+    static func classify(_ candidates: [FaceCandidate], side: Int, model: ModelRunner) throws -> [any Sendable] {
+        let input = Tensor(shape: [candidates.count, side, side, 3], floats: candidates.flatMap(\.pixels))
+        let outputs = try model.run(input)
+        let withLandmarks = outputs.count == 3
+        guard outputs.count == 2 || withLandmarks else { throw VisionError("\(model.model.path): \(outputs.count) outputs; expected 2 or 3") }
+        let offsets = outputs[0].floats
+        let probabilities = outputs[outputs.count - 1].floats
+        let landmarks = withLandmarks ? outputs[1].floats : []
+        guard offsets.count == candidates.count * 4, probabilities.count == candidates.count * 2,
+            !withLandmarks || landmarks.count == candidates.count * 10
+        else { throw VisionError("\(model.model.path): output sizes do not match a batch of \(candidates.count)") }
+        return candidates.indices.map { index in
+            ScoredCandidate(
+                box: candidates[index].box, probability: Double(probabilities[index * 2 + 1]),
+                offsets: (0..<4).map { Double(offsets[index * 4 + $0]) },
+                landmarks: withLandmarks ? (0..<10).map { Double(landmarks[index * 10 + $0]) } : [])
+        }
+    }
+
+    /// After R-Net: keep probability > 0.7, NMS 0.7, regress, square up, truncate, cut 48×48.
+    static func refine(_ scored: [ScoredCandidate], image: Image) -> [FaceCandidate] {
+        let passed = scored.filter { $0.probability > MTCNN.rnetThreshold }
+        let boxes = passed.map { candidate in
+            var box = candidate.box
+            box.score = candidate.probability
+            return box
+        }
+        return nonMaximumSuppression(boxes, threshold: 0.7, mode: .union).compactMap { index in
+            let box = MTCNN.truncated(MTCNN.squaredUp(MTCNN.regressed(boxes[index], passed[index].offsets)))
+            return MTCNN.crop(image, box: box, side: 48).map { FaceCandidate(box: box, pixels: $0) }
+        }
+    }
+
+    /// After O-Net: keep probability > 0.7, place landmarks in the (unregressed) box,
+    /// regress, NMS 0.7 in "Min" mode.
+    static func finalFaces(_ scored: [ScoredCandidate]) -> [FaceDetection] {
+        let faces = scored.filter { $0.probability > MTCNN.onetThreshold }.map { candidate -> FaceDetection in
+            var box = candidate.box
+            box.score = candidate.probability
+            let landmarks = (0..<5).map { k in
+                (x: box.width * candidate.landmarks[k] + box.x1 - 1, y: box.height * candidate.landmarks[k + 5] + box.y1 - 1)
+            }
+            return FaceDetection(box: MTCNN.regressed(box, candidate.offsets), landmarks: landmarks)
+        }
+        return nonMaximumSuppression(faces.map(\.box), threshold: 0.7, mode: .minimum).map { faces[$0] }
+    }
+}
+
+/// Decodes JPEG bytes (`[UInt8]`) into an `Image`; one TurboJPEG handle per worker.
+final class JPEGDecodeWorker: StageWorker {
+    private let decoder: JPEGDecoder
+    private let options: JPEGDecodeOptions
+
+    init(color: JPEGDecodeOptions.Color) throws {
+        decoder = try JPEGDecoder()
+        options = JPEGDecodeOptions(color: color)
+    }
+
+    func process(_ batch: [[any Sendable]]) throws -> [any Sendable] {
+        try batch.map { values in
+            guard let bytes = values[0] as? [UInt8] else { throw VisionError("the image input must be encoded JPEG bytes") }
+            let (pixels, result) = try bytes.withUnsafeBytes { try decoder.decode($0, options: options) }
+            return try Image(width: result.width, height: result.height, channels: result.channels, pixels: pixels)
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+/// How a queue edge between two stages batches its items (declared per stage in YAML).
+public struct QueuePolicy: Sendable, Equatable {
+    /// The most items one batch takes.
+    public var maxBatch: Int
+    /// How long the oldest queued item may wait for the batch to fill before a partial batch
+    /// goes (Triton's `max_queue_delay_microseconds`); 0 takes whatever is queued at once.
+    public var maxDelayMicroseconds: Int
+    /// The most items the queue holds; a producer pushing into a full queue waits
+    /// (back-pressure), so memory stays bounded by the sum of capacities.
+    public var capacity: Int
+
+    public init(maxBatch: Int = 1, maxDelayMicroseconds: Int = 0, capacity: Int = 64) {
+        precondition(maxBatch >= 1 && maxDelayMicroseconds >= 0 && capacity >= maxBatch, "invalid queue policy")
+        self.maxBatch = maxBatch
+        self.maxDelayMicroseconds = maxDelayMicroseconds
+        self.capacity = capacity
+    }
+}
+
+/// What a queue saw: how long items waited in it, how full it got, which batch sizes it formed.
+public struct QueueStatistics: Sendable, Equatable {
+    public var items = 0
+    public var batches = 0
+    /// `batchSizes[n]` = number of batches of n items (index 0 unused).
+    public var batchSizes: [Int]
+    public var totalWaitSeconds = 0.0
+    public var maxWaitSeconds = 0.0
+    /// The most items queued at once; never above the policy's capacity.
+    public var maxDepth = 0
+    /// How often a producer found the queue full and had to wait.
+    public var blockedPushes = 0
+
+    init(maxBatch: Int) { batchSizes = Array(repeating: 0, count: maxBatch + 1) }
+
+    public var meanBatchSize: Double { batches == 0 ? 0 : Double(items) / Double(batches) }
+    public var meanWaitSeconds: Double { items == 0 ? 0 : totalWaitSeconds / Double(items) }
+}
+
+/// A bounded FIFO between stages that hands out batches under a `QueuePolicy`.
+///
+/// `push` blocks while the queue is full; `popBatch` blocks until an item is queued, then
+/// waits until `maxBatch` items are there or the oldest item has waited `maxDelay`,
+/// whichever comes first. Several producers and consumers may use one queue.
+final class BatchQueue<Element: Sendable>: @unchecked Sendable {
+    let name: String
+    let policy: QueuePolicy
+    private let condition = NSCondition()
+    private var items: [(element: Element, enqueuedAt: Double)] = []
+    private var head = 0
+    private var closed = false
+    private var stats: QueueStatistics
+
+    init(name: String, policy: QueuePolicy) {
+        self.name = name
+        self.policy = policy
+        stats = QueueStatistics(maxBatch: policy.maxBatch)
+    }
+
+    private var count: Int { items.count - head }
+
+    /// Appends `element`, waiting while the queue is full. Returns false (dropping the
+    /// element) once the queue is closed.
+    @discardableResult
+    func push(_ element: Element) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if count >= policy.capacity && !closed { stats.blockedPushes += 1 }
+        while count >= policy.capacity && !closed { condition.wait() }
+        if closed { return false }
+        items.append((element, monotonicNow()))
+        stats.maxDepth = max(stats.maxDepth, count)
+        condition.broadcast()
+        return true
+    }
+
+    /// The next batch (1…maxBatch items, oldest first), or nil when the queue is closed and empty.
+    func popBatch() -> [Element]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            while count == 0 && !closed { condition.wait() }
+            if count == 0 { return nil }
+            guard policy.maxBatch > 1 && policy.maxDelayMicroseconds > 0 else { break }
+            let deadline = items[head].enqueuedAt + Double(policy.maxDelayMicroseconds) * 1e-6
+            while count < policy.maxBatch && !closed {
+                let remaining = deadline - monotonicNow()
+                if remaining <= 0 { break }
+                _ = condition.wait(until: Date(timeIntervalSinceNow: remaining))
+            }
+            // Another consumer may have taken everything while this one waited: start over.
+            if count > 0 { break }
+        }
+        let taken = min(count, policy.maxBatch)
+        let now = monotonicNow()
+        var batch: [Element] = []
+        batch.reserveCapacity(taken)
+        for index in head..<(head + taken) {
+            batch.append(items[index].element)
+            let waited = now - items[index].enqueuedAt
+            stats.totalWaitSeconds += waited
+            stats.maxWaitSeconds = max(stats.maxWaitSeconds, waited)
+        }
+        head += taken
+        // Compact once the consumed prefix dominates, so the array does not grow without bound.
+        if head > 64 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        stats.items += taken
+        stats.batches += 1
+        stats.batchSizes[taken] += 1
+        condition.broadcast()
+        return batch
+    }
+
+    /// Wakes every waiter; later pushes are refused, pops drain what is left.
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var statistics: QueueStatistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return stats
+    }
+
+    var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return count
+    }
+}
+
+/// Seconds on the monotonic clock.
+func monotonicNow() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+}

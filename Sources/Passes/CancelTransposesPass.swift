@@ -1,0 +1,74 @@
+import IR
+
+/// `cancel-transposes`: removes layout conversions that meet the model's own transposes.
+/// A transpose of a fused `preprocess` result becomes the preprocess's output layout (the
+/// kernel writes any of NCHW, NHWC, CHW, HWC directly), and two transposes in a row become
+/// one with the composed permutation, or an `identity` view when they cancel. A rewrite
+/// happens only where it gives the result exactly its declared type (layout included).
+///
+/// ```
+/// %p : f32[1,3,h,w] NCHW = preprocess(%img) {layout="NCHW", …}                 %t : f32[1,h,w,3] NHWC = preprocess(%img) {layout="NHWC", …}
+/// %t : f32[1,h,w,3] NHWC = transpose(%p) {perm=[0,2,3,1]}               ──►
+/// ```
+///
+/// MTCNN-style models take NHWC and transpose to NCHW themselves: preprocess writes NCHW, the
+/// YAML's `layout: NHWC` or the model's `Transpose(0,2,3,1)`… each pair folds away here.
+/// Exact: transposes only move elements. Legal when the first value has no other use; the
+/// result keeps the last value (and its name).
+public struct CancelTransposesPass: Pass {
+    public let name = "cancel-transposes"
+    public let summary = "fold transposes into the preprocess layout and cancel or merge transpose pairs"
+    public let fidelity = Fidelity.exact
+
+    public init() {}
+
+    static let preprocessLayouts: Set<Layout> = [.nchw, .nhwc, .chw, .hwc]
+
+    public func run(_ graph: Graph, statistics: inout PassStatistics) throws -> Graph {
+        var g = graph
+        // Each rewrite removes one node; repeat until no pair is left (chains of transposes).
+        while let (producerIndex, transposeIndex, replacement, event) = Self.nextRewrite(in: g) {
+            g.nodes[transposeIndex] = replacement
+            g.nodes.remove(at: producerIndex)
+            statistics.count(event)
+        }
+        return g
+    }
+
+    /// The first (producer, transpose) pair to rewrite: their node indices, the node that
+    /// replaces both, and the statistics event. A rewrite must reproduce the declared type of
+    /// the transpose's result exactly (layout included), else the pair is left alone.
+    static func nextRewrite(in g: Graph) -> (Int, Int, Node, String)? {
+        let users = g.users(), uses = g.useCounts(), producers = g.producers()
+        for (index, transpose) in g.nodes.enumerated() where transpose.op == .transpose {
+            guard let input = transpose.inputs.first, let producerIndex = producers[input],
+                  g.soleUser(of: input, users: users, useCounts: uses) == index else { continue }
+            let producer = g.nodes[producerIndex], result = transpose.outputs[0]
+            var replacement = producer
+            replacement.outputs = [result]
+            let event: String
+            switch producer.op {
+            case .preprocess where preprocessLayouts.contains(g.type(of: result).layout):
+                replacement.attributes["layout"] = .string(g.type(of: result).layout.rawValue)
+                event = "folded # transposes into preprocess"
+            case .transpose:
+                guard let first = producer.attributes.ints("perm"), let second = transpose.attributes.ints("perm"),
+                      first.count == second.count else { continue }
+                let composed = second.map { first[$0] }
+                if composed == Array(composed.indices) {
+                    replacement = Node(op: .identity, inputs: producer.inputs, outputs: [result])
+                    event = "cancelled # transpose pairs"
+                } else {
+                    replacement.attributes["perm"] = .ints(composed)
+                    event = "merged # transpose pairs"
+                }
+            default:
+                continue
+            }
+            guard let inferred = try? g.inferTypes(op: replacement.op, inputs: replacement.inputs, attributes: replacement.attributes),
+                  inferred == [g.type(of: result)] else { continue }
+            return (producerIndex, index, replacement, event)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,64 @@
+import Driver
+import Foundation
+import IR
+import Passes
+import TestSupport
+import XCTest
+
+/// Preprocessing pipelines from YAML through the runtime: decode-scale at fidelity fast,
+/// `--save` requests.
+final class PreprocessPipelineTests: XCTestCase {
+    private func pipeline(_ ops: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("visionc-pre-\(UUID().uuidString).yaml")
+        try "pipeline: pre\ninputs: {image: jpeg}\nnodes:\n  - name: pre\n    ops:\n\(ops)".write(
+            to: url, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url.path
+    }
+
+    func testDecodeScaleDecodesAtTheSmallestFactorTheResizeAllows() throws {
+        let path = try pipeline("""
+                  - decode: {color: rgb}
+                  - resize: {shorter: 40}
+                  - center_crop: {size: 32}
+                  - normalize: {scale: 0.00392156862745098, mean: 0.5, std: 0.25}
+                  - layout: NCHW
+
+            """)
+        let input = try PipelineRunner.readInput(path: TestPaths.testData("chelsea-small.jpg").path)
+        var decoded: [Fidelity: [Int]] = [:]
+        var results: [Fidelity: [Float]] = [:]
+        for fidelity in Fidelity.allCases {
+            let compiled = try Compiler.compile(path: path, options: CompileOptions(level: .O2, fidelity: fidelity))
+            let runner = try PipelineRunner(compiled, threads: 2)
+            let (result, captured) = try runner.run(input: input, name: "chelsea-small", capture: ["pre.decode"])
+            decoded[fidelity] = captured["pre.decode"]?.shape
+            results[fidelity] = result.outputs[0].floats
+        }
+        // 150x100: 1/2 gives 75x50 (shorter side 50 >= 40); 3/8 gives 57x38, too small.
+        XCTAssertEqual(decoded[.exact], [100, 150, 3])
+        XCTAssertEqual(decoded[.fast], [50, 75, 3])
+        let (exact, fast) = (try XCTUnwrap(results[.exact]), try XCTUnwrap(results[.fast]))
+        XCTAssertEqual(exact.count, fast.count)
+        let meanDifference = zip(exact, fast).map { abs($0 - $1) }.reduce(0, +) / Float(exact.count)
+        XCTAssertLessThan(meanDifference, 0.2, "a scaled decode approximates the full one")
+    }
+
+    func testSaveRequestsAreParsedAndCheckedAgainstTheGraph() throws {
+        let request = try SaveRequest(argument: "pre.resize=/tmp/a=b.npy")
+        XCTAssertEqual(request.value, "pre.resize")
+        XCTAssertEqual(request.path, "/tmp/a=b.npy")
+        for bad in ["pre", "=x.npy", "pre="] {
+            XCTAssertThrowsError(try SaveRequest(argument: bad)) { XCTAssertTrue("\($0)".contains("NODE=FILE.npy")) }
+        }
+        let path = try pipeline("      - decode: {color: rgb}\n      - resize: {size: 8}\n      - cast: {to: f32}\n")
+        let compiled = try Compiler.compile(path: path, options: CompileOptions(level: .O2))
+        XCTAssertThrowsError(
+            try SaveRequest.validate([try SaveRequest(argument: "pre.resize=x.npy")], in: compiled.optimized, level: "-O2")
+        ) { error in
+            XCTAssertTrue("\(error)".contains("no value 'pre.resize' (fused away?"), "\(error)")
+        }
+        XCTAssertNoThrow(
+            try SaveRequest.validate([try SaveRequest(argument: "pre.resize=x.npy")], in: compiled.lowered, level: "-O0"))
+    }
+}

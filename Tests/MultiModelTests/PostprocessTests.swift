@@ -1,0 +1,81 @@
+import XCTest
+
+@testable import MultiModel
+
+/// Postprocessing against cases worked out by hand (the arithmetic is in the comments).
+final class PostprocessTests: XCTestCase {
+    private func box(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, _ score: Double) -> ScoredBox {
+        ScoredBox(x1: x1, y1: y1, x2: x2, y2: y2, score: score)
+    }
+
+    func testNMSUnionAndMinimumModes() {
+        // A: 10×10 (inclusive pixels) = 100. B shifted by 1: intersection 9×9 = 81,
+        // IoU 81/119 = 0.68, min-overlap 0.81. C far away. D (6×6 = 36) inside A:
+        // IoU 36/100 = 0.36, min-overlap 36/36 = 1.
+        let boxes = [box(0, 0, 9, 9, 0.9), box(1, 1, 10, 10, 0.8), box(20, 20, 29, 29, 0.7), box(2, 2, 7, 7, 0.6)]
+        XCTAssertEqual(overlap(boxes[0], boxes[1], mode: .union), 81.0 / 119.0, accuracy: 1e-12)
+        XCTAssertEqual(nonMaximumSuppression(boxes, threshold: 0.5, mode: .union), [0, 2, 3])
+        XCTAssertEqual(nonMaximumSuppression(boxes, threshold: 0.7, mode: .minimum), [0, 2])
+    }
+
+    func testNMSKeepsABoxExactlyAtTheThresholdAndOrdersByScore() {
+        // Intersection 100, union 100 + 200 − 100 = 200: IoU exactly 0.5 stays.
+        let boxes = [box(0, 0, 9, 19, 0.5), box(0, 0, 9, 9, 0.9)]
+        XCTAssertEqual(nonMaximumSuppression(boxes, threshold: 0.5, mode: .union), [1, 0])
+        XCTAssertEqual(nonMaximumSuppression(boxes, threshold: 0.49, mode: .union), [1])
+        XCTAssertEqual(nonMaximumSuppression([], threshold: 0.5, mode: .union), [])
+    }
+
+    func testCTCGreedyDecodeMergesRepeatsDropsBlanksAndAveragesKeptSteps() throws {
+        // Classes: 0 blank, 1 a, 2 b, 3 c, 4 space (appended).
+        let decoder = CTCDecoder(characterMetadata: "a\nb\nc\n")
+        XCTAssertEqual(decoder.classes, ["blank", "a", "b", "c", " "])
+        // Best class per step: a a _ a b b ␠ _ c → "a" "a" "b" " " "c"; kept steps 0, 3, 4, 6, 8.
+        let best = [1, 1, 0, 1, 2, 2, 4, 0, 3]
+        let bestProbability: [Float] = [0.9, 0.8, 0.99, 0.7, 0.6, 0.5, 0.4, 0.95, 0.3]
+        var rows: [Float] = []
+        for (index, probability) in zip(best, bestProbability) {
+            var row = [Float](repeating: (1 - probability) / 4, count: 5)
+            row[index] = probability
+            rows += row
+        }
+        let (text, score) = try decoder.decode(rows[...], steps: 9, classCount: 5)
+        XCTAssertEqual(text, "aab c")
+        XCTAssertEqual(score, (0.9 + 0.7 + 0.6 + 0.4 + 0.3) / 5, accuracy: 1e-6)
+
+        let (empty, emptyScore) = try decoder.decode([Float](repeating: 0.2, count: 10)[...], steps: 2, classCount: 5)
+        XCTAssertEqual(empty, "")
+        XCTAssertEqual(emptyScore, 0)
+        XCTAssertThrowsError(try decoder.decode(rows[...], steps: 5, classCount: 9)) { error in
+            XCTAssertTrue("\(error)".contains("dictionary has 3 entries"), "\(error)")
+        }
+    }
+
+    func testMTCNNPyramidSquareUpAndRegression() {
+        // Shorter side 80, m = 12/20 = 0.6: 48, 34.0, 24.1, 17.1, 12.1 ≥ 12, then 8.6 stops.
+        let scales = MTCNN.pyramidScales(width: 100, height: 80)
+        XCTAssertEqual(scales.count, 5)
+        XCTAssertEqual(scales[0], 0.6, accuracy: 1e-12)
+        XCTAssertEqual(scales[1], 0.6 * 0.709, accuracy: 1e-12)
+        // 20 wide, 40 tall → side 40 centred: x1 = 10 + 10 − 20 = 0.
+        XCTAssertEqual(MTCNN.squaredUp(box(10, 20, 30, 60, 1)), box(0, 20, 40, 60, 1))
+        // Inclusive width 11: x1 + 0.1·11 = 1.1, x2 + (−0.2)·11 = 7.8.
+        XCTAssertEqual(MTCNN.regressed(box(0, 0, 10, 10, 1), [0.1, 0, -0.2, 0]).x1, 1.1, accuracy: 1e-12)
+        XCTAssertEqual(MTCNN.regressed(box(0, 0, 10, 10, 1), [0.1, 0, -0.2, 0]).x2, 7.8, accuracy: 1e-12)
+    }
+
+    func testAreaResizeAveragesCellsWhenShrinkingAndInterpolatesWhenEnlarging() {
+        let row: [Double] = [0, 10, 20, 30]
+        // Each output cell covers two inputs.
+        XCTAssertEqual(resizeArea({ _, x, _ in row[x] }, width: 4, height: 1, channels: 1, toWidth: 2, toHeight: 1), [5, 25])
+        // 4 → 3: cells of 4/3: (0·1 + 10·⅓)·¾ = 2.5, (10·⅔ + 20·⅔)·¾ = 15, (20·⅓ + 30)·¾ = 27.5.
+        let shrunk = resizeArea({ _, x, _ in row[x] }, width: 4, height: 1, channels: 1, toWidth: 3, toHeight: 1)
+        for (value, expected) in zip(shrunk, [2.5, 15, 27.5]) { XCTAssertEqual(value, expected, accuracy: 1e-9) }
+        // Enlarging 2 → 4 in OpenCV's area mode: fraction (d+1) − (s+1)·2 is never positive,
+        // so every output copies its source pixel, as cv2.resize(INTER_AREA) replicates.
+        let pair: [Double] = [0, 10]
+        XCTAssertEqual(resizeArea({ _, x, _ in pair[x] }, width: 2, height: 1, channels: 1, toWidth: 4, toHeight: 1), [0, 0, 10, 10])
+        // 2 → 3: s = ⌊d·⅔⌋ = 0, 0, 1; fractions: 1 − 1.5 ≤ 0 → 0, 2 − 1.5 = 0.5, clamped → 0.
+        XCTAssertEqual(resizeArea({ _, x, _ in pair[x] }, width: 2, height: 1, channels: 1, toWidth: 3, toHeight: 1), [0, 5, 10])
+    }
+}

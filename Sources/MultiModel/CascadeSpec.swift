@@ -3,21 +3,29 @@ import Yams
 
 /// A multi-model pipeline file: which cascade, its models, its settings, and the batching
 /// policy of each queue edge. The stage graph of each cascade is defined in Swift
-/// (`FacePipeline.stages`); the YAML chooses the models and tunes the queues.
+/// (`FacePipeline.stages`, `OCRPipeline.stages`); the YAML chooses the models and tunes the
+/// queues.
 ///
 /// ```yaml
 /// pipeline: faces
-/// cascade: mtcnn                     # the only cascade so far
+/// cascade: mtcnn                     # mtcnn or ocr
 /// models: {pnet: ../assets/models/mtcnn_pnet.onnx, rnet: ..., onet: ...}   # relative to this file
 /// settings: {min_face: 20, scale_factor: 0.709, threads_per_model: 1}      # optional
 /// queues:                            # optional; per queue edge (the stage it feeds)
 ///   rnet: {max_batch: 16, max_delay_us: 2000, capacity: 256}
 ///   onet: {max_batch: 16, max_delay_us: 2000, capacity: 256}
 /// ```
+///
+/// `cascade: ocr` takes `models: {det, cls, rec}`, `settings: {threads_per_model}` and
+/// `queues: {cls, rec}`.
 public struct CascadeSpec: Sendable {
+    public enum Cascade: Sendable {
+        case mtcnn(FacePipeline.Models, FacePipeline.Settings)
+        case ocr(OCRPipeline.Models, OCRPipeline.Settings)
+    }
+
     public var name: String
-    public var models: FacePipeline.Models
-    public var settings: FacePipeline.Settings
+    public var cascade: Cascade
 
     /// Whether the YAML file at `path` is a cascade (has a top-level `cascade` key) rather
     /// than a single-graph pipeline.
@@ -65,40 +73,82 @@ public struct CascadeSpec: Sendable {
 
         let top = try check(root, keys: ["pipeline", "description", "cascade", "models", "settings", "queues"], owner: "the pipeline")
         guard let name = top["pipeline"]?.string else { throw fail(root, "missing 'pipeline: NAME'") }
-        guard let cascadeNode = top["cascade"], cascadeNode.string == "mtcnn" else {
-            throw fail(top["cascade"] ?? root, "'cascade' must be mtcnn")
+        guard let cascadeNode = top["cascade"], let kind = cascadeNode.string, ["mtcnn", "ocr"].contains(kind) else {
+            throw fail(top["cascade"] ?? root, "'cascade' must be mtcnn or ocr")
         }
-        guard let modelsNode = top["models"] else { throw fail(root, "missing 'models' (pnet, rnet, onet)") }
-        let modelMap = try check(modelsNode, keys: ["pnet", "rnet", "onet"], owner: "models")
+        let modelKeys = kind == "mtcnn" ? ["pnet", "rnet", "onet"] : ["det", "cls", "rec"]
+        guard let modelsNode = top["models"] else { throw fail(root, "missing 'models' (\(modelKeys.joined(separator: ", ")))") }
+        let modelMap = try check(modelsNode, keys: modelKeys, owner: "models")
         func modelPath(_ key: String) throws -> String {
             guard let value = modelMap[key]?.string, !value.isEmpty else { throw fail(modelsNode, "models.\(key) must be a file path") }
             return value.hasPrefix("/") ? value : base.appendingPathComponent(value).standardized.path
         }
-        let models = FacePipeline.Models(pnet: try modelPath("pnet"), rnet: try modelPath("rnet"), onet: try modelPath("onet"))
+        let settingKeys = kind == "mtcnn" ? ["min_face", "scale_factor", "threads_per_model"] : ["threads_per_model"]
+        let settingMap = try top["settings"].map { try check($0, keys: settingKeys, owner: "settings") }
+        let threads = try int(settingMap?["threads_per_model"], "settings.threads_per_model", default: 1, minimum: 1)
+        let queueMap = try top["queues"].map { try check($0, keys: kind == "mtcnn" ? ["rnet", "onet"] : ["cls", "rec"], owner: "queues") }
+        func policy(_ key: String, _ current: QueuePolicy) throws -> QueuePolicy {
+            guard let entry = queueMap?[key] else { return current }
+            let fields = try check(entry, keys: ["max_batch", "max_delay_us", "capacity"], owner: "queues.\(key)")
+            let maxBatch = try int(fields["max_batch"], "max_batch", default: current.maxBatch, minimum: 1)
+            let delay = try int(fields["max_delay_us"], "max_delay_us", default: current.maxDelayMicroseconds, minimum: 0)
+            let capacity = try int(fields["capacity"], "capacity", default: max(current.capacity, maxBatch), minimum: maxBatch)
+            return QueuePolicy(maxBatch: maxBatch, maxDelayMicroseconds: delay, capacity: capacity)
+        }
 
+        if kind == "ocr" {
+            let models = OCRPipeline.Models(detector: try modelPath("det"), classifier: try modelPath("cls"), recognizer: try modelPath("rec"))
+            var settings = OCRPipeline.Settings()
+            settings.threadsPerModel = threads
+            settings.classifierQueue = try policy("cls", settings.classifierQueue)
+            settings.recognizerQueue = try policy("rec", settings.recognizerQueue)
+            return CascadeSpec(name: name, cascade: .ocr(models, settings))
+        }
+        let models = FacePipeline.Models(pnet: try modelPath("pnet"), rnet: try modelPath("rnet"), onet: try modelPath("onet"))
         var settings = FacePipeline.Settings()
-        if let node = top["settings"] {
-            let map = try check(node, keys: ["min_face", "scale_factor", "threads_per_model"], owner: "settings")
+        if let map = settingMap, let node = top["settings"] {
             settings.minFace = try double(map["min_face"], "settings.min_face", default: settings.minFace)
             settings.scaleFactor = try double(map["scale_factor"], "settings.scale_factor", default: settings.scaleFactor)
             guard settings.scaleFactor < 1 else { throw fail(node, "settings.scale_factor must be below 1") }
-            settings.threadsPerModel = try int(map["threads_per_model"], "settings.threads_per_model", default: 1, minimum: 1)
         }
-        if let node = top["queues"] {
-            let map = try check(node, keys: ["rnet", "onet"], owner: "queues")
-            func policy(_ key: String, _ current: QueuePolicy) throws -> QueuePolicy {
-                guard let entry = map[key] else { return current }
-                let fields = try check(entry, keys: ["max_batch", "max_delay_us", "capacity"], owner: "queues.\(key)")
-                let maxBatch = try int(fields["max_batch"], "max_batch", default: current.maxBatch, minimum: 1)
-                let delay = try int(fields["max_delay_us"], "max_delay_us", default: current.maxDelayMicroseconds, minimum: 0)
-                let capacity = try int(fields["capacity"], "capacity", default: max(current.capacity, maxBatch), minimum: maxBatch)
-                return QueuePolicy(maxBatch: maxBatch, maxDelayMicroseconds: delay, capacity: capacity)
-            }
-            settings.rnetQueue = try policy("rnet", settings.rnetQueue)
-            settings.onetQueue = try policy("onet", settings.onetQueue)
-        }
-        return CascadeSpec(name: name, models: models, settings: settings)
+        settings.threadsPerModel = threads
+        settings.rnetQueue = try policy("rnet", settings.rnetQueue)
+        settings.onetQueue = try policy("onet", settings.onetQueue)
+        return CascadeSpec(name: name, cascade: .mtcnn(models, settings))
     }
 
-    public func stages() -> [Stage] { FacePipeline.stages(models: models, settings: settings) }
+    public func stages() -> [Stage] {
+        switch cascade {
+        case .mtcnn(let models, let settings): FacePipeline.stages(models: models, settings: settings)
+        case .ocr(let models, let settings): OCRPipeline.stages(models: models, settings: settings)
+        }
+    }
+
+    /// The record value that holds a request's result: `[FaceDetection]` or `[OCRLine]`.
+    public var resultName: String {
+        switch cascade {
+        case .mtcnn: "faces"
+        case .ocr: "ocr"
+        }
+    }
+
+    /// The same cascade with `maxBatch` (and a capacity of at least that) on every queue, for
+    /// measuring the batching policy.
+    public func withMaxBatch(_ maxBatch: Int) -> CascadeSpec {
+        func adjusted(_ policy: QueuePolicy) -> QueuePolicy {
+            QueuePolicy(maxBatch: maxBatch, maxDelayMicroseconds: policy.maxDelayMicroseconds, capacity: max(policy.capacity, maxBatch))
+        }
+        var copy = self
+        switch cascade {
+        case .mtcnn(let models, var settings):
+            settings.rnetQueue = adjusted(settings.rnetQueue)
+            settings.onetQueue = adjusted(settings.onetQueue)
+            copy.cascade = .mtcnn(models, settings)
+        case .ocr(let models, var settings):
+            settings.classifierQueue = adjusted(settings.classifierQueue)
+            settings.recognizerQueue = adjusted(settings.recognizerQueue)
+            copy.cascade = .ocr(models, settings)
+        }
+        return copy
+    }
 }

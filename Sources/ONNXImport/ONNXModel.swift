@@ -114,7 +114,9 @@ public struct ONNXModel: Sendable {
             case .dimValue(let n)?:
                 return .known(Int(n))
             case .dimParam(let symbol)?:
-                return .symbol(symbol.isEmpty ? "" : Graph.legalName(symbol))
+                // "?" is Paddle2ONNX's "unknown", not a name: the PP-OCR classifier declares
+                // H and W both as "?" and ONNX Runtime lets them differ (48×192).
+                return .symbol(symbol.isEmpty || symbol == "?" ? "" : Graph.legalName(symbol))
             case nil:
                 return .symbol("")
             }

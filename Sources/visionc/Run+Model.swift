@@ -15,10 +15,10 @@ extension Run {
 
     func runModel(_ path: String) throws {
         do {
-            let inputs = try ModelRunner.readInputs(modelInputs)
-            let runner = try ModelRunner(path: path, inputShapes: inputs.mapValues(\.shape), options: flags.options, threads: threads)
+            let inputs = try StandaloneModelRunner.readInputs(modelInputs)
+            let runner = try StandaloneModelRunner(path: path, inputShapes: inputs.mapValues(\.shape), options: flags.options, threads: threads)
             let outputs = try runner.run(inputs: inputs)
-            for (output, file) in zip(outputs, try ModelRunner.write(outputs, to: outputDir ?? ".")) {
+            for (output, file) in zip(outputs, try StandaloneModelRunner.write(outputs, to: outputDir ?? ".")) {
                 print("\(output.name): \(output.tensor.dtype.rawValue)\(output.tensor.shape) -> \(file)")
             }
         } catch {

@@ -18,8 +18,15 @@ enum CascadeRun {
         }
         for (path, result) in zip(images, pipeline.process(records)) {
             do {
-                let faces = try result.get().value("faces", as: [FaceDetection].self)
-                print(json ? jsonLine(path, faces) : text(path, faces))
+                let record = try result.get()
+                switch spec.cascade {
+                case .mtcnn:
+                    let faces = try record.value(spec.resultName, as: [FaceDetection].self)
+                    print(json ? jsonLine(path, faces) : text(path, faces))
+                case .ocr:
+                    let lines = try record.value(spec.resultName, as: [OCRLine].self)
+                    print(json ? jsonLine(path, lines) : text(path, lines))
+                }
             } catch {
                 failures += 1
                 FileHandle.standardError.write(Data("error: \(path): \(error)\n".utf8))
@@ -39,6 +46,24 @@ enum CascadeRun {
         let object: [String: Any] = ["input": path, "results": results]
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func jsonLine(_ path: String, _ lines: [OCRLine]) -> String {
+        let results = lines.map { line -> [String: Any] in
+            ["box": line.box.map { [$0.x, $0.y] }, "text": line.text, "score": line.score]
+        }
+        let object: [String: Any] = ["input": path, "results": results]
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func text(_ path: String, _ lines: [OCRLine]) -> String {
+        var output = ["\(path): \(lines.count) line\(lines.count == 1 ? "" : "s")"]
+        for line in lines {
+            let corners = line.box.map { String(format: "(%.0f, %.0f)", $0.x, $0.y) }.joined(separator: " ")
+            output.append(String(format: "  %.4f  ", line.score) + "\(corners)  \(line.text)")
+        }
+        return output.joined(separator: "\n")
     }
 
     private static func text(_ path: String, _ faces: [FaceDetection]) -> String {

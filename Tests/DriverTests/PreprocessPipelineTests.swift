@@ -27,21 +27,25 @@ final class PreprocessPipelineTests: XCTestCase {
             """)
         let input = try PipelineRunner.readInput(path: TestPaths.testData("chelsea-small.jpg").path)
         var decoded: [Fidelity: [Int]] = [:]
-        var results: [Fidelity: [Float]] = [:]
+        var results: [Fidelity: PipelineResult] = [:]
         for fidelity in Fidelity.allCases {
             let compiled = try Compiler.compile(path: path, options: CompileOptions(level: .O2, fidelity: fidelity))
             let runner = try PipelineRunner(compiled, threads: 2)
             let (result, captured) = try runner.run(input: input, name: "chelsea-small", capture: ["pre.decode"])
             decoded[fidelity] = captured["pre.decode"]?.shape
-            results[fidelity] = result.outputs[0].floats
+            results[fidelity] = result
         }
         // 150x100: 1/2 gives 75x50 (shorter side 50 >= 40); 3/8 gives 57x38, too small.
         XCTAssertEqual(decoded[.exact], [100, 150, 3])
         XCTAssertEqual(decoded[.fast], [50, 75, 3])
         let (exact, fast) = (try XCTUnwrap(results[.exact]), try XCTUnwrap(results[.fast]))
-        XCTAssertEqual(exact.count, fast.count)
-        let meanDifference = zip(exact, fast).map { abs($0 - $1) }.reduce(0, +) / Float(exact.count)
+        let (a, b) = (exact.outputs[0].floats, fast.outputs[0].floats)
+        XCTAssertEqual(a.count, b.count)
+        let meanDifference = zip(a, b).map { abs($0 - $1) }.reduce(0, +) / Float(a.count)
         XCTAssertLessThan(meanDifference, 0.2, "a scaled decode approximates the full one")
+        let agreement = try FidelityAgreement(exact: exact, fast: fast)
+        XCTAssertEqual(agreement.largestDifference, zip(a, b).map { abs($0 - $1) }.max())
+        XCTAssertGreaterThan(agreement.largestDifference, 0)
     }
 
     func testSaveRequestsAreParsedAndCheckedAgainstTheGraph() throws {

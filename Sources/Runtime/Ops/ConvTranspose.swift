@@ -25,6 +25,14 @@ enum ConvTransposeKernel {
         let (xSlot, wSlot, ySlot) = (n.inputs[0], n.inputs[1], n.outputs[0])
         let bSlot = n.inputs.count == 3 ? n.inputs[2] : nil
         let perTask = max(1, OpKernels.minElementsPerTask / max(1, inPlane * kernelH * kernelW))
+        // Per kernel column, the input columns whose tap lands inside the output row.
+        let strideW = strides[1]
+        let columns = (0..<kernelW).map { kx -> Range<Int> in
+            let offset = kx * dilations[1] - pads[1]
+            let first = offset >= 0 ? 0 : (-offset + strideW - 1) / strideW
+            let last = outW - 1 - offset < 0 ? 0 : min(width, (outW - 1 - offset) / strideW + 1)
+            return first..<max(first, last)
+        }
 
         return { ctx in
             guard let blas = ctx.blas else { throw RuntimeError.blasUnavailable("not loaded") }
@@ -49,11 +57,8 @@ enum ConvTransposeKernel {
                                     for iy in 0..<height {
                                         let oy = iy * strides[0] - pads[0] + ky * dilations[0]
                                         guard oy >= 0, oy < outH else { continue }
-                                        let row = plane + oy * outW, sourceRow = source + iy * width
-                                        for ix in 0..<width {
-                                            let ox = ix * strides[1] - pads[1] + kx * dilations[1]
-                                            if ox >= 0, ox < outW { row[ox] += sourceRow[ix] }
-                                        }
+                                        let row = plane + oy * outW - pads[1] + kx * dilations[1], sourceRow = source + iy * width
+                                        for ix in columns[kx] { row[ix * strideW] += sourceRow[ix] }
                                     }
                                 }
                             }

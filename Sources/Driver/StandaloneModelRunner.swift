@@ -6,7 +6,7 @@ import Runtime
 
 /// A bare ONNX model compiled for the shapes of given inputs and run on NumPy tensors:
 /// `visionc run --model FILE.onnx --input NAME=FILE.npy … --output-dir DIR`.
-public struct ModelRunner {
+public struct StandaloneModelRunner {
     public let model: ONNXModel
     public let optimized: Graph
     private let executable: Executable
@@ -25,11 +25,11 @@ public struct ModelRunner {
     public func run(inputs: [String: Tensor]) throws -> [(name: String, tensor: Tensor)] {
         let names = model.inputs.map(\.name)
         if let unknown = inputs.keys.sorted().first(where: { !names.contains($0) }) {
-            throw ModelRunError("the model has no input '\(unknown)' (its inputs: \(names.joined(separator: ", ")))")
+            throw StandaloneModelRunError("the model has no input '\(unknown)' (its inputs: \(names.joined(separator: ", ")))")
         }
         let ordered = try names.map { name -> Tensor in
             guard let tensor = inputs[name] else {
-                throw ModelRunError("no tensor given for model input '\(name)' (give --input \(name)=FILE.npy)")
+                throw StandaloneModelRunError("no tensor given for model input '\(name)' (give --input \(name)=FILE.npy)")
             }
             return tensor
         }
@@ -42,20 +42,20 @@ public struct ModelRunner {
         var tensors: [String: Tensor] = [:]
         for argument in arguments {
             guard let equals = argument.firstIndex(of: "="), equals != argument.startIndex else {
-                throw ModelRunError("--input '\(argument)': expected NAME=FILE.npy")
+                throw StandaloneModelRunError("--input '\(argument)': expected NAME=FILE.npy")
             }
             let name = String(argument[..<equals]), path = String(argument[argument.index(after: equals)...])
-            guard tensors[name] == nil else { throw ModelRunError("--input '\(name)' is given twice") }
+            guard tensors[name] == nil else { throw StandaloneModelRunError("--input '\(name)' is given twice") }
             let bytes: [UInt8]
             do {
                 bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
             } catch {
-                throw ModelRunError("--input \(name): cannot read \(path): \(error.localizedDescription)")
+                throw StandaloneModelRunError("--input \(name): cannot read \(path): \(error.localizedDescription)")
             }
             do {
                 tensors[name] = try NumPyFormat.decode(bytes)
             } catch {
-                throw ModelRunError("--input \(name): \(path): \(error)")
+                throw StandaloneModelRunError("--input \(name): \(path): \(error)")
             }
         }
         return tensors
@@ -76,7 +76,7 @@ public struct ModelRunner {
     public static func write(_ outputs: [(name: String, tensor: Tensor)], to directory: String) throws -> [String] {
         let names = outputs.map { fileName(forOutput: $0.name) }
         if let clash = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
-            throw ModelRunError("several outputs map to the file name \(clash); rename them in the model")
+            throw StandaloneModelRunError("several outputs map to the file name \(clash); rename them in the model")
         }
         let base = URL(fileURLWithPath: directory)
         do {
@@ -87,13 +87,13 @@ public struct ModelRunner {
                 return url.path
             }
         } catch {
-            throw ModelRunError("cannot write outputs to \(directory): \(error.localizedDescription)")
+            throw StandaloneModelRunError("cannot write outputs to \(directory): \(error.localizedDescription)")
         }
     }
 }
 
 /// A bad `run --model` request: what was wrong with the arguments or files.
-public struct ModelRunError: Error, CustomStringConvertible {
+public struct StandaloneModelRunError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }

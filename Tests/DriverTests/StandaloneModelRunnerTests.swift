@@ -6,12 +6,12 @@ import TestSupport
 import XCTest
 
 /// `visionc run --model`: NumPy inputs by name, outputs written as sanitized `<name>.npy`.
-final class ModelRunnerTests: XCTestCase {
+final class StandaloneModelRunnerTests: XCTestCase {
     func testOutputFileNamesAreSanitized() {
-        XCTAssertEqual(ModelRunner.fileName(forOutput: "save_infer_model/scale_0.tmp_1"), "save_infer_model_scale_0.tmp_1.npy")
-        XCTAssertEqual(ModelRunner.fileName(forOutput: "gpu_0/softmax:0"), "gpu_0_softmax_0.npy")
-        XCTAssertEqual(ModelRunner.fileName(forOutput: ".hidden"), "_hidden.npy")
-        XCTAssertEqual(ModelRunner.fileName(forOutput: ""), "_.npy")
+        XCTAssertEqual(StandaloneModelRunner.fileName(forOutput: "save_infer_model/scale_0.tmp_1"), "save_infer_model_scale_0.tmp_1.npy")
+        XCTAssertEqual(StandaloneModelRunner.fileName(forOutput: "gpu_0/softmax:0"), "gpu_0_softmax_0.npy")
+        XCTAssertEqual(StandaloneModelRunner.fileName(forOutput: ".hidden"), "_hidden.npy")
+        XCTAssertEqual(StandaloneModelRunner.fileName(forOutput: ""), "_.npy")
     }
 
     func testRunsAModelOnNpyInputsAndWritesItsOutputs() throws {
@@ -24,13 +24,13 @@ final class ModelRunnerTests: XCTestCase {
         let inputPath = directory.appendingPathComponent("x.npy").path
         try Data(NumPyFormat.encode(input)).write(to: URL(fileURLWithPath: inputPath))
 
-        let tensors = try ModelRunner.readInputs(["input_1=\(inputPath)"])
+        let tensors = try StandaloneModelRunner.readInputs(["input_1=\(inputPath)"])
         var results: [[Tensor]] = []
         for level in [OptimizationLevel.O0, .O2] {
-            let runner = try ModelRunner(path: model.path, inputShapes: tensors.mapValues(\.shape), options: CompileOptions(level: level), threads: 1)
+            let runner = try StandaloneModelRunner(path: model.path, inputShapes: tensors.mapValues(\.shape), options: CompileOptions(level: level), threads: 1)
             let outputs = try runner.run(inputs: tensors)
-            let paths = try ModelRunner.write(outputs, to: directory.appendingPathComponent("\(level)").path)
-            XCTAssertEqual(paths.map { URL(fileURLWithPath: $0).lastPathComponent }, outputs.map { ModelRunner.fileName(forOutput: $0.name) })
+            let paths = try StandaloneModelRunner.write(outputs, to: directory.appendingPathComponent("\(level)").path)
+            XCTAssertEqual(paths.map { URL(fileURLWithPath: $0).lastPathComponent }, outputs.map { StandaloneModelRunner.fileName(forOutput: $0.name) })
             results.append(try paths.map { try NumPyFormat.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: $0)))) })
         }
         XCTAssertEqual(results[0].map(\.shape), [[1, 3, 5, 4], [1, 3, 5, 2]])
@@ -38,8 +38,8 @@ final class ModelRunnerTests: XCTestCase {
             XCTAssertNil(allcloseFailure(a.floats, b.floats, rtol: 1e-5, atol: 1e-6))
         }
 
-        XCTAssertThrowsError(try ModelRunner.readInputs(["input_1"])) { XCTAssertEqual("\($0)", "--input 'input_1': expected NAME=FILE.npy") }
-        let runner = try ModelRunner(path: model.path, inputShapes: tensors.mapValues(\.shape), options: CompileOptions(level: .O0))
+        XCTAssertThrowsError(try StandaloneModelRunner.readInputs(["input_1"])) { XCTAssertEqual("\($0)", "--input 'input_1': expected NAME=FILE.npy") }
+        let runner = try StandaloneModelRunner(path: model.path, inputShapes: tensors.mapValues(\.shape), options: CompileOptions(level: .O0))
         XCTAssertThrowsError(try runner.run(inputs: ["image": input])) {
             XCTAssertEqual("\($0)", "the model has no input 'image' (its inputs: input_1)")
         }

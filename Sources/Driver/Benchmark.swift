@@ -220,9 +220,6 @@ public struct Benchmark {
 
     public func run(graphPath: String, inputs: [BenchInput], progress: (BenchProgress) -> Void = { _ in }) throws -> BenchResults {
         let compiled = try variants.map { try Compiler.compile(path: graphPath, options: $0.options) }
-        // OpenBLAS's thread count is process-wide and each Executable sets it when built, so
-        // it is set again before each level to what that level's workers use.
-        let blas = try? BLAS.load()
         var pools: [String: [RunnerBox]] = [:]
         func runners(_ v: Int, _ load: LoadShape) throws -> [RunnerBox] {
             let key = "\(v)/\(load.workers)/\(load.threadsPerWorker)"
@@ -240,7 +237,6 @@ public struct Benchmark {
             for level in concurrency {
                 let load = loadShape(concurrency: level)
                 let pools = try variants.indices.map { try runners($0, load) }
-                blas?.setThreads(load.threadsPerWorker)
                 for pool in pools {
                     for box in pool {
                         for i in 0..<warmup { _ = try box.runner.run(input: input.payloads[i % input.payloads.count], name: input.name) }

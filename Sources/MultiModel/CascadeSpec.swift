@@ -16,7 +16,7 @@ import Yams
 ///   onet: {max_batch: 16, max_delay_us: 2000, capacity: 256}
 /// ```
 ///
-/// `cascade: ocr` takes `models: {det, cls, rec}`, `settings: {threads_per_model}` and
+/// `cascade: ocr` takes `models: {det, cls, rec}`, `settings: {threads_per_model, text_score}` and
 /// `queues: {cls, rec}`.
 public struct CascadeSpec: Sendable {
     public enum Cascade: Sendable {
@@ -83,7 +83,7 @@ public struct CascadeSpec: Sendable {
             guard let value = modelMap[key]?.string, !value.isEmpty else { throw fail(modelsNode, "models.\(key) must be a file path") }
             return value.hasPrefix("/") ? value : base.appendingPathComponent(value).standardized.path
         }
-        let settingKeys = kind == "mtcnn" ? ["min_face", "scale_factor", "threads_per_model"] : ["threads_per_model"]
+        let settingKeys = kind == "mtcnn" ? ["min_face", "scale_factor", "threads_per_model"] : ["threads_per_model", "text_score"]
         let settingMap = try top["settings"].map { try check($0, keys: settingKeys, owner: "settings") }
         let threads = try int(settingMap?["threads_per_model"], "settings.threads_per_model", default: 1, minimum: 1)
         let queueMap = try top["queues"].map { try check($0, keys: kind == "mtcnn" ? ["rnet", "onet"] : ["cls", "rec"], owner: "queues") }
@@ -100,6 +100,10 @@ public struct CascadeSpec: Sendable {
             let models = OCRPipeline.Models(detector: try modelPath("det"), classifier: try modelPath("cls"), recognizer: try modelPath("rec"))
             var settings = OCRPipeline.Settings()
             settings.threadsPerModel = threads
+            if let node = settingMap?["text_score"] {
+                guard let score = node.float, (0...1).contains(score) else { throw fail(node, "settings.text_score must be a number in 0…1") }
+                settings.textScore = score
+            }
             settings.classifierQueue = try policy("cls", settings.classifierQueue)
             settings.recognizerQueue = try policy("rec", settings.recognizerQueue)
             return CascadeSpec(name: name, cascade: .ocr(models, settings))
@@ -132,21 +136,24 @@ public struct CascadeSpec: Sendable {
         }
     }
 
-    /// The same cascade with `maxBatch` (and a capacity of at least that) on every queue, for
-    /// measuring the batching policy.
-    public func withMaxBatch(_ maxBatch: Int) -> CascadeSpec {
+    /// The same cascade with `maxBatch` (and a capacity of at least that) on every queue
+    /// and/or another intra-op thread count per model worker, for measuring them.
+    public func adjusted(maxBatch: Int? = nil, threadsPerModel: Int? = nil) -> CascadeSpec {
         func adjusted(_ policy: QueuePolicy) -> QueuePolicy {
-            QueuePolicy(maxBatch: maxBatch, maxDelayMicroseconds: policy.maxDelayMicroseconds, capacity: max(policy.capacity, maxBatch))
+            guard let maxBatch else { return policy }
+            return QueuePolicy(maxBatch: maxBatch, maxDelayMicroseconds: policy.maxDelayMicroseconds, capacity: max(policy.capacity, maxBatch))
         }
         var copy = self
         switch cascade {
         case .mtcnn(let models, var settings):
             settings.rnetQueue = adjusted(settings.rnetQueue)
             settings.onetQueue = adjusted(settings.onetQueue)
+            settings.threadsPerModel = threadsPerModel ?? settings.threadsPerModel
             copy.cascade = .mtcnn(models, settings)
         case .ocr(let models, var settings):
             settings.classifierQueue = adjusted(settings.classifierQueue)
             settings.recognizerQueue = adjusted(settings.recognizerQueue)
+            settings.threadsPerModel = threadsPerModel ?? settings.threadsPerModel
             copy.cascade = .ocr(models, settings)
         }
         return copy

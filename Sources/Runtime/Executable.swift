@@ -95,7 +95,9 @@ public final class Executable {
             } catch {
                 throw RuntimeError.blasUnavailable(error.message)
             }
-            blas?.setThreads(options.threads)
+            // GEMMs split over `pool` (RunContext.sgemm), so OpenBLAS's own workers would only
+            // compete with it for the same cores.
+            blas?.setThreads(1)
         }
         pool = ThreadPool(threads: options.threads)
         do {

@@ -4,8 +4,9 @@ import Kernels
 /// 2-D convolution, NCHW, as GEMM: per image and group, `y[Mg, OH*OW] = W[Mg, K] · col[K, OH*OW]`
 /// with `K = Cg*KH*KW`. The weight's row-major layout [M, Cg, KH, KW] already is the GEMM's A
 /// matrix, so it is used as pre-packed. `col` comes from im2col, except for 1x1 stride-1 unpadded
-/// convolutions, whose input plane already is that matrix. Bias and activation run per group
-/// right after its GEMM, while the output is still in cache.
+/// convolutions, whose input plane already is that matrix. The GEMM runs in tiles on the pool
+/// (`RunContext.sgemm`); bias and activation run on each tile right after it, while it is
+/// still in cache.
 enum ConvKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
         let x = n.inShape(0), w = n.inShape(1), y = n.outShape(0)
@@ -58,18 +59,33 @@ enum ConvKernel {
                     let yImage = UnsafeMutableBufferPointer(rebasing: yAll[(image * outChannels * plane)..<((image + 1) * outChannels * plane)])
                     let yGroup = UnsafeMutableBufferPointer(rebasing: yImage[(g * groupOut * plane)..<((g + 1) * groupOut * plane)])
                     let wGroup = UnsafeBufferPointer(rebasing: weights[(g * groupOut * depth)..<((g + 1) * groupOut * depth)])
-                    try blas.sgemm(
-                        transA: false, transB: false, m: groupOut, n: plane, k: depth, alpha: 1,
-                        a: wGroup, lda: depth, b: matrix, ldb: plane, beta: 0, c: yGroup, ldc: plane)
-                    if needsEpilogue {
-                        let channelRange = (g * groupOut)..<((g + 1) * groupOut)
-                        try ctx.pool.parallelRanges(count: groupOut, minChunk: max(1, OpKernels.minElementsPerTask / max(plane, 1))) { part in
-                            let channels = (channelRange.lowerBound + part.lowerBound)..<(channelRange.lowerBound + part.upperBound)
-                            try F32Kernels.biasActivation(yImage, bias: bias, plane: plane, channels: channels, activation: activation)
-                        }
-                    }
+                    let groupBias = bias.map { UnsafeBufferPointer(rebasing: $0[(g * groupOut)..<((g + 1) * groupOut)]) }
+                    try ctx.sgemm(
+                        blas, transA: false, transB: false, m: groupOut, n: plane, k: depth, alpha: 1,
+                        a: wGroup, lda: depth, b: matrix, ldb: plane, beta: 0, c: yGroup, ldc: plane,
+                        epilogue: needsEpilogue ? { rows, columns in
+                            try biasActivation(yGroup, bias: groupBias, plane: plane, rows: rows, columns: columns, activation)
+                        } : nil)
                 }
             }
+        }
+    }
+
+    /// Bias and activation on the tile `rows` x `columns` of one group's output [rows, plane].
+    private static func biasActivation(
+        _ y: UnsafeMutableBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?, plane: Int,
+        rows: Range<Int>, columns: Range<Int>, _ activation: Activation
+    ) throws {
+        if columns.count == plane {
+            try F32Kernels.biasActivation(y, bias: bias, plane: plane, channels: rows, activation: activation)
+            return
+        }
+        for row in rows {
+            let start = row * plane + columns.lowerBound
+            try F32Kernels.biasActivation(
+                UnsafeMutableBufferPointer(rebasing: y[start..<(start + columns.count)]),
+                bias: bias.map { UnsafeBufferPointer(rebasing: $0[row..<(row + 1)]) }, plane: columns.count,
+                channels: 0..<1, activation: activation)
         }
     }
 }

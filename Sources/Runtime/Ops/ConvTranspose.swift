@@ -42,8 +42,8 @@ enum ConvTransposeKernel {
                 for g in 0..<group {
                     let xGroup = UnsafeBufferPointer(start: xAll + (image * channels + g * groupIn) * inPlane, count: groupIn * inPlane)
                     let wGroup = UnsafeBufferPointer(start: weights + g * groupIn * rows, count: groupIn * rows)
-                    try blas.sgemm(
-                        transA: true, transB: false, m: rows, n: inPlane, k: groupIn, alpha: 1,
+                    try ctx.sgemm(
+                        blas, transA: true, transB: false, m: rows, n: inPlane, k: groupIn, alpha: 1,
                         a: wGroup, lda: rows, b: xGroup, ldb: inPlane, beta: 0,
                         c: UnsafeMutableBufferPointer(start: col, count: colElements), ldc: inPlane)
                     ctx.pool.parallelRanges(count: groupOut, minChunk: perTask) { range in

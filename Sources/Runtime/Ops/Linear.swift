@@ -35,8 +35,8 @@ enum GemmKernel {
                     for col in 0..<cols { out[row * cols + col] = beta * c[row * bias.rowStride + col * bias.colStride] }
                 }
             }
-            try blas.sgemm(
-                transA: transA, transB: transB, m: m, n: cols, k: depth, alpha: alpha,
+            try ctx.sgemm(
+                blas, transA: transA, transB: transB, m: m, n: cols, k: depth, alpha: alpha,
                 a: UnsafeBufferPointer(ctx.f32(aSlot, count: aCount)), lda: transA ? m : depth,
                 b: UnsafeBufferPointer(ctx.f32(bSlot, count: bCount)), ldb: transB ? depth : cols,
                 beta: bias == nil ? 0 : 1, c: out, ldc: cols)
@@ -67,8 +67,8 @@ enum MatMulKernel {
             let aAll = UnsafeBufferPointer(ctx.f32(aSlot, count: aCount)), bAll = UnsafeBufferPointer(ctx.f32(bSlot, count: bCount))
             let yAll = ctx.f32(ySlot, count: yCount)
             if foldsIntoRows {
-                try blas.sgemm(
-                    transA: false, transB: false, m: batchCount * rows, n: cols, k: depth, alpha: 1,
+                try ctx.sgemm(
+                    blas, transA: false, transB: false, m: batchCount * rows, n: cols, k: depth, alpha: 1,
                     a: aAll, lda: depth, b: bAll, ldb: cols, beta: 0, c: yAll, ldc: cols)
                 return
             }
@@ -80,8 +80,8 @@ enum MatMulKernel {
                     aOffset += coordinate * aStrides[axis]
                     bOffset += coordinate * bStrides[axis]
                 }
-                try blas.sgemm(
-                    transA: false, transB: false, m: rows, n: cols, k: depth, alpha: 1,
+                try ctx.sgemm(
+                    blas, transA: false, transB: false, m: rows, n: cols, k: depth, alpha: 1,
                     a: UnsafeBufferPointer(rebasing: aAll[aOffset..<(aOffset + rows * depth)]), lda: depth,
                     b: UnsafeBufferPointer(rebasing: bAll[bOffset..<(bOffset + depth * cols)]), ldb: cols, beta: 0,
                     c: UnsafeMutableBufferPointer(rebasing: yAll[(index * rows * cols)..<((index + 1) * rows * cols)]), ldc: cols)

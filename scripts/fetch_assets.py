@@ -13,7 +13,9 @@ out of the installed `onnx` package, whose version requirements.txt pins.
 
     assets/models/light_resnet50.onnx, light_squeezenet.onnx   onnx wheel (installed)
     assets/images/{chelsea,astronaut,coffee,page,text}.png     scikit-image wheel
-    assets/images/{chelsea,astronaut}.jpg                      the PNGs, JPEG quality 90
+    assets/images/{chelsea,astronaut,page,text}.jpg            the PNGs, JPEG quality 90
+    assets/images/eurotext.png (+ .jpg)                         tesserocr sdist (a scanned page)
+    assets/images/scenetext01.jpg                               Debian opencv-doc (a photo with text)
     assets/images/wallpaper-5120x2880.jpg                      Debian plasma-workspace-wallpapers
     assets/images/wallpaper-2560x1600-progressive.jpg          (same package)
     assets/images/wallpaper-1280x800.jpg                       the progressive one halved (Pillow)
@@ -76,7 +78,9 @@ SKIMAGE_IMAGES = [
 ]
 
 # The pipelines decode JPEG, so the photos also exist as JPEG (Pillow's default 4:2:0).
-JPEG_COPIES = {"images/chelsea.jpg": "images/chelsea.png", "images/astronaut.jpg": "images/astronaut.png"}
+JPEG_COPIES = {"images/chelsea.jpg": "images/chelsea.png", "images/astronaut.jpg": "images/astronaut.png",
+               "images/page.jpg": "images/page.png", "images/text.jpg": "images/text.png",
+               "images/eurotext.jpg": "images/eurotext.png"}
 JPEG_QUALITY = 90
 
 # Version pinned: the files' hashes below belong to this build of the package.
@@ -104,6 +108,19 @@ RAPIDOCR_MODELS = [
                585532, "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c"),
     PinnedFile("models/ch_PP-OCRv4_rec_infer.onnx", "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
                10857958, "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"),
+]
+
+# More real text for the OCR agreement check (scripts/compare_ocr.py): a scanned page from
+# tesserocr's test data, and a street photo from OpenCV's text-module samples.
+TESSEROCR_REQUIREMENT = "tesserocr==2.7.1"
+TESSEROCR_IMAGES = [
+    PinnedFile("images/eurotext.png", "tesserocr-2.7.1/tests/eurotext.png",
+               14756, "45912ec2151475c23c4118994e6d73898ca54b0680e1bf775ea403544852f1b9"),
+]
+OPENCV_DOC_PACKAGE = "opencv-doc=4.6.0+dfsg-12"
+OPENCV_DOC_IMAGES = [
+    PinnedFile("images/scenetext01.jpg", "./usr/share/doc/opencv-doc/examples/text/scenetext01.jpg",
+               97100, "7f3041a7019ab4d33d2452bc757d8c4f38616bfde71431e12f7ec370d7b2018e"),
 ]
 
 # Published as a source distribution only.
@@ -325,25 +342,25 @@ def apt_get_download(package: str, directory: Path) -> Path:
     return debs[0]
 
 
-def fetch_wallpapers(download_dir: Path) -> None:
-    missing = {wallpaper.member: wallpaper for wallpaper in WALLPAPERS if not is_intact(wallpaper)}
+def fetch_from_deb(package: str, files: list[PinnedFile], download_dir: Path) -> None:
+    missing = {pinned.member: pinned for pinned in files if not is_intact(pinned)}
     if not missing:
         return
-    deb = apt_get_download(WALLPAPER_PACKAGE, download_dir / "deb")
-    # Stream the package's file tree and keep only the wanted members: the package is
-    # about 100 MB unpacked and nothing else in it is used.
+    deb = apt_get_download(package, download_dir / "deb" / package.split("=")[0])
+    # Stream the package's file tree and keep only the wanted members: the packages are
+    # about 100 MB unpacked and nothing else in them is used.
     extractor = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE,
                                  stdin=subprocess.DEVNULL)
     assert extractor.stdout is not None
     with tarfile.open(fileobj=extractor.stdout, mode="r|") as tree:
         for member in tree:
-            wallpaper = missing.get(member.name)
-            if wallpaper is None or not member.isfile():
+            pinned = missing.get(member.name)
+            if pinned is None or not member.isfile():
                 continue
             content = tree.extractfile(member)
             if content is None:
                 raise AssetError(f"{member.name} in {deb.name} cannot be read")
-            store_pinned(wallpaper, content.read(), deb.name)
+            store_pinned(pinned, content.read(), deb.name)
             del missing[member.name]
     if extractor.wait() != 0:
         raise AssetError(f"dpkg-deb --fsys-tarfile {deb} failed (exit {extractor.returncode})")
@@ -375,9 +392,12 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="visionc-assets-") as download_dir:
             fetch_onnx_models()
-            make_jpeg_copies(fetch_skimage_images(Path(download_dir)))
+            rewritten = fetch_skimage_images(Path(download_dir))
+            fetch_from_sdist(TESSEROCR_REQUIREMENT, TESSEROCR_IMAGES, Path(download_dir))
+            make_jpeg_copies(rewritten)
             fetch_imagenet_labels(Path(download_dir))
-            fetch_wallpapers(Path(download_dir))
+            fetch_from_deb(WALLPAPER_PACKAGE, WALLPAPERS, Path(download_dir))
+            fetch_from_deb(OPENCV_DOC_PACKAGE, OPENCV_DOC_IMAGES, Path(download_dir))
             make_medium_image()
             fetch_from_wheel(RAPIDOCR_REQUIREMENT, RAPIDOCR_MODELS, Path(download_dir))
             fetch_from_sdist(MTCNN_REQUIREMENT, MTCNN_MODELS, Path(download_dir))

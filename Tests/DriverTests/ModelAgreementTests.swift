@@ -48,7 +48,7 @@ final class ModelAgreementTests: XCTestCase {
             let logitsName = Graph.legalName(reference.tensors.first { $0.role == "logits" }!.onnx_name)
             let result = try Executable(graph: optimized, options: RuntimeOptions(threads: 2))
                 .run(inputs: [input], capture: [logitsName])
-            for (file, tensor) in expected {
+            for (file, tensor) in expected where !isDegenerateSoftmax(file, expected) {
                 let actual = file.role == "logits" ? result.captured[logitsName] : result.outputs.first
                 let got = try XCTUnwrap(actual, "\(name) \(level): no \(file.role)")
                 XCTAssertEqual(got.count, tensor.count)
@@ -57,6 +57,16 @@ final class ModelAgreementTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The light model's weights are all 0.02, so its 1000 logits are one value (~9.8e18) in
+    /// exact arithmetic. Softmax turns a last-bit rounding difference between columns (any
+    /// GEMM blocking) into a visible probability difference, so there only the logits are
+    /// compared; the seeded model checks the softmax.
+    private func isDegenerateSoftmax(_ file: Reference.TensorFile, _ all: [(Reference.TensorFile, Tensor)]) -> Bool {
+        guard file.role == "output", let logits = all.first(where: { $0.0.role == "logits" })?.1.floats,
+              let first = logits.first else { return false }
+        return logits.allSatisfy { $0 == first }
     }
 
     func testResNet50MatchesONNXRuntime() throws { try check("resnet50") }

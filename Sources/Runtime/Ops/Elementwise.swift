@@ -105,7 +105,8 @@ struct BroadcastLayout: Equatable {
 
 /// add, sub, mul, div and n-ary sum with NumPy broadcasting. Same-shape f32 operands take the
 /// SIMD kernel over the whole tensor; otherwise rows of the merged layout run the kernel
-/// (both operands contiguous) or a scalar-broadcast loop. Integer dtypes run scalar loops with
+/// (both operands contiguous), the SIMD affine kernel (one operand a scalar over the row,
+/// as in a per-channel scale), or a strided loop. Integer dtypes run scalar loops with
 /// wrapping arithmetic (division by zero gives 0).
 enum BinaryKernel {
     enum Operator { case add, sub, mul, div }
@@ -201,9 +202,27 @@ enum BinaryKernel {
                     vc_f32_binary(kernelOp, pa, pb, py, 0, length, act, lo, hi)
                     continue
                 }
-                apply(pass.op, pa, strideA, pb, strideB, py, length)
+                if strideA + strideB == 1, let affine = scalarAffine(pass.op, scalar: strideA == 0 ? pa.pointee : pb.pointee, scalarFirst: strideA == 0) {
+                    var (scale, offset) = affine
+                    vc_f32_channel_affine_hwc(strideA == 0 ? pb : pa, py, 0, length, 1, &scale, &offset)
+                } else {
+                    apply(pass.op, pa, strideA, pb, strideB, py, length)
+                }
                 if act != VC_ACT_NONE { vc_f32_bias_act(py, nil, length, 0, 1, act, lo, hi) }
             }
+        }
+    }
+
+    /// `x op s` (or `s op x` when `scalarFirst`) as the SIMD affine `x * scale + offset`
+    /// (multiply then add, never fused), where that is exact: adding -0 is the identity and
+    /// multiplying by ±1 only flips the sign, so every element rounds as `op` would. Division
+    /// has no exact affine form (x * (1/s) rounds twice).
+    private static func scalarAffine(_ op: Operator, scalar s: Float, scalarFirst: Bool) -> (scale: Float, offset: Float)? {
+        switch op {
+        case .add: (1, s)
+        case .sub: scalarFirst ? (-1, s) : (1, -s)
+        case .mul: (s, -0.0)
+        case .div: nil
         }
     }
 

@@ -46,10 +46,9 @@ extension RunContext {
     }
 }
 
-/// How one GEMM is cut into tiles: a tile per thread, along the columns when they are
-/// plentiful (each tile then packs all of A, which is cheap against its share of the
-/// products), else along the rows. Tiny products stay whole: splitting them costs more
-/// in hand-offs than it saves.
+/// How one GEMM is cut into tiles: a tile per thread, along the longer of m and n, so the
+/// operand every tile packs in full (A for column tiles, B for row tiles) is the smaller one.
+/// Tiny products stay whole: splitting them costs more in hand-offs than it saves.
 struct GEMMTiling {
     /// Below this many multiply-adds a GEMM runs as one call on the calling thread.
     static let minMultiplyAddsPerTile = 1 << 18
@@ -63,10 +62,12 @@ struct GEMMTiling {
         let work = m * n * max(k, 1)
         let wanted = max(1, min(threads, work / Self.minMultiplyAddsPerTile))
         let multiple = Self.edgeMultiple
-        if wanted > 1, n >= wanted * 4 * multiple {
+        let columnsSplit = n >= wanted * multiple, rowsSplit = m >= wanted * multiple
+        // Column tiles each pack all of A (m x k), row tiles all of B (k x n): repeat the smaller.
+        if wanted > 1, columnsSplit, !rowsSplit || n >= m {
             columnStep = ((n + wanted - 1) / wanted + multiple - 1) / multiple * multiple
             rowStep = m
-        } else if wanted > 1, m >= wanted * multiple {
+        } else if wanted > 1, rowsSplit {
             rowStep = ((m + wanted - 1) / wanted + multiple - 1) / multiple * multiple
             columnStep = n
         } else {

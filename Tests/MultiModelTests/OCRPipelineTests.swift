@@ -1,0 +1,135 @@
+import Foundation
+import Kernels
+import XCTest
+
+@testable import MultiModel
+
+/// The PP-OCR cascade on real images through the staged runtime.
+final class OCRPipelineTests: XCTestCase {
+    private static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    private static let models = OCRPipeline.Models(
+        detector: root + "/assets/models/ch_PP-OCRv4_det_infer.onnx",
+        classifier: root + "/assets/models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+        recognizer: root + "/assets/models/ch_PP-OCRv4_rec_infer.onnx")
+    private static let page = root + "/assets/images/page.jpg"
+
+    private func requireAssets() throws {
+        for path in [Self.models.detector, Self.models.classifier, Self.models.recognizer, Self.page]
+        where !FileManager.default.fileExists(atPath: path) {
+            throw XCTSkip("\(path) missing (run scripts/setup)")
+        }
+    }
+
+    func testPageReadsItsLinesInReadingOrder() throws {
+        try requireAssets()
+        let pipeline = try StagedPipeline(name: "ocr", stages: OCRPipeline.stages(models: Self.models, settings: OCRPipeline.Settings()))
+        defer { pipeline.shutdown() }
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.page)))
+        let lines = try XCTUnwrap(pipeline.process([Record(["image": bytes])]).first).get().value("ocr", as: [OCRLine].self)
+        // RapidOCR 1.4.4 reads 5 lines here (scripts/compare_ocr.py); the fragments are theirs.
+        XCTAssertEqual(lines.count, 5, "\(lines.map(\.text))")
+        let fragments = ["Region-based", "markers of the coins", "background.These markers", "unambiguously", "histogram"]
+        for (line, fragment) in zip(lines, fragments) {
+            XCTAssertTrue(line.text.contains(fragment), "'\(line.text)' lacks '\(fragment)'")
+            XCTAssertGreaterThan(line.score, 0.9)
+        }
+        // Top to bottom, boxes inside the 384×191 image, clockwise from the top-left.
+        XCTAssertEqual(lines.map { $0.box[0].y }, lines.map { $0.box[0].y }.sorted())
+        for line in lines {
+            XCTAssertTrue(line.box.allSatisfy { (0...384).contains($0.x) && (0...191).contains($0.y) })
+            XCTAssertLessThan(line.box[0].x, line.box[1].x)
+            XCTAssertLessThan(line.box[1].y, line.box[2].y)
+        }
+    }
+
+    /// Many requests with different crop counts (a page, its top strip, a blank image with no
+    /// box at all) in flight at once through batching queues: every request gets its own
+    /// lines, exactly once, in submission order, as when it runs alone.
+    func testEveryRequestGetsItsOwnLinesExactlyOnceUnderConcurrency() throws {
+        try requireAssets()
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.page)))
+        let decoded = try bytes.withUnsafeBytes { try JPEGDecoder().decode($0, options: JPEGDecodeOptions(color: .bgr)) }
+        let page = try Image(width: decoded.result.width, height: decoded.result.height, channels: 3, pixels: decoded.pixels)
+        let strip = try Image(width: page.width, height: 48, channels: 3, pixels: Array(page.pixels[0..<(page.width * 48 * 3)]))
+        let blank = try Image(width: 64, height: 40, channels: 3, pixels: [UInt8](repeating: 255, count: 64 * 40 * 3))
+        let images = [page, blank, strip]
+
+        var settings = OCRPipeline.Settings()
+        settings.detectorMinSide = 192  // a smaller detector input keeps the debug-build test fast
+        settings.recognizerQueue = QueuePolicy(maxBatch: 4, maxDelayMicroseconds: 1000, capacity: 4)
+        settings.classifierQueue = QueuePolicy(maxBatch: 3, maxDelayMicroseconds: 1000, capacity: 3)
+        // Without the decode stage: records carry the decoded image.
+        let stages = Array(OCRPipeline.stages(models: Self.models, settings: settings).dropFirst())
+        let alone = try StagedPipeline(name: "alone", stages: stages, maxInFlight: 1)
+        let expected = try images.map { image in
+            try XCTUnwrap(alone.process([Record(["decoded": image])]).first).get().value("ocr", as: [OCRLine].self).map(\.text)
+        }
+        alone.shutdown()
+        XCTAssertEqual(expected[1], [], "a blank image has no text")
+        XCTAssertGreaterThan(expected[0].count, expected[2].count)
+        XCTAssertGreaterThan(expected[2].count, 0)
+
+        let pipeline = try StagedPipeline(name: "ocr", stages: stages, maxInFlight: 8)
+        defer { pipeline.shutdown() }
+        let order = (0..<18).map { ($0 * 7) % 3 }
+        let results = pipeline.process(order.map { Record(["decoded": images[$0]]) })
+        XCTAssertEqual(results.count, order.count)
+        for (which, result) in zip(order, results) {
+            XCTAssertEqual(try result.get().value("ocr", as: [OCRLine].self).map(\.text), expected[which])
+        }
+        let statistics = pipeline.statistics()
+        XCTAssertEqual(statistics.requestsDelivered, order.count)
+        let rec = try XCTUnwrap(statistics.stages.first { $0.name == "rec" })
+        let linesPerRound = expected[0].count + expected[2].count
+        XCTAssertEqual(rec.items, linesPerRound * order.count / 3, "each crop recognized exactly once")
+        XCTAssertLessThanOrEqual(rec.queue?.maxDepth ?? .max, 4)
+    }
+
+    func testDetectorInputSizeFollowsRapidOCR() {
+        // 384×191: shorter side 191 < 736 → ×3.853: 1479.6 → 1479 → /32 = 46.2 → 1472; 735.9
+        // → 735 → 22.97 → 736.
+        XCTAssertEqual(OCRPipeline.detectorInputSize(width: 384, height: 191, minSide: 736)?.width, 1472)
+        XCTAssertEqual(OCRPipeline.detectorInputSize(width: 384, height: 191, minSide: 736)?.height, 736)
+        // Already large enough: no scaling, only rounding (1000/32 = 31.25 → 992; 800 = 25·32).
+        XCTAssertEqual(OCRPipeline.detectorInputSize(width: 1000, height: 800, minSide: 736)?.width, 992)
+        // Python's round is half to even: 16/32 = 0.5 → 0 → no input.
+        XCTAssertNil(OCRPipeline.detectorInputSize(width: 16, height: 900, minSide: 8))
+        // Recognizer batch width: at least 320; else 48 × the widest aspect, truncated.
+        func crop(_ width: Int, _ height: Int) -> TextCrop {
+            TextCrop(box: [], image: Image(sized: width, height: height, channels: 3, pixels: [UInt8](repeating: 0, count: width * height * 3)))
+        }
+        XCTAssertEqual(OCRPipeline.recognizerWidth([crop(100, 48)]), 320)
+        XCTAssertEqual(OCRPipeline.recognizerWidth([crop(100, 48), crop(500, 30)]), 800)
+    }
+
+    func testSpecRejectsUnknownKeysAndReadsQueues() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ocr-spec-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let good = directory.appendingPathComponent("ocr.yaml").path
+        try """
+            pipeline: ocr
+            cascade: ocr
+            models: {det: d.onnx, cls: c.onnx, rec: r.onnx}
+            settings: {threads_per_model: 2, text_score: 0.4}
+            queues:
+              rec: {max_batch: 8, max_delay_us: 500, capacity: 16}
+            """.write(toFile: good, atomically: true, encoding: .utf8)
+        let spec = try CascadeSpec.load(path: good)
+        guard case .ocr(let models, let settings) = spec.cascade else { return XCTFail("not an OCR cascade") }
+        XCTAssertEqual(models.detector, directory.appendingPathComponent("d.onnx").path)
+        XCTAssertEqual(settings.recognizerQueue, QueuePolicy(maxBatch: 8, maxDelayMicroseconds: 500, capacity: 16))
+        XCTAssertEqual(settings.classifierQueue, OCRPipeline.Settings().classifierQueue)
+        XCTAssertEqual(settings.textScore, 0.4)
+        XCTAssertEqual(spec.resultName, "ocr")
+        guard case .ocr(_, let adjusted) = spec.adjusted(maxBatch: 1).cascade else { return XCTFail("not an OCR cascade") }
+        XCTAssertEqual(adjusted.recognizerQueue.maxBatch, 1)
+
+        let bad = directory.appendingPathComponent("bad.yaml").path
+        try "pipeline: ocr\ncascade: ocr\nmodels: {det: d.onnx, cls: c.onnx, rec: r.onnx}\nqueues:\n  rnet: {max_batch: 2}\n"
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try CascadeSpec.load(path: bad)) { error in
+            XCTAssertTrue("\(error)".contains("bad.yaml:5:3: error: unknown key 'rnet' in queues; expected one of cls, rec"), "\(error)")
+        }
+    }
+}

@@ -43,7 +43,7 @@ public struct CascadeSpec: Sendable {
         } catch {
             throw VisionError("\(path): cannot read the file")
         }
-        guard let root = try Yams.compose(yaml: text), let mapping = root.mapping else {
+        guard let root = try Yams.compose(yaml: text), root.mapping != nil else {
             throw VisionError("\(path):1:1: error: expected a mapping with keys pipeline, cascade, models")
         }
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path

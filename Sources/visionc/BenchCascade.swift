@@ -142,6 +142,7 @@ struct BenchCascade: ParsableCommand {
             "max_batch": maxBatch ?? 0, "max_batch_label": maxBatch.map(String.init) ?? "graph", "concurrency": clients,
             "requests": latencies.count, "wall_s": wall, "throughput_rps": Double(latencies.count) / wall,
             "latency_ms": ["p50": percentile(50), "p90": percentile(90), "p99": percentile(99), "mean": sorted.reduce(0, +) / Double(sorted.count)],
+            "latencies_ms": latencies,
             "queues": queues, "mean_batch": meanBatch,
         ]
     }

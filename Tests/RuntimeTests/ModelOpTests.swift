@@ -64,6 +64,23 @@ final class ModelOpTests: XCTestCase {
         try checkConv(xs: [1, 8, 30, 30], ws: [16, 8, 3, 3], pads: [1, 1, 1, 1], activation: "relu", seed: 11)
     }
 
+    func testConvGEMMSplitIntoTilesOverThePool() throws {
+        // Column tiles (plane 2025 > 16 channels; 2025 is not a multiple of the 16-column edge),
+        // each with its own bias + relu epilogue row by row.
+        let columns = GEMMTiling(m: 16, n: 2025, k: 72, threads: 2)
+        XCTAssertEqual([columns.rowTiles, columns.columnTiles, columns.columnStep], [1, 2, 1024])
+        try checkConv(xs: [1, 8, 45, 45], ws: [16, 8, 3, 3], pads: [1, 1, 1, 1], activation: "relu", seed: 12)
+        // Row tiles (200 channels > plane 49), pointwise: the input is B directly.
+        let rows = GEMMTiling(m: 200, n: 49, k: 64, threads: 2)
+        XCTAssertEqual([rows.rowTiles, rows.columnTiles, rows.rowStep], [2, 1, 112])
+        try checkConv(xs: [1, 64, 7, 7], ws: [200, 64, 1, 1], activation: "relu", seed: 13)
+        // Pointwise over a batch of 3: one whole-GEMM task per image instead.
+        try checkConv(xs: [3, 64, 7, 7], ws: [200, 64, 1, 1], activation: "relu", seed: 14)
+        // Too small to be worth a hand-off: one call.
+        let whole = GEMMTiling(m: 8, n: 49, k: 9, threads: 2)
+        XCTAssertEqual([whole.rowTiles, whole.columnTiles], [1, 1])
+    }
+
     func testGroupedConvWithReLU() throws {
         try checkConv(xs: [1, 6, 7, 7], ws: [4, 3, 3, 3], pads: [1, 1, 1, 1], group: 2, activation: "relu", seed: 2)
         try checkConv(xs: [1, 4, 5, 5], ws: [4, 1, 3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 4, seed: 3)

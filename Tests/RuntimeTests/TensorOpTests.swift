@@ -36,6 +36,22 @@ final class TensorOpTests: XCTestCase {
         }
     }
 
+    func testScalarPerRowBroadcastIsExact() throws {
+        // One operand constant along each row (a per-channel scale, either side) runs the SIMD
+        // affine kernel: every element must be bit-identical to the plain `a op b`.
+        var noise = Noise(seed: 22)
+        let ops: [(Op, (Float, Float) -> Float)] = [(.add, (+)), (.sub, (-)), (.mul, (*)), (.div, (/))]
+        for (sa, sb) in [([2, 3, 4, 5], [1, 3, 1, 1]), ([2, 3, 1, 1], [2, 3, 4, 5]), ([7, 33], [1])] {
+            let a = noise.floats(sa.reduce(1, *)), b = noise.floats(sb.reduce(1, *))
+            for (op, reference) in ops {
+                let out = try runSingle(input: Tensor(shape: sa, floats: a)) { g, x in
+                    try g.append(op, [x, g.addConstant(name: "b", tensor: Tensor(shape: sb, floats: b))], name: "y")[0]
+                }
+                XCTAssertEqual(out.floats, naiveBroadcast(a, sa, b, sb, out: out.shape, reference), "\(op) \(sa) \(sb)")
+            }
+        }
+    }
+
     func testFusedActivationSumAndIntegerAdd() throws {
         var noise = Noise(seed: 21)
         let a = noise.floats(24), b = noise.floats(24), c = noise.floats(4)

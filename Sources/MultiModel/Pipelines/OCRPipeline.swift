@@ -104,15 +104,15 @@ public enum OCRPipeline {
             .map("decoded", inputs: ["image"]) { try JPEGDecodeWorker(color: .bgr) },
             .map("det", inputs: ["decoded"]) {
                 let detector = try ModelRunner(path: models.detector, threads: threads)
-                return ClosureWorker.perRecord { values in try detect(values[0] as! Image, detector: detector, settings: settings) }
+                return ClosureWorker.perRecord { values in try detect(try typed(values[0], "det"), detector: detector, settings: settings) }
             },
             .expand("crops", inputs: ["det"]) {
-                ClosureWorker.perRecord { values in crops(values[0] as! DetectorOutput, settings: settings).map { $0 as any Sendable } }
+                ClosureWorker.perRecord { values in crops(try typed(values[0], "crops"), settings: settings).map { $0 as any Sendable } }
             },
             .map("cls", inputs: ["crops"], policy: settings.classifierQueue) {
                 let classifier = try ModelRunner(path: models.classifier, threads: threads)
                 return ClosureWorker { batch in
-                    try classify(batch.map { $0[0] as! TextCrop }, model: classifier, threshold: settings.classifierThreshold)
+                    try classify(batch.map { try typed($0[0], "cls") }, model: classifier, threshold: settings.classifierThreshold)
                 }
             },
             .map("rec", inputs: ["cls"], policy: settings.recognizerQueue) {
@@ -121,15 +121,22 @@ public enum OCRPipeline {
                     throw VisionError("\(models.recognizer): no 'character' metadata entry (the recognizer's dictionary)")
                 }
                 let decoder = CTCDecoder(characterMetadata: characters)
-                return ClosureWorker { batch in try recognize(batch.map { $0[0] as! TextCrop }, model: recognizer, decoder: decoder) }
+                return ClosureWorker { batch in try recognize(batch.map { try typed($0[0], "rec") }, model: recognizer, decoder: decoder) }
             },
             .gather("lines", collecting: "rec"),
             .map("ocr", inputs: ["lines"]) {
                 ClosureWorker.perRecord { values in
-                    (values[0] as! [any Sendable]).map { $0 as! OCRLine }.filter { $0.score >= settings.textScore }
+                    try (typed(values[0], "ocr") as [any Sendable]).map { try typed($0, "ocr") as OCRLine }.filter { $0.score >= settings.textScore }
                 }
             },
         ]
+    }
+
+    /// A stage's input as the type the stage before it produces (a wrong record value, e.g.
+    /// from a caller feeding stages directly, is an error, not a crash).
+    static func typed<T>(_ value: any Sendable, _ stage: String) throws -> T {
+        guard let typed = value as? T else { throw VisionError("stage '\(stage)' expected a \(T.self), got a \(type(of: value))") }
+        return typed
     }
 
     // MARK: - Detector

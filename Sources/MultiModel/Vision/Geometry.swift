@@ -101,8 +101,9 @@ public enum Geometry {
     /// it (arc tolerance 0.25): coordinates truncated to integers on the way in, each edge moved
     /// outward by `distance`, convex corners joined by arcs of `Round`ed integer points.
     ///
-    /// Matches Clipper for convex polygons (text boxes), whose offset needs no clean-up union;
-    /// the points may start at another vertex, which no caller depends on (they take the hull).
+    /// Matches Clipper for convex polygons (text boxes) up to its closing union, which only
+    /// drops collinear points and may start at another vertex; callers take the hull, which
+    /// that leaves unchanged.
     public static func roundOffset(_ polygon: [Point], distance: Double) -> [Point] {
         var path = polygon.map { Point($0.x.rounded(.towardZero), $0.y.rounded(.towardZero)) }
         path = path.enumerated().filter { $0.offset == 0 || path[$0.offset - 1] != $0.element }.map(\.element)

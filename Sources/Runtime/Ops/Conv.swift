@@ -5,8 +5,8 @@ import Kernels
 /// with `K = Cg*KH*KW`. The weight's row-major layout [M, Cg, KH, KW] already is the GEMM's A
 /// matrix, so it is used as pre-packed. `col` comes from im2col, except for 1x1 stride-1 unpadded
 /// convolutions, whose input plane already is that matrix. The GEMM runs in tiles on the pool
-/// (`RunContext.sgemm`); bias and activation run on each tile right after it, while it is
-/// still in cache.
+/// (`RunContext.sgemm`), or, for pointwise convs over a batch, each image's GEMM is one task;
+/// bias and activation run on each tile right after it, while it is still in cache.
 enum ConvKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
         let x = n.inShape(0), w = n.inShape(1), y = n.outShape(0)
@@ -43,29 +43,49 @@ enum ConvKernel {
             let yAll = ctx.f32(ySlot, count: yCount)
             let bias = bSlot.map { UnsafeBufferPointer(ctx.f32($0, count: outChannels)) }
             let col = colSlot.map { ctx.f32($0, count: colElements) }
+            func input(_ image: Int, _ g: Int) -> UnsafeBufferPointer<Float> {
+                let xOffset = image * channels * inPlane + g * groupChannels * inPlane
+                return UnsafeBufferPointer(start: xAll + xOffset, count: min(groupChannels * inPlane, xCount - xOffset))
+            }
+            /// One (image, group) GEMM and its epilogue; `tiled` splits it over the pool.
+            func product(_ image: Int, _ g: Int, _ matrix: UnsafeBufferPointer<Float>, tiled: Bool) throws {
+                let yStart = (image * outChannels + g * groupOut) * plane
+                let yGroup = UnsafeMutableBufferPointer(rebasing: yAll[yStart..<(yStart + groupOut * plane)])
+                let wGroup = UnsafeBufferPointer(rebasing: weights[(g * groupOut * depth)..<((g + 1) * groupOut * depth)])
+                let groupBias = bias.map { UnsafeBufferPointer(rebasing: $0[(g * groupOut)..<((g + 1) * groupOut)]) }
+                let epilogue: ((Range<Int>, Range<Int>) throws -> Void)? = needsEpilogue ? { rows, columns in
+                    try biasActivation(yGroup, bias: groupBias, plane: plane, rows: rows, columns: columns, activation)
+                } : nil
+                if tiled {
+                    try ctx.sgemm(
+                        blas, transA: false, transB: false, m: groupOut, n: plane, k: depth, alpha: 1,
+                        a: wGroup, lda: depth, b: matrix, ldb: plane, beta: 0, c: yGroup, ldc: plane, epilogue: epilogue)
+                } else {
+                    try blas.sgemm(
+                        transA: false, transB: false, m: groupOut, n: plane, k: depth, alpha: 1,
+                        a: wGroup, lda: depth, b: matrix, ldb: plane, beta: 0, c: yGroup, ldc: plane)
+                    try epilogue?(0..<groupOut, 0..<plane)
+                }
+            }
+            if col == nil, batch * group > 1, batch * group >= ctx.pool.threadCount {
+                // Pointwise with a batch (or groups): every GEMM reads its input in place, so whole
+                // GEMMs are the pool's tasks, one hand-off per conv instead of one per image.
+                try ctx.pool.parallelRanges(count: batch * group) { items in
+                    for item in items { try product(item / group, item % group, input(item / group, item % group), tiled: false) }
+                }
+                return
+            }
             for image in 0..<batch {
                 for g in 0..<group {
-                    let xOffset = image * channels * inPlane + g * groupChannels * inPlane
-                    let xGroup = UnsafeBufferPointer(start: xAll + xOffset, count: min(groupChannels * inPlane, xCount - xOffset))
-                    let matrix: UnsafeBufferPointer<Float>
+                    var matrix = input(image, g)
                     if let col {
+                        let xGroup = matrix
                         try ctx.pool.parallelRanges(count: depth, minChunk: max(1, OpKernels.minElementsPerTask / max(plane, 1))) { rows in
                             try F32Kernels.im2col(xGroup, channels: groupChannels, geometry: geometry, col: col, rows: rows)
                         }
                         matrix = UnsafeBufferPointer(col)
-                    } else {
-                        matrix = xGroup
                     }
-                    let yImage = UnsafeMutableBufferPointer(rebasing: yAll[(image * outChannels * plane)..<((image + 1) * outChannels * plane)])
-                    let yGroup = UnsafeMutableBufferPointer(rebasing: yImage[(g * groupOut * plane)..<((g + 1) * groupOut * plane)])
-                    let wGroup = UnsafeBufferPointer(rebasing: weights[(g * groupOut * depth)..<((g + 1) * groupOut * depth)])
-                    let groupBias = bias.map { UnsafeBufferPointer(rebasing: $0[(g * groupOut)..<((g + 1) * groupOut)]) }
-                    try ctx.sgemm(
-                        blas, transA: false, transB: false, m: groupOut, n: plane, k: depth, alpha: 1,
-                        a: wGroup, lda: depth, b: matrix, ldb: plane, beta: 0, c: yGroup, ldc: plane,
-                        epilogue: needsEpilogue ? { rows, columns in
-                            try biasActivation(yGroup, bias: groupBias, plane: plane, rows: rows, columns: columns, activation)
-                        } : nil)
+                    try product(image, g, matrix, tiled: true)
                 }
             }
         }

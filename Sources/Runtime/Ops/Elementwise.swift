@@ -230,6 +230,12 @@ enum BinaryKernel {
         _ op: Operator, _ a: UnsafeMutablePointer<Float>, _ sa: Int, _ b: UnsafeMutablePointer<Float>, _ sb: Int,
         _ y: UnsafeMutablePointer<Float>, _ length: Int
     ) {
+        if op == .div, sa == 1, sb == 0 {
+            // Division by a scalar (HardSwish's / 6): unit stride, so the loop vectorizes.
+            let divisor = b.pointee
+            for i in 0..<length { y[i] = a[i] / divisor }
+            return
+        }
         switch op {
         case .add: for i in 0..<length { y[i] = a[i * sa] + b[i * sb] }
         case .sub: for i in 0..<length { y[i] = a[i * sa] - b[i * sb] }

@@ -11,41 +11,16 @@ import XCTest
 /// on real images, at -O0 and -O2, every output within rtol 1e-3, atol 1e-4. The inputs and
 /// ONNX Runtime's outputs come from scripts/make_model_references.py.
 final class RealModelAgreementTests: XCTestCase {
-    private struct Reference: Decodable {
-        struct TensorFile: Decodable {
-            let role: String
-            let onnx_name: String
-            let shape: [Int]
-            let raw: String
-        }
-        let name: String
-        let model: String
-        let tensors: [TensorFile]
-
-        var input: TensorFile { tensors.first { $0.role == "input" }! }
-        var outputs: [TensorFile] { tensors.filter { $0.role == "output" } }
-    }
+    private typealias Reference = ReferenceManifest.Entry
 
     private static let rtol: Float = 1e-3
     private static let atol: Float = 1e-4
 
-    private func reference(_ name: String) throws -> Reference {
-        let url = TestPaths.asset("references/models/models.json")
-        guard TestPaths.exists(url) else { throw XCTSkip("model references missing: run scripts/setup") }
-        struct Manifest: Decodable { let references: [Reference] }
-        let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: url))
-        guard let reference = manifest.references.first(where: { $0.name == name }) else {
-            throw XCTSkip("no reference \(name) in models.json: run scripts/setup")
-        }
-        guard TestPaths.exists(TestPaths.asset(reference.model)) else { throw XCTSkip("\(reference.model) missing: run scripts/setup") }
-        return reference
-    }
+    private func manifest() throws -> ReferenceManifest { try ReferenceManifest.load("references/models/models.json") }
 
-    private func load(_ file: Reference.TensorFile) throws -> Tensor {
-        let data = try Data(contentsOf: TestPaths.asset("references/models/" + file.raw))
-        let floats = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        return Tensor(shape: file.shape, floats: floats)
-    }
+    private func reference(_ name: String) throws -> Reference { try manifest().entry(name) }
+
+    private func load(_ file: ReferenceManifest.TensorFile) throws -> Tensor { try manifest().tensor(file) }
 
     /// Runs `graph` at -O0 and -O2 on each reference's input and compares every output.
     /// - Parameter graph: the imported model; its input dims may be symbolic.

@@ -5,8 +5,10 @@ import Kernels
 /// thread). With OpenBLAS's own threads beside our pool, 2 cores carried 4 busy threads:
 /// OpenBLAS's workers keep spinning after each call while our pool runs im2col, the epilogue
 /// and every other op, and each GEMM paid their wake-up. Tiles also let the epilogue (bias,
-/// activation) run on a tile right after its GEMM, while it is still in cache. Exact: every
-/// output element is the same dot product as in one whole-matrix call.
+/// activation) run on a tile right after its GEMM, while it is still in cache. Exact up to
+/// float rounding: every output element is the same k-long dot product as in one whole-matrix
+/// call, though OpenBLAS may run a small tile through its small-matrix kernel, which can sum
+/// in another order.
 extension RunContext {
     /// Row-major `c = alpha * op(a) * op(b) + beta * c` (op(a) is m x k, op(b) is k x n), then
     /// `epilogue(rows, columns)` on each finished tile of `c`, on the thread that computed it.

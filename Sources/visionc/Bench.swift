@@ -125,9 +125,29 @@ struct Bench: ParsableCommand {
                 print(table.text.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n")
             }
         }
+        try printFidelityAgreement(graph: graph, inputs: inputs, variants: variants)
         if let json { try write(BenchReport(results).encoded(), to: json) }
         if let svg { try write(Data(BenchChart.svg(results).utf8), to: svg) }
         if let markdown { try write(Data(BenchTables.markdown(results, nodeLimit: nodeLimit).utf8), to: markdown) }
+    }
+
+    /// For every `-fast` variant with an exact variant at the same level: whether the top-1
+    /// class agrees and the largest output difference, on each input's first image.
+    private func printFidelityAgreement(graph: String, inputs: [BenchInput], variants: [BenchVariant]) throws {
+        for fast in variants where fast.options.fidelity == .fast {
+            guard let exact = variants.first(where: { $0.options.fidelity == .exact && $0.options.level == fast.options.level }) else { continue }
+            let exactRunner = try PipelineRunner(try Compiler.compile(path: graph, options: exact.options), threads: threads)
+            let fastRunner = try PipelineRunner(try Compiler.compile(path: graph, options: fast.options), threads: threads)
+            for input in inputs {
+                guard let payload = input.payloads.first else { continue }
+                let agreement = try FidelityAgreement(
+                    exact: try exactRunner.run(input: payload, name: input.name).0,
+                    fast: try fastRunner.run(input: payload, name: input.name).0)
+                print(String(format: "fidelity %@ vs %@ on %@: top-1 %@, largest output difference %.3g (%.3g relative)",
+                             fast.name, exact.name, input.name, agreement.topOneAgrees ? "agrees" : "DIFFERS",
+                             agreement.largestDifference, agreement.largestRelativeDifference))
+            }
+        }
     }
 
     // MARK: - Model only

@@ -18,13 +18,13 @@ models' hashes.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from reference_files import RAW_FORMAT, ReferenceError, run_generator, save_tensor, sha256_of_file, write_manifest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = REPO_ROOT / "assets"
@@ -43,10 +43,6 @@ class ReferenceCase:
     model: str  # relative to assets/
     make_input: Callable[[], object]  # -> float32 ndarray in the model's declared layout
     description: str
-
-
-class ReferenceError(Exception):
-    """A reference could not be computed; the message says which and why."""
 
 
 def log(message: str) -> None:
@@ -153,10 +149,6 @@ CASES = [
 
 # MARK: - Running ONNX Runtime
 
-def sha256_of_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def references_are_current() -> bool:
     """True when the manifest matches this generator and the models on disk, and every file
     it lists exists. Needs neither numpy nor onnxruntime, so a cached setup stays fast."""
@@ -183,15 +175,6 @@ def references_are_current() -> bool:
     except (ValueError, KeyError, TypeError):
         return False
     return True
-
-
-def save_tensor(stem: str, array) -> dict:
-    import numpy as np
-
-    little_endian = np.ascontiguousarray(array, dtype="<f4")
-    np.save(REFERENCES_DIR / f"{stem}.npy", little_endian)
-    (REFERENCES_DIR / f"{stem}.f32").write_bytes(little_endian.tobytes())
-    return {"shape": list(little_endian.shape), "dtype": "float32", "npy": f"{stem}.npy", "raw": f"{stem}.f32"}
 
 
 def run_case(case: ReferenceCase, session_cache: dict) -> dict:
@@ -222,12 +205,12 @@ def run_case(case: ReferenceCase, session_cache: dict) -> dict:
     output_names = [value.name for value in session.get_outputs()]
     outputs = session.run(output_names, {inputs[0].name: model_input})
 
-    tensors = [{"role": "input", "onnx_name": inputs[0].name, **save_tensor(f"{case.name}_input", model_input)}]
+    tensors = [{"role": "input", "onnx_name": inputs[0].name, **save_tensor(REFERENCES_DIR, f"{case.name}_input", model_input)}]
     for index, (name, value) in enumerate(zip(output_names, outputs)):
         value = np.asarray(value)
         if value.dtype != np.float32:
             raise ReferenceError(f"{case.name}: output {name} is {value.dtype}; the references hold float32")
-        tensors.append({"role": "output", "onnx_name": name, **save_tensor(f"{case.name}_output{index}", value)})
+        tensors.append({"role": "output", "onnx_name": name, **save_tensor(REFERENCES_DIR, f"{case.name}_output{index}", value)})
         log(f"{case.name}: {name} {list(value.shape)} min {value.min():.5g} max {value.max():.5g} "
             f"mean {value.mean():.5g}")
     return {
@@ -249,28 +232,13 @@ def make_references() -> None:
     manifest = {
         "generator_version": GENERATOR_VERSION,
         "onnxruntime_version": ort.__version__,
-        "raw_format": "little-endian float32, C order, no header",
+        "raw_format": RAW_FORMAT,
         "tolerance": TOLERANCE,
         "references": entries,
     }
-    # The manifest is written last: its presence says every file it lists is complete.
-    temporary = MANIFEST.with_name(MANIFEST.name + ".partial")
-    temporary.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(temporary, MANIFEST)
+    write_manifest(MANIFEST, manifest)
     log(f"wrote {MANIFEST.relative_to(REPO_ROOT)} ({len(entries)} references, onnxruntime {ort.__version__})")
 
 
-def main() -> int:
-    if references_are_current():
-        log("references up to date")
-        return 0
-    try:
-        make_references()
-    except ReferenceError as error:
-        print(f"make_model_references: error: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_generator("make_model_references", references_are_current, make_references))

@@ -28,12 +28,13 @@ source models and generator version does nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from reference_files import RAW_FORMAT, ReferenceError, run_generator, save_tensor, sha256_of_file, write_manifest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = REPO_ROOT / "assets"
@@ -71,16 +72,8 @@ CASES = [
 ]
 
 
-class ReferenceError(Exception):
-    """A reference could not be computed; the message says which and why."""
-
-
 def log(message: str) -> None:
     print(f"make_references: {message}", flush=True)
-
-
-def sha256_of_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def references_are_current() -> bool:
@@ -239,15 +232,6 @@ def run_onnxruntime(serialized_model: bytes, input_name: str, output_names: list
     return session.run(output_names, {input_name: model_input})
 
 
-def save_tensor(stem: str, array) -> dict:
-    import numpy as np
-
-    little_endian = np.ascontiguousarray(array, dtype="<f4")
-    np.save(REFERENCES_DIR / f"{stem}.npy", little_endian)
-    (REFERENCES_DIR / f"{stem}.f32").write_bytes(little_endian.tobytes())
-    return {"shape": list(little_endian.shape), "dtype": "float32", "npy": f"{stem}.npy", "raw": f"{stem}.f32"}
-
-
 def load_labels() -> list[str] | None:
     path = ASSETS_DIR / "imagenet_labels.txt"
     return path.read_text().splitlines() if path.is_file() else None
@@ -295,9 +279,9 @@ def make_references() -> None:
         probabilities, logits = run_onnxruntime(
             model.SerializeToString(), input_name, [output_name, logits_name], model_input)
         tensors = [
-            {"role": "input", "onnx_name": input_name, **save_tensor(f"{case.name}_input", model_input)},
-            {"role": "output", "onnx_name": output_name, **save_tensor(f"{case.name}_output", probabilities)},
-            {"role": "logits", "onnx_name": logits_name, **save_tensor(f"{case.name}_logits", logits)},
+            {"role": "input", "onnx_name": input_name, **save_tensor(REFERENCES_DIR, f"{case.name}_input", model_input)},
+            {"role": "output", "onnx_name": output_name, **save_tensor(REFERENCES_DIR, f"{case.name}_output", probabilities)},
+            {"role": "logits", "onnx_name": logits_name, **save_tensor(REFERENCES_DIR, f"{case.name}_logits", logits)},
         ]
         entries.append({
             "name": case.name,
@@ -314,28 +298,13 @@ def make_references() -> None:
         "generator_version": GENERATOR_VERSION,
         "onnxruntime_version": ort.__version__,
         "input_formula": INPUT_FORMULA,
-        "raw_format": "little-endian float32, C order, no header",
+        "raw_format": RAW_FORMAT,
         "tolerance": TOLERANCE,
         "references": entries,
     }
-    # The manifest is written last: its presence says every file it lists is complete.
-    temporary = MANIFEST.with_name(MANIFEST.name + ".partial")
-    temporary.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(temporary, MANIFEST)
+    write_manifest(MANIFEST, manifest)
     log(f"wrote {MANIFEST.relative_to(REPO_ROOT)} ({len(entries)} references, onnxruntime {ort.__version__})")
 
 
-def main() -> int:
-    if references_are_current():
-        log("references up to date")
-        return 0
-    try:
-        make_references()
-    except ReferenceError as error:
-        print(f"make_references: error: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_generator("make_references", references_are_current, make_references))

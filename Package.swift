@@ -54,7 +54,7 @@ let package = Package(
         // Multi-model pipelines: stages on their own threads, batching queues, fan-out/fan-in.
         .target(
             name: "MultiModel",
-            dependencies: ["IR", "ONNXImport", "Passes", "Runtime", "Kernels", .product(name: "Yams", package: "Yams")]
+            dependencies: ["IR", "PipelineSpec", "ONNXImport", "Passes", "Runtime", "Kernels", .product(name: "Yams", package: "Yams")]
         ),
         .executableTarget(
             name: "visionc",

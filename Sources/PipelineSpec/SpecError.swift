@@ -55,7 +55,7 @@ public struct SpecError: Error, Hashable, Sendable, CustomStringConvertible {
 /// The candidate most likely meant by a misspelt `name`: the closest one by edit distance
 /// (at most 2 and shorter than the name, ignoring case), or one that extends or shortens
 /// it (`center` → `center_crop`). Nil when nothing is close, so that suggestions stay trustworthy.
-func closestName(to name: String, among candidates: [String]) -> String? {
+public func closestName(to name: String, among candidates: [String]) -> String? {
     let lowered = name.lowercased()
     guard !lowered.isEmpty else { return nil }
     var best: (name: String, distance: Int)?

@@ -44,7 +44,7 @@ struct BenchCascade: ParsableCommand {
     func run() throws {
         let runs: [[String: Any]]
         do {
-            let spec = try CascadeSpec.load(path: graph)
+            let spec = try StagedPipelineSpec.load(path: graph)
             let inputs = try images.map { path -> [UInt8] in
                 guard let data = FileManager.default.contents(atPath: path) else { throw CascadeRunError("\(path): cannot read input file") }
                 return [UInt8](data)
@@ -67,23 +67,27 @@ struct BenchCascade: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("max_batch  clients  req/s    p50 ms   p99 ms   queues (mean batch, mean wait ms)")
         for run in runs {
             let latency = run["latency_ms"] as! [String: Double]
-            let queues = (run["queues"] as! [[String: Any]]).map { queue in
-                String(format: "%@ %.2f/%.2f", queue["stage"] as! String, queue["mean_batch"] as! Double, queue["mean_wait_ms"] as! Double)
-            }.joined(separator: "  ")
             print(String(
-                format: "%9@  %7d  %6.2f  %7.1f  %7.1f   %@", (run["max_batch_label"] as! String), run["concurrency"] as! Int,
-                run["throughput_rps"] as! Double, latency["p50"]!, latency["p99"]!, queues))
+                format: "max_batch %@, %d client%@: %.2f req/s, latency p50 %.1f ms, p99 %.1f ms", run["max_batch_label"] as! String,
+                run["concurrency"] as! Int, run["concurrency"] as! Int == 1 ? "" : "s", run["throughput_rps"] as! Double, latency["p50"]!, latency["p99"]!))
+            print("  stage               items  mean batch  mean wait ms  max depth  items/s busy")
+            for queue in run["queues"] as! [[String: Any]] {
+                let stage = (queue["stage"] as! String).padding(toLength: 18, withPad: " ", startingAt: 0)
+                print("  " + stage + String(
+                    format: " %6d  %10.2f  %12.2f  %9d  %12.1f", queue["items"] as! Int,
+                    queue["mean_batch"] as! Double, queue["mean_wait_ms"] as! Double, queue["max_depth"] as! Int,
+                    queue["items_per_busy_second"] as! Double))
+            }
         }
     }
 
     /// One closed-loop run on a fresh pipeline.
-    private func measure(_ spec: CascadeSpec, inputs: [[UInt8]], clients: Int, maxBatch: Int?) throws -> [String: Any] {
-        let pipeline = try StagedPipeline(name: spec.name, stages: spec.stages(), maxInFlight: max(64, clients))
+    private func measure(_ spec: StagedPipelineSpec, inputs: [[UInt8]], clients: Int, maxBatch: Int?) throws -> [String: Any] {
+        let pipeline = try StagedPipeline(name: spec.name, stages: spec.runtimeStages(), maxInFlight: max(64, clients))
         defer { pipeline.shutdown() }
-        let resultName = spec.resultName
+        let (inputName, resultName) = (spec.input, spec.output)
         let failures = Counter()
         /// Runs `count` requests per client, each client waiting for its result before the next.
         func load(_ count: Int, next: @escaping @Sendable () -> Int?) -> [Double] {
@@ -96,7 +100,7 @@ struct BenchCascade: ParsableCommand {
                     while sent < count, let index = next() {
                         let done = DispatchSemaphore(value: 0)
                         let start = DispatchTime.now().uptimeNanoseconds
-                        pipeline.submit(Record(["image": inputs[(index + client) % inputs.count]])) { result in
+                        pipeline.submit(Record([inputName: inputs[(index + client) % inputs.count]])) { result in
                             if case .failure = result { failures.increment() }
                             if case .success(let record) = result, record[resultName] == nil { failures.increment() }
                             latencies.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)

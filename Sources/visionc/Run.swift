@@ -40,7 +40,7 @@ struct Run: ParsableCommand {
     func run() throws {
         if let model { return try runModel(model) }
         guard let graph else { throw ValidationError("give a pipeline graph (YAML), or --model FILE.onnx") }
-        if CascadeSpec.isCascade(path: graph) {
+        if StagedPipelineSpec.isStaged(path: graph) {
             let failures: Int
             do {
                 failures = try CascadeRun.run(graph: graph, images: images, json: json)

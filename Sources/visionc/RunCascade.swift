@@ -1,30 +1,32 @@
 import Foundation
 import MultiModel
 
-/// `visionc run` for a multi-model cascade file (see `CascadeSpec`): every image goes
+/// `visionc run` for a multi-model staged pipeline (see `StagedPipelineSpec`): every image goes
 /// through the staged pipeline at once (stages overlap across images), results print in
 /// input order.
 enum CascadeRun {
     static func run(graph: String, images: [String], json: Bool) throws -> Int {
-        let spec = try CascadeSpec.load(path: graph)
-        let pipeline = try StagedPipeline(name: spec.name, stages: spec.stages())
+        let spec = try StagedPipelineSpec.load(path: graph)
+        guard spec.outputKind == .textLines || spec.outputKind == .faces else {
+            throw CascadeRunError("\(graph): output '\(spec.output)' is \(spec.outputKind); `visionc run` prints text_lines or faces")
+        }
+        let pipeline = try StagedPipeline(name: spec.name, stages: spec.runtimeStages())
         defer { pipeline.shutdown() }
         var failures = 0
         let records = try images.map { path -> Record in
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw CascadeRunError("\(path): cannot read input file")
             }
-            return Record(["image": [UInt8](data)])
+            return Record([spec.input: [UInt8](data)])
         }
         for (path, result) in zip(images, pipeline.process(records)) {
             do {
                 let record = try result.get()
-                switch spec.cascade {
-                case .mtcnn:
-                    let faces = try record.value(spec.resultName, as: [FaceDetection].self)
+                if spec.outputKind == .faces {
+                    let faces = try record.value(spec.output, as: [FaceDetection].self)
                     print(json ? jsonLine(path, faces) : text(path, faces))
-                case .ocr:
-                    let lines = try record.value(spec.resultName, as: [OCRLine].self)
+                } else {
+                    let lines = try record.value(spec.output, as: [OCRLine].self)
                     print(json ? jsonLine(path, lines) : text(path, lines))
                 }
             } catch {

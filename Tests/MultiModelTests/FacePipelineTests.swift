@@ -8,14 +8,13 @@ final class FacePipelineTests: XCTestCase {
     private static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     func testAstronautHasOneFaceWithLandmarksInsideIt() throws {
-        let models = FacePipeline.Models(
-            pnet: Self.root + "/assets/models/mtcnn_pnet.onnx", rnet: Self.root + "/assets/models/mtcnn_rnet.onnx",
-            onet: Self.root + "/assets/models/mtcnn_onet.onnx")
+        let models = ["mtcnn_pnet.onnx", "mtcnn_rnet.onnx", "mtcnn_onet.onnx"].map { Self.root + "/assets/models/" + $0 }
         let imagePath = Self.root + "/assets/images/astronaut.jpg"
-        for path in [models.pnet, models.rnet, models.onet, imagePath] where !FileManager.default.fileExists(atPath: path) {
+        for path in models + [imagePath] where !FileManager.default.fileExists(atPath: path) {
             throw XCTSkip("\(path) missing (run scripts/setup)")
         }
-        let pipeline = try StagedPipeline(name: "faces", stages: FacePipeline.stages(models: models, settings: FacePipeline.Settings()))
+        let graph = try StagedPipelineSpec.load(path: Self.root + "/Graphs/faces.yaml")
+        let pipeline = try StagedPipeline(name: "faces", stages: graph.runtimeStages())
         defer { pipeline.shutdown() }
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: imagePath)))
         let first = try XCTUnwrap(pipeline.process([Record(["image": bytes])]).first).get().value("faces", as: [FaceDetection].self)

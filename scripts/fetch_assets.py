@@ -16,6 +16,8 @@ out of the installed `onnx` package, whose version requirements.txt pins.
     assets/images/{chelsea,astronaut,page,text}.jpg            the PNGs, JPEG quality 90
     assets/images/eurotext.png (+ .jpg)                         tesserocr sdist (a scanned page)
     assets/images/scenetext01.jpg                               Debian opencv-doc (a photo with text)
+    assets/images/messi5.jpg                                    (same package; a small face, a blurred crowd)
+    assets/images/obama.jpg                                     face_recognition sdist (a portrait)
     assets/images/wallpaper-5120x2880.jpg                      Debian plasma-workspace-wallpapers
     assets/images/wallpaper-2560x1600-progressive.jpg          (same package)
     assets/images/wallpaper-1280x800.jpg                       the progressive one halved (Pillow)
@@ -121,6 +123,19 @@ OPENCV_DOC_PACKAGE = "opencv-doc=4.6.0+dfsg-12"
 OPENCV_DOC_IMAGES = [
     PinnedFile("images/scenetext01.jpg", "./usr/share/doc/opencv-doc/examples/text/scenetext01.jpg",
                97100, "7f3041a7019ab4d33d2452bc757d8c4f38616bfde71431e12f7ec370d7b2018e"),
+    # A footballer whose face is about 30 px wide in front of a blurred crowd: the MTCNN
+    # cascade's small-face end (scripts/compare_faces.py).
+    PinnedFile("images/messi5.jpg", "./usr/share/doc/opencv-doc/examples/data/messi5.jpg",
+               72937, "1d570e49654e84c7a943918537bd9e5e1ef82920152e147c834006e235be97c9"),
+]
+
+# A 910x1137 portrait from face_recognition's test images for the MTCNN agreement check:
+# one large face, and a second, near-threshold O-Net detection on the dark suit (the peer
+# reports it too), so the cascade must agree on a marginal candidate, not just the obvious one.
+FACE_RECOGNITION_REQUIREMENT = "face_recognition==1.3.0"
+FACE_RECOGNITION_IMAGES = [
+    PinnedFile("images/obama.jpg", "face_recognition-1.3.0/tests/test_images/obama.jpg",
+               279922, "0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6"),
 ]
 
 # Published as a source distribution only.
@@ -398,6 +413,7 @@ def main() -> int:
             fetch_imagenet_labels(Path(download_dir))
             fetch_from_deb(WALLPAPER_PACKAGE, WALLPAPERS, Path(download_dir))
             fetch_from_deb(OPENCV_DOC_PACKAGE, OPENCV_DOC_IMAGES, Path(download_dir))
+            fetch_from_sdist(FACE_RECOGNITION_REQUIREMENT, FACE_RECOGNITION_IMAGES, Path(download_dir))
             make_medium_image()
             fetch_from_wheel(RAPIDOCR_REQUIREMENT, RAPIDOCR_MODELS, Path(download_dir))
             fetch_from_sdist(MTCNN_REQUIREMENT, MTCNN_MODELS, Path(download_dir))

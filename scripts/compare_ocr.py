@@ -2,7 +2,12 @@
 """Checks visionc's OCR cascade (Graphs/ocr.yaml) against rapidocr-onnxruntime 1.4.4 and
 times both.
 
-Usage: scripts/compare_ocr.py VISIONC_BINARY [--no-speed] IMAGE.jpg [IMAGE.jpg ...]
+Usage: scripts/compare_ocr.py VISIONC_BINARY [--no-speed] [--detector-limit max:960|min:736] IMAGE.jpg [IMAGE.jpg ...]
+
+Both sides run Graphs/ocr.yaml's settings (its stage params are handed to RapidOCR as
+keyword arguments). --detector-limit TYPE:SIDE runs both with another detector input limit
+(RapidOCR 1.4.4's own default is min:736, which upscales small images; the graph's is
+PaddleOCR's max:960) through a temporary copy of the graph.
 
 Agreement: both sides read the same JPEG (RapidOCR through Pillow, as its LoadImage does).
 Lines are paired greedily by box IoU (the boxes' polygons rasterized); a pair matches when
@@ -12,7 +17,7 @@ their length as insertions). The image passes at >= 95 % characters and every li
 
 Speed (unless --no-speed, on the first image): OCR end to end (file bytes in, lines out,
 medians over interleaved rounds) for RapidOCR with 2 ONNX Runtime threads and for
-`visionc bench-cascade` on the same models, then visionc's queue policy: throughput and p99
+`visionc bench-cascade` on the same models with the graph's threads (at most 2 per stage), then visionc's queue policy: throughput and p99
 latency at concurrency 1 and 8 with max_batch 1 and 8 on the classifier and recognizer
 queues.
 
@@ -23,6 +28,7 @@ which would pull the full opencv-python; the pins there cover what it imports).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import statistics
@@ -83,9 +89,57 @@ def polygon_iou(a: list[list[float]], b: list[list[float]]) -> float:
     return pa.intersection(pb).area / union if union > 0 else 0.0
 
 
+# Graphs/ocr.yaml stage params → RapidOCR's keyword arguments (its config keys, prefixed by
+# section), so the peer runs the same pipeline as the graph whatever the graph sets.
+PEER_PARAMETERS = {
+    "decode_jpeg": {"color": None},  # RapidOCR always hands its models BGR
+    "ocr_detect": {"limit_type": "det_limit_type", "limit_side": "det_limit_side_len", "max_side": "max_side_len"},
+    "text_crops": {"threshold": "det_thresh", "box_threshold": "det_box_thresh", "unclip_ratio": "det_unclip_ratio",
+                   "max_candidates": "det_max_candidates"},
+    "text_direction": {"threshold": "cls_thresh"},
+    "text_lines": {"min_score": "text_score"},
+}
+
+
+def graph_with_detector_limit(limit: str) -> Path:
+    """A temporary copy of Graphs/ocr.yaml whose ocr_detect stage has `limit` (TYPE:SIDE),
+    model paths made absolute so the copy may live elsewhere."""
+    import tempfile
+    import yaml
+    kind, _, side = limit.partition(":")
+    if kind not in ("max", "min") or not side.isdigit():
+        raise SystemExit(f"compare_ocr: --detector-limit {limit!r}: expected max:N or min:N")
+    graph = yaml.safe_load(GRAPH.read_text())
+    graph["models"] = {key: str((GRAPH.parent / path).resolve()) for key, path in graph["models"].items()}
+    for stage in graph["stages"]:
+        if stage["op"] == "ocr_detect":
+            stage["params"] = {**(stage.get("params") or {}), "limit_type": kind, "limit_side": int(side)}
+    handle, name = tempfile.mkstemp(prefix="ocr-", suffix=".yaml")
+    with os.fdopen(handle, "w") as file:
+        yaml.safe_dump(graph, file, sort_keys=False)
+    atexit.register(os.unlink, name)
+    return Path(name)
+
+
+def peer_settings() -> dict:
+    """RapidOCR keyword arguments for the params the graph gives its stages."""
+    import yaml
+    settings = {}
+    for stage in yaml.safe_load(GRAPH.read_text())["stages"]:
+        names = PEER_PARAMETERS.get(stage["op"], {})
+        for key, value in (stage.get("params") or {}).items():
+            if key not in names:
+                raise SystemExit(f"compare_ocr: {GRAPH.name}: stage {stage['name']} param {key} has no RapidOCR counterpart")
+            if names[key] is not None:
+                settings[names[key]] = value
+    return settings
+
+
 def peer_engine():
     from rapidocr_onnxruntime import RapidOCR
-    return RapidOCR(intra_op_num_threads=THREADS, inter_op_num_threads=1)
+    settings = peer_settings()
+    print(f"RapidOCR settings from {GRAPH.name}: {settings}")
+    return RapidOCR(intra_op_num_threads=THREADS, inter_op_num_threads=1, **settings)
 
 
 def peer_lines(engine, path: str) -> list[dict]:
@@ -146,15 +200,17 @@ def speed(binary: str, engine, path: str) -> None:
             start = time.perf_counter()
             engine(data)
             peer_ms.append((time.perf_counter() - start) * 1e3)
+        # The graph's own threads (Graphs/ocr.yaml is set for 2 cores: 2 threads per model stage,
+        # the recognizer as two 1-thread workers).
         run = subprocess.run([binary, "bench-cascade", str(GRAPH), path, "--requests", str(PER_ROUND), "--concurrency",
-                              "1", "--warmup", "1", "--threads-per-model", str(THREADS), "--json"],
+                              "1", "--warmup", "1", "--json"],
                              capture_output=True, text=True, check=True)
         ours_ms += json.loads(run.stdout)["runs"][0]["latencies_ms"]
     peer, ours = statistics.median(peer_ms), statistics.median(ours_ms)
     print(f"\nOCR end to end on {Path(path).name} ({os.cpu_count()} cores, {THREADS} threads, "
           f"median of {ROUNDS} interleaved rounds x {PER_ROUND}):")
     print(f"  RapidOCR 1.4.4 (onnxruntime)  {peer:8.1f} ms")
-    print(f"  visionc                      {ours:8.1f} ms   ({peer / ours:.2f}x)")
+    print(f"  visionc ({GRAPH.name} threads)  {ours:8.1f} ms   ({peer / ours:.2f}x)")
     run = subprocess.run([binary, "bench-cascade", str(GRAPH), path, "--requests", "24", "--concurrency", "1,8",
                           "--max-batch", "1,8", "--warmup", "1", "--threads-per-model", "1", "--json"],
                          capture_output=True, text=True, check=True)
@@ -175,6 +231,13 @@ def main() -> int:
     binary, arguments = arguments[0], arguments[1:]
     measure = "--no-speed" not in arguments
     images = [argument for argument in arguments if argument != "--no-speed"]
+    if "--detector-limit" in images:
+        at = images.index("--detector-limit")
+        if at + 1 >= len(images):
+            raise SystemExit("compare_ocr: --detector-limit needs TYPE:SIDE")
+        global GRAPH
+        GRAPH = graph_with_detector_limit(images[at + 1])
+        del images[at:at + 2]
     engine = peer_engine()
     ok = all([compare(binary, engine, path) for path in images])
     print("OCR agreement:", "PASS" if ok else "FAIL")

@@ -37,12 +37,13 @@ final class OCRPipelineTests: XCTestCase {
         defer { pipeline.shutdown() }
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.page)))
         let lines = try XCTUnwrap(pipeline.process([Record(["image": bytes])]).first).get().value("ocr", as: [OCRLine].self)
-        // RapidOCR 1.4.4 reads 5 lines here (scripts/compare_ocr.py); the fragments are theirs.
+        // RapidOCR 1.4.4 with the graph's detector limit (longer side ≤ 960) reads 5 lines here
+        // (scripts/compare_ocr.py); the fragments are theirs.
         XCTAssertEqual(lines.count, 5, "\(lines.map(\.text))")
-        let fragments = ["Region-based", "markers of the coins", "background.These markers", "unambiguously", "histogram"]
+        let fragments = ["Region-based", "markers of the coins", "background.These markers", "histogram", ">>markers"]
         for (line, fragment) in zip(lines, fragments) {
             XCTAssertTrue(line.text.contains(fragment), "'\(line.text)' lacks '\(fragment)'")
-            XCTAssertGreaterThan(line.score, 0.9)
+            XCTAssertGreaterThan(line.score, 0.85)
         }
         // Top to bottom, boxes inside the 384×191 image, clockwise from the top-left.
         XCTAssertEqual(lines.map { $0.box[0].y }, lines.map { $0.box[0].y }.sorted())
@@ -74,11 +75,10 @@ final class OCRPipelineTests: XCTestCase {
         let images = [threeLines, blank, oneLine]
 
         let graph = try ocrGraph([
-            ("min_side: 736", "min_side: 128"),  // a smaller detector input keeps the debug-build test fast
             ("min_score: 0.5", "min_score: 0"),  // every crop becomes a line, whatever its batch did to its score
             ("params: {threshold: 0.9}\n    queue: {max_batch: 6, max_delay_us: 2000, capacity: 64}",
              "params: {threshold: 0.9}\n    queue: {max_batch: 3, max_delay_us: 1000, capacity: 3}"),
-            ("model: rec\n    queue: {max_batch: 6, max_delay_us: 2000, capacity: 64}", "model: rec\n    queue: {max_batch: 4, max_delay_us: 1000, capacity: 4}"),
+            ("queue: {max_batch: 1, capacity: 64}", "queue: {max_batch: 4, max_delay_us: 1000, capacity: 4}"),
         ])
         XCTAssertEqual(graph.stages.first { $0.name == "rec" }?.queue, QueuePolicy(maxBatch: 4, maxDelayMicroseconds: 1000, capacity: 4))
         // Without the decode stage: records carry the decoded image.
@@ -106,12 +106,16 @@ final class OCRPipelineTests: XCTestCase {
     func testDetectorInputSizeFollowsRapidOCR() {
         // 384×191: shorter side 191 < 736 → ×3.853: 1479.6 → 1479 → /32 = 46.2 → 1472; 735.9
         // → 735 → 22.97 → 736.
-        XCTAssertEqual(OCRPipeline.detectorInputSize(width: 384, height: 191, minSide: 736)?.width, 1472)
-        XCTAssertEqual(OCRPipeline.detectorInputSize(width: 384, height: 191, minSide: 736)?.height, 736)
+        XCTAssertEqual(OCRPipeline.detectorInputSize(width: 384, height: 191, limit: .shorterAtLeast(736))?.width, 1472)
+        XCTAssertEqual(OCRPipeline.detectorInputSize(width: 384, height: 191, limit: .shorterAtLeast(736))?.height, 736)
+        // Longer side at most 960 (PaddleOCR's default): 384×191 stays, rounded to 384×192;
+        // 1920×1080 → ×0.5 → 960×540 → 960×544 (540/32 = 16.875 → 17).
+        XCTAssertEqual(OCRPipeline.detectorInputSize(width: 384, height: 191, limit: .longerAtMost(960)).map { [$0.width, $0.height] }, [384, 192])
+        XCTAssertEqual(OCRPipeline.detectorInputSize(width: 1920, height: 1080, limit: .longerAtMost(960)).map { [$0.width, $0.height] }, [960, 544])
         // Already large enough: no scaling, only rounding (1000/32 = 31.25 → 992; 800 = 25·32).
-        XCTAssertEqual(OCRPipeline.detectorInputSize(width: 1000, height: 800, minSide: 736)?.width, 992)
+        XCTAssertEqual(OCRPipeline.detectorInputSize(width: 1000, height: 800, limit: .shorterAtLeast(736))?.width, 992)
         // Python's round is half to even: 16/32 = 0.5 → 0 → no input.
-        XCTAssertNil(OCRPipeline.detectorInputSize(width: 16, height: 900, minSide: 8))
+        XCTAssertNil(OCRPipeline.detectorInputSize(width: 16, height: 900, limit: .shorterAtLeast(8)))
         // Recognizer batch width: at least 320; else 48 × the widest aspect, truncated.
         func crop(_ width: Int, _ height: Int) -> TextCrop {
             TextCrop(box: [], image: Image(sized: width, height: height, channels: 3, pixels: [UInt8](repeating: 0, count: width * height * 3)))

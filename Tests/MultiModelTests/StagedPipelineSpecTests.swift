@@ -44,7 +44,9 @@ final class StagedPipelineSpecTests: XCTestCase {
         XCTAssertEqual(ocr.stages.map(\.kind), [.image, .textMap, .textCrop, .textCrop, .textLine, .list(.textLine), .textLines])
         XCTAssertEqual(ocr.stages.compactMap { $0.model?.key }, ["det", "cls", "rec"])
         XCTAssertEqual(ocr.stages[1].model?.path, Self.root + "/assets/models/ch_PP-OCRv4_det_infer.onnx")
-        XCTAssertEqual(ocr.stages.map(\.queue?.maxBatch), [nil, nil, nil, 6, 6, nil, nil])
+        XCTAssertEqual(ocr.stages.map(\.queue?.maxBatch), [nil, nil, nil, 6, 1, nil, nil])
+        XCTAssertEqual(ocr.stages.map(\.workers), [1, 1, 1, 1, 2, 1, 1])
+        XCTAssertEqual(ocr.stages[4].threads, 1, "a stage's threads override threads_per_model")
         XCTAssertEqual(ocr.stages[1].threads, 2)
         XCTAssertEqual(ocr.output, "ocr")
         XCTAssertEqual(ocr.outputKind, .textLines)
@@ -60,7 +62,7 @@ final class StagedPipelineSpecTests: XCTestCase {
         // The runtime chain keeps the declared roles and queues.
         let stages = ocr.runtimeStages()
         XCTAssertEqual(stages.map(\.role), ocr.stages.map(\.op.role))
-        XCTAssertEqual(stages[4].policy, QueuePolicy(maxBatch: 6, maxDelayMicroseconds: 2000, capacity: 64))
+        XCTAssertEqual(stages[3].policy, QueuePolicy(maxBatch: 6, maxDelayMicroseconds: 2000, capacity: 64))
         XCTAssertEqual(stages[5].inputs, ["rec"])
     }
 
@@ -100,8 +102,8 @@ final class StagedPipelineSpecTests: XCTestCase {
             (ocr(stages: goodStages.replacingOccurrences(of: "model: rec,", with: "model: recognizer,")),
              "model 'recognizer' of stage 'rec'; expected a key of 'models' (det, rec)"),
             (ocr(stages: goodStages, models: "{det: d.onnx, rec: r.onnx, cls: c.onnx}"), "model 'cls' is used by no stage"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "model: det}", with: "model: det, params: {min_sid: 64}}")),
-             "unknown key 'min_sid' in the params of stage 'det' (ocr_detect); expected one of min_side, max_side (did you mean 'min_side'?)"),
+            (ocr(stages: goodStages.replacingOccurrences(of: "model: det}", with: "model: det, params: {limit_sid: 64}}")),
+             "unknown key 'limit_sid' in the params of stage 'det' (ocr_detect); expected one of limit_type, limit_side, max_side (did you mean 'limit_side'?)"),
             (ocr(stages: goodStages.replacingOccurrences(of: "inputs: [det]}", with: "inputs: [det], params: {unclip_ratio: -1}}")),
              "stage 'crops' parameter 'unclip_ratio' is '-1'; expected a number in 0.0…10.0"),
             (ocr(stages: goodStages.replacingOccurrences(of: "inputs: [image]}", with: "inputs: [image], params: {color: gray}}")),

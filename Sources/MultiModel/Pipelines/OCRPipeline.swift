@@ -40,12 +40,12 @@ struct TextCrop: Sendable {
 }
 
 /// PP-OCR (detector → crops → direction classifier → recognizer) as stage ops, which
-/// Graphs/ocr.yaml wires into a graph; with their defaults they reproduce RapidOCR 1.4.4
-/// with its default config.yaml:
+/// Graphs/ocr.yaml wires into a graph; they reproduce RapidOCR 1.4.4 with its config.yaml
+/// (whose detector limit, `limit_type` / `limit_side_len`, the `ocr_detect` params set):
 ///
 /// `decode_jpeg` (BGR, as RapidOCR converts PIL's RGB) → `ocr_detect`: size limits (longer side ≤ 2000,
-/// shorter ≥ 30), letterbox for very flat images, resize so the shorter side is ≥ 736
-/// (`limit_type: min`, `limit_side_len: 736`) with both sides rounded to multiples of 32,
+/// shorter ≥ 30), letterbox for very flat images, resize so the longer side is ≤ 960
+/// (PaddleOCR's default; RapidOCR's is the shorter side ≥ 736) with both sides rounded to multiples of 32,
 /// normalize (x/255 − 0.5)/0.5, NCHW, run the detector → `text_crops` (fan-out): DB
 /// postprocess, reading order, one perspective crop per box → `text_direction` (batching
 /// queue): 48×192 direction classifier, turn the crop 180° when label `180` has probability
@@ -62,8 +62,8 @@ struct TextCrop: Sendable {
 public enum OCRPipeline {
     public struct Settings: Sendable {
         public var detection = DBPostprocess.Settings()
-        /// The detector input's shorter side is scaled up to at least this.
-        public var detectorMinSide = 736
+        /// How the page is scaled for the detector (before rounding to multiples of 32).
+        public var detectorLimit = DetectorLimit.longerAtMost(960)
         /// Input size limits (RapidOCR's `max_side_len`, `min_side_len`).
         public var maxSide = 2000
         public var minSide = 30
@@ -89,12 +89,15 @@ public enum OCRPipeline {
             "ocr_detect", "PP-OCR detector: RapidOCR's size limits and letterbox, resize to multiples of 32, normalize, run",
             role: .map, inputs: [.image], output: .textMap, usesModel: true,
             parameters: [
-                ("min_side", "the detector input's shorter side is scaled up to at least this (736)"),
+                ("limit_type", "max (default, PaddleOCR's): scale down so the longer side is at most limit_side; min (RapidOCR 1.4.4's): scale up so the shorter side is at least limit_side"),
+                ("limit_side", "the side limit in pixels (960)"),
                 ("max_side", "a longer input side above this is scaled down first (2000)"),
             ],
             configure: { parameters in
                 var configured = Settings()
-                configured.detectorMinSide = try parameters.integer("min_side", default: configured.detectorMinSide, in: 32...8192)
+                let side = try parameters.integer("limit_side", default: 960, in: 32...8192)
+                configured.detectorLimit =
+                    try parameters.choice("limit_type", among: ["max", "min"], default: "max") == "max" ? .longerAtMost(side) : .shorterAtLeast(side)
                 configured.maxSide = try parameters.integer("max_side", default: configured.maxSide, in: 32...16384)
                 let settings = configured
                 return { path, threads in
@@ -218,10 +221,22 @@ public enum OCRPipeline {
         return OCRPage(image: working, inputWidth: image.width, inputHeight: image.height, ratioX: ratioX, ratioY: ratioY, top: top)
     }
 
-    /// The detector's input size for a page: shorter side scaled up to `detectorMinSide`,
-    /// sides rounded to multiples of 32 (nil when one rounds to 0).
-    static func detectorInputSize(width: Int, height: Int, minSide: Int) -> (width: Int, height: Int)? {
-        let ratio = min(width, height) < minSide ? Double(minSide) / Double(min(width, height)) : 1
+    /// How the detector input is sized from the page (PaddleOCR's `limit_type`).
+    public enum DetectorLimit: Sendable, Equatable {
+        /// Scale down (never up) so the longer side is at most this (`max`).
+        case longerAtMost(Int)
+        /// Scale up (never down) so the shorter side is at least this (`min`).
+        case shorterAtLeast(Int)
+    }
+
+    /// The detector's input size for a page: scaled by `limit`, sides rounded to multiples of
+    /// 32 (nil when one rounds to 0).
+    static func detectorInputSize(width: Int, height: Int, limit: DetectorLimit) -> (width: Int, height: Int)? {
+        let ratio: Double
+        switch limit {
+        case .longerAtMost(let side): ratio = max(width, height) > side ? Double(side) / Double(max(width, height)) : 1
+        case .shorterAtLeast(let side): ratio = min(width, height) < side ? Double(side) / Double(min(width, height)) : 1
+        }
         let size = (width: multipleOf32(Int(Double(width) * ratio)), height: multipleOf32(Int(Double(height) * ratio)))
         return size.width > 0 && size.height > 0 ? size : nil
     }
@@ -245,7 +260,7 @@ public enum OCRPipeline {
 
     static func detect(_ image: Image, detector: ModelRunner, settings: Settings) throws -> DetectorOutput {
         let page = try page(image, settings: settings)
-        guard let size = detectorInputSize(width: page.image.width, height: page.image.height, minSide: settings.detectorMinSide) else {
+        guard let size = detectorInputSize(width: page.image.width, height: page.image.height, limit: settings.detectorLimit) else {
             return DetectorOutput(page: page, probability: [], mapWidth: 0, mapHeight: 0)
         }
         let input = Tensor(shape: [1, 3, size.height, size.width], floats: try normalizedTensor(page.image, width: size.width, height: size.height))

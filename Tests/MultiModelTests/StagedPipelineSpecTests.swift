@@ -130,6 +130,30 @@ final class StagedPipelineSpecTests: XCTestCase {
         }
     }
 
+    func testDecodeParamsReachTheDecoder() throws {
+        let photo = Self.root + "/assets/images/astronaut.jpg"  // 512×512, colour
+        guard FileManager.default.fileExists(atPath: photo) else { throw XCTSkip("\(photo) missing (run scripts/setup)") }
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: photo)))
+        func decode(_ params: String) throws -> Image {
+            let spec = try load("pipeline: t\nstages:\n  - {name: decoded, op: decode_jpeg, inputs: [image], params: \(params)}\noutputs: [decoded]\n")
+            let pipeline = try StagedPipeline(name: "t", stages: spec.runtimeStages())
+            defer { pipeline.shutdown() }
+            return try XCTUnwrap(pipeline.process([Record(["image": bytes])]).first).get().value("decoded", as: Image.self)
+        }
+        let rgb = try decode("{color: rgb}"), bgr = try decode("{color: bgr, max_pixels: 262144}")
+        XCTAssertEqual([rgb.width, rgb.height, bgr.width, bgr.height], [512, 512, 512, 512])
+        let (a, b) = (rgb.pixels, bgr.pixels)
+        var swapped = a.count == b.count
+        for pixel in stride(from: 0, to: a.count, by: 3) where a[pixel] != b[pixel + 2] || a[pixel + 2] != b[pixel] {
+            swapped = false
+        }
+        XCTAssertTrue(swapped, "bgr is rgb with red and blue swapped")
+        XCTAssertTrue(rgb.pixels != bgr.pixels, "a colour photo differs between the two orders")
+        XCTAssertThrowsError(try decode("{max_pixels: 262143}")) { error in
+            XCTAssertTrue("\(error)".contains("262143"), "\(error)")
+        }
+    }
+
     func testStagedFilesAreToldApartFromSingleGraphPipelines() {
         XCTAssertTrue(StagedPipelineSpec.isStaged(path: Self.root + "/Graphs/ocr.yaml"))
         XCTAssertTrue(StagedPipelineSpec.isStaged(path: Self.root + "/Graphs/faces.yaml"))

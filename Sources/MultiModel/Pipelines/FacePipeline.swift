@@ -163,22 +163,3 @@ public enum FacePipeline {
         return nonMaximumSuppression(faces.map(\.box), threshold: 0.7, mode: .minimum).map { faces[$0] }
     }
 }
-
-/// Decodes JPEG bytes (`[UInt8]`) into an `Image`; one TurboJPEG handle per worker.
-final class JPEGDecodeWorker: StageWorker {
-    private let decoder: JPEGDecoder
-    private let options: JPEGDecodeOptions
-
-    init(color: JPEGDecodeOptions.Color) throws {
-        decoder = try JPEGDecoder()
-        options = JPEGDecodeOptions(color: color)
-    }
-
-    func process(_ batch: [[any Sendable]]) throws -> [any Sendable] {
-        try batch.map { values in
-            guard let bytes = values[0] as? [UInt8] else { throw VisionError("the image input must be encoded JPEG bytes") }
-            let (pixels, result) = try bytes.withUnsafeBytes { try decoder.decode($0, options: options) }
-            return try Image(width: result.width, height: result.height, channels: result.channels, pixels: pixels)
-        }
-    }
-}

@@ -93,11 +93,37 @@ public struct StageOp: Sendable {
 
     static let decodeJPEG = StageOp(
         "decode_jpeg", "TurboJPEG decode to 8-bit RGB or BGR", role: .map, inputs: [.jpeg], output: .image,
-        parameters: [("color", "rgb (default) or bgr: the channel order the models expect")],
+        parameters: [
+            ("color", "rgb (default) or bgr: the channel order the models expect"),
+            ("max_pixels", "refuse larger images, checked from the header before any allocation (100000000)"),
+            ("orientation", "apply (default: EXIF orientation) or ignore"),
+        ],
         configure: { parameters in
-            let color: JPEGDecodeOptions.Color = try parameters.choice("color", among: ["rgb", "bgr"], default: "rgb") == "bgr" ? .bgr : .rgb
-            return { _, _ in try JPEGDecodeWorker(color: color) }
+            let options = JPEGDecodeOptions(
+                color: try parameters.choice("color", among: ["rgb", "bgr"], default: "rgb") == "bgr" ? .bgr : .rgb,
+                pixelLimit: try parameters.integer("max_pixels", default: JPEGDecodeOptions.defaultPixelLimit, in: 1...1_000_000_000),
+                applyOrientation: try parameters.choice("orientation", among: ["apply", "ignore"], default: "apply") == "apply")
+            return { _, _ in try JPEGDecodeWorker(options: options) }
         })
+}
+
+/// Decodes JPEG bytes (`[UInt8]`) into an `Image`; one TurboJPEG handle per worker.
+final class JPEGDecodeWorker: StageWorker {
+    private let decoder: JPEGDecoder
+    private let options: JPEGDecodeOptions
+
+    init(options: JPEGDecodeOptions) throws {
+        decoder = try JPEGDecoder()
+        self.options = options
+    }
+
+    func process(_ batch: [[any Sendable]]) throws -> [any Sendable] {
+        try batch.map { values in
+            guard let bytes = values[0] as? [UInt8] else { throw VisionError("the image input must be encoded JPEG bytes") }
+            let (pixels, result) = try bytes.withUnsafeBytes { try decoder.decode($0, options: options) }
+            return try Image(width: result.width, height: result.height, channels: result.channels, pixels: pixels)
+        }
+    }
 }
 
 /// One stage's `params:` mapping with typed, located readers. Keys are checked against the

@@ -88,6 +88,9 @@ const char *vc_cpu_model(void) {
         .f32_hwc_to_chw = vc_f32_hwc_to_chw__##suffix,                   \
         .u8_hwc_to_chw = vc_u8_hwc_to_chw__##suffix,                     \
         .f32_dwconv = vc_f32_dwconv__##suffix,                           \
+        .f32_epilogue = vc_f32_epilogue__##suffix,                       \
+        .f32_conv1x1 = vc_f32_conv1x1__##suffix,                         \
+        .f32_conv2d = vc_f32_conv2d__##suffix,                           \
     }
 
 static const vc_kernel_table tables[3] = {
@@ -125,10 +128,27 @@ void vc_f32_bias_act(float *y, const float *bias, size_t plane, int c_begin, int
 }
 
 void vc_f32_im2col(const float *x, int c, int h, int w, int kh, int kw, int stride_h, int stride_w,
-                   int pad_top, int pad_left, int dil_h, int dil_w, int oh, int ow,
+                   int pad_top, int pad_left, int dil_h, int dil_w, int oh, int ow, int oy_begin, int oy_end,
                    float *col, int row_begin, int row_end) {
     vc_kernels()->f32_im2col(x, c, h, w, kh, kw, stride_h, stride_w, pad_top, pad_left, dil_h, dil_w,
-                             oh, ow, col, row_begin, row_end);
+                             oh, ow, oy_begin, oy_end, col, row_begin, row_end);
+}
+
+void vc_f32_conv1x1(const float *packed, const float *x, float *y, int m, int n, int k, const float *bias,
+                    vc_activation act, float lo, float hi, const vc_epilogue_op *ops, int op_count, int p_begin,
+                    int p_end) {
+    vc_kernels()->f32_conv1x1(packed, x, y, m, n, k, bias, act, lo, hi, ops, op_count, p_begin, p_end);
+}
+
+void vc_f32_conv2d(const float *packed, const float *x, int c, int h, int w, int kh, int kw, int pt, int pl,
+                   float *y, int m, int oh, int ow, const float *bias, vc_activation act, float lo, float hi,
+                   const vc_epilogue_op *ops, int op_count, int row_begin, int row_end) {
+    vc_kernels()->f32_conv2d(packed, x, c, h, w, kh, kw, pt, pl, y, m, oh, ow, bias, act, lo, hi, ops, op_count,
+                             row_begin, row_end);
+}
+
+void vc_f32_epilogue(float *y, size_t n, const vc_epilogue_op *ops, int op_count) {
+    vc_kernels()->f32_epilogue(y, n, ops, op_count);
 }
 
 void vc_f32_max_pool2d(const float *x, int h, int w, float *y, int oh, int ow, int kh, int kw,
@@ -180,7 +200,7 @@ void vc_u8_hwc_to_chw(const uint8_t *x, uint8_t *y, int h, int w, int c, int row
 
 void vc_f32_dwconv(const float *x, int h, int w, const float *weights, const float *bias, float *y, int oh, int ow,
                    int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, vc_activation act, float lo,
-                   float hi, int c_begin, int c_end) {
-    vc_kernels()->f32_dwconv(x, h, w, weights, bias, y, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, act, lo, hi, c_begin,
-                             c_end);
+                   float hi, const vc_epilogue_op *ops, int op_count, int c_begin, int c_end) {
+    vc_kernels()->f32_dwconv(x, h, w, weights, bias, y, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, act, lo, hi, ops,
+                             op_count, c_begin, c_end);
 }

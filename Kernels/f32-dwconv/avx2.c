@@ -32,6 +32,7 @@ VC_ALWAYS_INLINE VC_TARGET_AVX2 void dw_row_avx2(const vc_dwconv_row *r, int ox_
                 acc = _mm256_fmadd_ps(_mm256_set1_ps(k[kx]), dw_load_avx2(in + kx * r->dw, n, sw), acc);
         }
         acc = vc_activate_avx2(acc, r->act, lo, hi);
+        if (r->op_count) acc = vc_epilogue_avx2(acc, r->ops, r->op_count);
         if (n == 8) _mm256_storeu_ps(out + ox, acc);
         else _mm256_maskstore_ps(out + ox, vc_tail_mask_avx2((size_t)n), acc);
     }
@@ -49,8 +50,8 @@ static VC_TARGET_AVX2 void dwconv_interior_avx2(const vc_dwconv_row *r, int ox_b
 
 VC_TARGET_AVX2 void vc_f32_dwconv__avx2(const float *x, int h, int w, const float *weights, const float *bias,
                                         float *y, int oh, int ow, int kh, int kw, int sh, int sw, int pt, int pl,
-                                        int dh, int dw, vc_activation act, float lo, float hi, int c_begin,
-                                        int c_end) {
-    vc_dwconv_driver(x, h, w, weights, bias, y, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, act, lo, hi, c_begin, c_end,
-                     dwconv_interior_avx2);
+                                        int dh, int dw, vc_activation act, float lo, float hi,
+                                        const vc_epilogue_op *ops, int op_count, int c_begin, int c_end) {
+    vc_dwconv_driver(x, h, w, weights, bias, y, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, act, lo, hi, ops, op_count,
+                     c_begin, c_end, dwconv_interior_avx2, NULL);
 }

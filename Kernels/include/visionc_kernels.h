@@ -61,11 +61,12 @@ typedef enum { VC_ACT_NONE = 0, VC_ACT_RELU = 1, VC_ACT_CLIP = 2 } vc_activation
 void vc_f32_bias_act(float *y, const float *bias, size_t plane, int c_begin, int c_end,
                      vc_activation act, float lo, float hi);
 
-/// x is one image [c, h, w]; col is [c*kh*kw, oh*ow]. Fills col rows [row_begin, row_end),
+/// x is one image [c, h, w]; col is [c*kh*kw, (oy_end - oy_begin)*ow]: the columns of output
+/// rows [oy_begin, oy_end) (all of them for 0, oh). Fills col rows [row_begin, row_end),
 /// row r = (ch*kh + ky)*kw + kx, with x[ch, oy*stride_h + ky*dil_h - pad_top,
 /// ox*stride_w + kx*dil_w - pad_left], 0 outside the image.
 void vc_f32_im2col(const float *x, int c, int h, int w, int kh, int kw, int stride_h, int stride_w,
-                   int pad_top, int pad_left, int dil_h, int dil_w, int oh, int ow,
+                   int pad_top, int pad_left, int dil_h, int dil_w, int oh, int ow, int oy_begin, int oy_end,
                    float *col, int row_begin, int row_end);
 
 /// NCHW pooling over planes [plane_begin, plane_end) of x (each h*w) into y (each oh*ow).
@@ -80,14 +81,68 @@ void vc_f32_avg_pool2d(const float *x, int h, int w, float *y, int oh, int ow, i
 /// y[p] = mean of x[p*plane ..< (p+1)*plane] for p in [plane_begin, plane_end).
 void vc_f32_global_avg_pool(const float *x, size_t plane, float *y, int plane_begin, int plane_end);
 
+/// One step of an elementwise epilogue program (vc_f32_epilogue), each mirroring the kernel
+/// that runs the same op as its own node, so the fused result is bit for bit the unfused one:
+/// AFFINE v = v*a + b (multiply, then add: how add/sub/mul by a scalar run); ACTIVATE
+/// v = act(v + 0) with lo = a, hi = b (vc_f32_bias_act without bias: relu, clip, and an add's
+/// fused activation); DIV v = v / a; SAVE s = v; MUL_SAVED v = s * v (HardSwish's x * gate(x)).
+typedef enum {
+    VC_EPILOGUE_AFFINE = 0,
+    VC_EPILOGUE_ACTIVATE = 1,
+    VC_EPILOGUE_DIV = 2,
+    VC_EPILOGUE_SAVE = 3,
+    VC_EPILOGUE_MUL_SAVED = 4,
+} vc_epilogue_kind;
+
+typedef struct vc_epilogue_op {
+    vc_epilogue_kind kind;
+    vc_activation act;
+    float a, b;
+} vc_epilogue_op;
+
 /// Direct depthwise convolution (one filter per channel, multiplier 1) of one image [c, h, w]
 /// into y [c, oh, ow], for channels [c_begin, c_end): y[c, oy, ox] = act(bias[c] + sum over
 /// ky, kx of weights[c, ky, kx] * x[c, oy*sh + ky*dh - pt, ox*sw + kx*dw - pl]), taps outside
 /// the image skipped. bias may be NULL. SIMD variants fuse multiply-adds, so they agree with
 /// the scalar reference up to rounding; 3x3 and 5x5 kernels at stride 1 and 2 have unrolled paths.
+/// The epilogue program `ops` (may be empty) runs on each output before it is stored.
 void vc_f32_dwconv(const float *x, int h, int w, const float *weights, const float *bias, float *y, int oh, int ow,
                    int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, vc_activation act, float lo,
-                   float hi, int c_begin, int c_end);
+                   float hi, const vc_epilogue_op *ops, int op_count, int c_begin, int c_end);
+
+/// Runs the ops in order on every element of y[0, n), in place (at most one SAVE is live).
+void vc_f32_epilogue(float *y, size_t n, const vc_epilogue_op *ops, int op_count);
+
+/// Rows per block of the packed pointwise-conv weights.
+#define VC_CONV1X1_ROWS 8
+
+/// Floats of the packed weights of an m x k pointwise conv: m rounded up to VC_CONV1X1_ROWS, times k.
+size_t vc_f32_conv1x1_packed_count(int m, int k);
+/// Packs w [m, k] (row-major) for vc_f32_conv1x1: blocks of VC_CONV1X1_ROWS rows, each [k, rows]
+/// (k-major, so one k step reads the block's weights contiguously), rows past m zero.
+void vc_f32_conv1x1_pack(const float *w, int m, int k, float *packed);
+/// Pointwise convolution of one image as a GEMM with no packing of x:
+/// y[o, p] = act(sum over i of w[o, i] * x[i, p] + (bias ? bias[o] : 0)) for every o < m and
+/// p in [p_begin, p_end); x is [k, n], y is [m, n] (row-major), packed from vc_f32_conv1x1_pack.
+/// The sums run over i in order; SIMD variants fuse multiply-adds, so they agree with the scalar
+/// reference up to rounding. The epilogue program `ops` (may be empty) then runs on each output
+/// before it is stored, exactly as vc_f32_epilogue would run it.
+void vc_f32_conv1x1(const float *packed, const float *x, float *y, int m, int n, int k, const float *bias,
+                    vc_activation act, float lo, float hi, const vc_epilogue_op *ops, int op_count, int p_begin,
+                    int p_end);
+
+/// Widest kernel vc_f32_conv2d takes.
+#define VC_CONV2D_MAX_KW 8
+
+/// Direct convolution of one image, stride 1, dilation 1, group 1, without im2col: x is
+/// [c, h, w], y is [m, oh, ow], packed from vc_f32_conv1x1_pack of the weights as an
+/// m x (c*kh*kw) matrix (kw <= VC_CONV2D_MAX_KW). For output rows [row_begin, row_end):
+/// y[o, oy, ox] = program(act(sum over (ch, ky, kx) in order of w[o, ch, ky, kx] *
+/// x[ch, oy + ky - pt, ox + kx - pl] + bias[o])), taps outside the image skipped. SIMD
+/// variants fuse multiply-adds, so they agree with the scalar reference up to rounding.
+void vc_f32_conv2d(const float *packed, const float *x, int c, int h, int w, int kh, int kw, int pt, int pl,
+                   float *y, int m, int oh, int ow, const float *bias, vc_activation act, float lo, float hi,
+                   const vc_epilogue_op *ops, int op_count, int row_begin, int row_end);
 
 typedef enum { VC_BINARY_ADD = 0, VC_BINARY_SUB = 1, VC_BINARY_MUL = 2, VC_BINARY_DIV = 3 } vc_binary_op;
 

@@ -15,6 +15,26 @@ static inline VC_TARGET_AVX2 __m256 vc_activate_avx2(__m256 v, vc_activation act
     return v;
 }
 
+// One vector through an epilogue program (see vc_f32_epilogue), for kernels that run it on
+// their results before storing them.
+static inline VC_TARGET_AVX2 __m256 vc_epilogue_avx2(__m256 v, const vc_epilogue_op *ops, int op_count) {
+    __m256 saved = _mm256_setzero_ps();
+    for (int k = 0; k < op_count; k++) {
+        const vc_epilogue_op *op = &ops[k];
+        const __m256 a = _mm256_set1_ps(op->a), b = _mm256_set1_ps(op->b);
+        switch (op->kind) {
+        case VC_EPILOGUE_AFFINE: v = _mm256_add_ps(_mm256_mul_ps(v, a), b); break;
+        case VC_EPILOGUE_ACTIVATE:
+            v = vc_activate_avx2(_mm256_add_ps(v, _mm256_setzero_ps()), op->act, a, b);
+            break;
+        case VC_EPILOGUE_DIV: v = _mm256_div_ps(v, a); break;
+        case VC_EPILOGUE_SAVE: saved = v; break;
+        case VC_EPILOGUE_MUL_SAVED: v = _mm256_mul_ps(saved, v); break;
+        }
+    }
+    return v;
+}
+
 // exp(x) by range reduction x = n*ln2 + r, |r| <= ln2/2, and the Cephes degree-6 polynomial
 // for e^r (about 2 ulp). Inputs below -87.3 give 0 (expf gives denormals there); above 88.7, +inf
 // is not needed by the callers (softmax feeds x - max <= 0) so the input is clamped.

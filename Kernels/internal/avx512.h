@@ -34,6 +34,26 @@ static inline VC_TARGET_AVX512 __m512 vc_exp_avx512(__m512 x) {
     return _mm512_maskz_mul_ps(keep, p, _mm512_castsi512_ps(pow2n));
 }
 
+// One vector through an epilogue program (see vc_f32_epilogue), for kernels that run it on
+// their results before storing them.
+static inline VC_TARGET_AVX512 __m512 vc_epilogue_avx512(__m512 v, const vc_epilogue_op *ops, int op_count) {
+    __m512 saved = _mm512_setzero_ps();
+    for (int k = 0; k < op_count; k++) {
+        const vc_epilogue_op *op = &ops[k];
+        const __m512 a = _mm512_set1_ps(op->a), b = _mm512_set1_ps(op->b);
+        switch (op->kind) {
+        case VC_EPILOGUE_AFFINE: v = _mm512_add_ps(_mm512_mul_ps(v, a), b); break;
+        case VC_EPILOGUE_ACTIVATE:
+            v = vc_activate_avx512(_mm512_add_ps(v, _mm512_setzero_ps()), op->act, a, b);
+            break;
+        case VC_EPILOGUE_DIV: v = _mm512_div_ps(v, a); break;
+        case VC_EPILOGUE_SAVE: saved = v; break;
+        case VC_EPILOGUE_MUL_SAVED: v = _mm512_mul_ps(saved, v); break;
+        }
+    }
+    return v;
+}
+
 // Lanes [0, n) set, for masked loads and stores of a tail of n < 16 elements.
 static inline VC_TARGET_AVX512 __mmask16 vc_tail_mask_avx512(size_t n) {
     return (__mmask16)((1u << n) - 1u);

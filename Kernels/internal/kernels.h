@@ -30,7 +30,8 @@
                                 vc_activation act, float lo, float hi);                            \
     void vc_f32_im2col__##isa(const float *x, int c, int h, int w, int kh, int kw, int stride_h,    \
                               int stride_w, int pad_top, int pad_left, int dil_h, int dil_w,         \
-                              int oh, int ow, float *col, int row_begin, int row_end);              \
+                              int oh, int ow, int oy_begin, int oy_end, float *col, int row_begin,  \
+                              int row_end);                                                         \
     void vc_f32_max_pool2d__##isa(const float *x, int h, int w, float *y, int oh, int ow, int kh,   \
                                   int kw, int sh, int sw, int pt, int pl, int dh, int dw,           \
                                   int plane_begin, int plane_end);                                  \
@@ -63,7 +64,16 @@
     void vc_f32_dwconv__##isa(const float *x, int h, int w, const float *weights, const float *bias, \
                               float *y, int oh, int ow, int kh, int kw, int sh, int sw, int pt,     \
                               int pl, int dh, int dw, vc_activation act, float lo, float hi,        \
-                              int c_begin, int c_end);
+                              const vc_epilogue_op *ops, int op_count, int c_begin, int c_end);    \
+    void vc_f32_epilogue__##isa(float *y, size_t n, const vc_epilogue_op *ops, int op_count);      \
+    void vc_f32_conv1x1__##isa(const float *packed, const float *x, float *y, int m, int n, int k,     \
+                               const float *bias, vc_activation act, float lo, float hi,             \
+                               const vc_epilogue_op *ops, int op_count, int p_begin, int p_end);    \
+    void vc_f32_conv2d__##isa(const float *packed, const float *x, int c, int h, int w, int kh, int kw,   \
+                              int pt, int pl, float *y, int m, int oh, int ow, const float *bias,       \
+                              vc_activation act, float lo, float hi, const vc_epilogue_op *ops,          \
+                              int op_count, int row_begin, int row_end);
+
 
 VC_KERNEL_SIGNATURES(scalar)
 VC_KERNEL_SIGNATURES(avx2)
@@ -92,6 +102,9 @@ typedef struct vc_kernel_table {
     __typeof__(vc_f32_hwc_to_chw__scalar) *f32_hwc_to_chw;
     __typeof__(vc_u8_hwc_to_chw__scalar) *u8_hwc_to_chw;
     __typeof__(vc_f32_dwconv__scalar) *f32_dwconv;
+    __typeof__(vc_f32_epilogue__scalar) *f32_epilogue;
+    __typeof__(vc_f32_conv1x1__scalar) *f32_conv1x1;
+    __typeof__(vc_f32_conv2d__scalar) *f32_conv2d;
 } vc_kernel_table;
 
 /// The table of the ISA selected by vc_kernels_init (or by detection on first use).

@@ -24,18 +24,19 @@ VC_ALWAYS_INLINE void vc_valid_range(int offset, int stride, int limit, int coun
 /// dst[i] = src[i*stride] for i < n.
 typedef void vc_strided_copy_fn(const float *src, int stride, float *dst, int n);
 
+/// im2col of output rows [oy_begin, oy_end): each col row holds (oy_end - oy_begin) * ow columns.
 VC_ALWAYS_INLINE void vc_im2col_driver(const float *x, int h, int w, int kh, int kw, int sh, int sw, int pt,
-                                       int pl, int dh, int dw, int oh, int ow, float *col, int row_begin,
-                                       int row_end, vc_strided_copy_fn *copy) {
-    const size_t out_plane = (size_t)oh * (size_t)ow;
+                                       int pl, int dh, int dw, int ow, int oy_begin, int oy_end, float *col,
+                                       int row_begin, int row_end, vc_strided_copy_fn *copy) {
+    const size_t out_plane = (size_t)(oy_end - oy_begin) * (size_t)ow;
     for (int r = row_begin; r < row_end; r++) {
         const int kx = r % kw, ky = (r / kw) % kh, ch = r / (kw * kh);
         const float *plane = x + (size_t)ch * (size_t)h * (size_t)w;
         float *out = col + (size_t)r * out_plane;
         int ox_lo, ox_hi;
         vc_valid_range(kx * dw - pl, sw, w, ow, &ox_lo, &ox_hi);
-        for (int oy = 0; oy < oh; oy++) {
-            float *dst = out + (size_t)oy * (size_t)ow;
+        for (int oy = oy_begin; oy < oy_end; oy++) {
+            float *dst = out + (size_t)(oy - oy_begin) * (size_t)ow;
             const int iy = oy * sh + ky * dh - pt;
             if (iy < 0 || iy >= h || ox_lo == ox_hi) {
                 memset(dst, 0, sizeof(float) * (size_t)ow);

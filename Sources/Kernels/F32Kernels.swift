@@ -99,24 +99,28 @@ public enum F32Kernels {
             y.baseAddress, bias?.baseAddress, plane, Int32(channels.lowerBound), Int32(channels.upperBound), act, lo, hi)
     }
 
-    /// Fills rows `rows` of `col` = [channels*kh*kw, oh*ow] from one image `x` = [channels, h, w].
+    /// Fills rows `rows` of `col` = [channels*kh*kw, outputRows.count*ow] from one image
+    /// `x` = [channels, h, w]: the columns of output rows `outputRows` (all of them by default),
+    /// so a convolution can lower one band of its output at a time into a cache-sized `col`.
     public static func im2col(
         _ x: UnsafeBufferPointer<Float>, channels: Int, geometry g: WindowGeometry,
-        col: UnsafeMutableBufferPointer<Float>, rows: Range<Int>
+        col: UnsafeMutableBufferPointer<Float>, rows: Range<Int>, outputRows: Range<Int>? = nil
     ) throws(KernelError) {
         let name = "im2col"
         try g.validate(name)
+        let band = outputRows ?? 0..<g.outputHeight
         let rowCount = try KernelError.product(name, channels, g.kernelHeight, g.kernelWidth)
         try KernelError.checkInt32(name, "channels*kh*kw", rowCount, minimum: 1)
         try KernelError.checkRange(name, "rows", rows, within: rowCount)
+        try KernelError.checkRange(name, "outputRows", band, within: g.outputHeight)
         try KernelError.checkCount(name, "x", x.count, needed: KernelError.product(name, channels, g.height, g.width))
         try KernelError.checkCount(
-            name, "col", col.count, needed: KernelError.product(name, rowCount, g.outputHeight, g.outputWidth))
+            name, "col", col.count, needed: KernelError.product(name, rowCount, band.count, g.outputWidth))
         vc_f32_im2col(
             x.baseAddress, Int32(channels), Int32(g.height), Int32(g.width), Int32(g.kernelHeight),
             Int32(g.kernelWidth), Int32(g.strideHeight), Int32(g.strideWidth), Int32(g.padTop), Int32(g.padLeft),
             Int32(g.dilationHeight), Int32(g.dilationWidth), Int32(g.outputHeight), Int32(g.outputWidth),
-            col.baseAddress, Int32(rows.lowerBound), Int32(rows.upperBound))
+            Int32(band.lowerBound), Int32(band.upperBound), col.baseAddress, Int32(rows.lowerBound), Int32(rows.upperBound))
     }
 
     private static func checkPool(

@@ -204,7 +204,7 @@ public final class Executable {
         for (index, shape) in zip(decodeSources.keys.sorted(), key.decodedShapes) { decodedByNode[index] = shape }
         let plan = try Planner(
             graph: graph, constantBuffers: constantBuffers, decodeSources: decodeSources,
-            encodedInputs: encodedInputs
+            encodedInputs: encodedInputs, threads: pool.threadCount
         ).plan(key: key, decodedShapes: decodedByNode)
         if planOrder.count >= options.planCacheCapacity {
             plans[planOrder.removeFirst()] = nil

@@ -63,6 +63,11 @@ struct NodeContext {
     let outputs: [Int]
     /// Plan-time values of the operands (weights and folded shape arithmetic), else nil.
     let known: [Tensor?]
+    /// Threads of the pool the step will run on.
+    let threads: Int
+    /// Elementwise ops fused after the node's own epilogue (`EpilogueFusion`); `outputs` and
+    /// `outputTypes` are then those of the chain's last value.
+    var epilogue = EpilogueProgram()
     let requestScratch: (Int) -> Int
 
     var attributes: Attributes { node.attributes }

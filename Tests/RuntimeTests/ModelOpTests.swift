@@ -66,9 +66,10 @@ final class ModelOpTests: XCTestCase {
 
     func testConvGEMMSplitIntoTilesOverThePool() throws {
         // Column tiles (plane 2025 > 16 channels; 2025 is not a multiple of the 16-column edge),
-        // each with its own bias + relu epilogue row by row.
+        // four per thread, each with its own bias + relu epilogue row by row.
         let columns = GEMMTiling(m: 16, n: 2025, k: 72, threads: 2)
-        XCTAssertEqual([columns.rowTiles, columns.columnTiles, columns.columnStep], [1, 2, 1024])
+        XCTAssertEqual([columns.rowTiles, columns.columnTiles, columns.columnStep], [1, 8, 256])
+        XCTAssertEqual(GEMMTiling(m: 16, n: 2025, k: 72, threads: 1).columnTiles, 1, "one thread: one call")
         try checkConv(xs: [1, 8, 45, 45], ws: [16, 8, 3, 3], pads: [1, 1, 1, 1], activation: "relu", seed: 12)
         // Row tiles (200 channels > plane 49), pointwise: the input is B directly.
         let rows = GEMMTiling(m: 200, n: 49, k: 64, threads: 2)
@@ -79,6 +80,20 @@ final class ModelOpTests: XCTestCase {
         // Too small to be worth a hand-off: one call.
         let whole = GEMMTiling(m: 8, n: 49, k: 9, threads: 2)
         XCTAssertEqual([whole.rowTiles, whole.columnTiles], [1, 1])
+    }
+
+    func testConvsWithALargeIm2colRunInBands() throws {
+        // 288 x 70 floats per output row (78.75 KiB): 4 rows per ~315 KiB band, 18 bands, a lane per thread.
+        let bands = try XCTUnwrap(ConvBands(depth: 288, outputHeight: 70, outputWidth: 70, threads: 2))
+        XCTAssertEqual([bands.rowsPerBand, bands.count, bands.lanes], [4, 18, 2])
+        XCTAssertEqual(bands.outputRows(17), 68..<70)
+        XCTAssertNil(ConvBands(depth: 27, outputHeight: 30, outputWidth: 30, threads: 2), "a small col is built whole")
+        // Stride 2 over a batch, dilation 2 (neither takes the direct kernel), and groups.
+        try checkConv(xs: [2, 64, 70, 70], ws: [8, 64, 3, 3], strides: [2, 2], pads: [1, 1, 1, 1], activation: "relu", seed: 15)
+        try checkConv(xs: [1, 32, 60, 60], ws: [8, 32, 3, 3], pads: [2, 2, 2, 2], dilations: [2, 2], seed: 16)
+        try checkConv(xs: [1, 64, 48, 48], ws: [8, 32, 3, 3], pads: [2, 2, 2, 2], dilations: [2, 2], group: 2, seed: 17)
+        // Stride 1: the direct kernel on AVX-512, bands elsewhere.
+        try checkConv(xs: [1, 32, 70, 70], ws: [8, 32, 3, 3], pads: [1, 1, 1, 1], activation: "relu", seed: 18)
     }
 
     func testGroupedConvWithReLU() throws {

@@ -4,7 +4,8 @@ import Kernels
 /// conv with one filter per channel (group = input channels = output channels), the layer
 /// MobileNetV3 and EfficientNet are made of. The GEMM lowering would run one tiny 1-row GEMM
 /// per channel; the direct kernel reads each input plane once per output row instead and
-/// fuses bias and activation. Split over (image, channel) planes.
+/// fuses bias, activation and the elementwise chain after it (`EpilogueFusion`). Split over
+/// (image, channel) planes.
 enum DepthwiseConvKernel {
     /// Whether the node is a depthwise conv with multiplier 1.
     static func applies(_ n: NodeContext) -> Bool {
@@ -28,6 +29,7 @@ enum DepthwiseConvKernel {
         let bSlot = n.inputs.count == 3 ? n.inputs[2] : nil
         let weightCount = n.inCount(1)
         let perTask = max(1, OpKernels.minElementsPerTask / max(1, y[2] * y[3] * w[2] * w[3]))
+        let program = n.epilogue
         return { ctx in
             let weights = UnsafeBufferPointer(ctx.f32(wSlot, count: weightCount))
             let bias = bSlot.map { UnsafeBufferPointer(ctx.f32($0, count: channels)) }
@@ -36,7 +38,8 @@ enum DepthwiseConvKernel {
                 let output = UnsafeMutableBufferPointer(start: ctx.f32(ySlot) + image * outImage, count: outImage)
                 try ctx.pool.parallelRanges(count: channels, minChunk: perTask) { range in
                     try F32Kernels.depthwiseConv(
-                        input, weights: weights, bias: bias, geometry: geometry, output, channels: range, activation: activation)
+                        input, weights: weights, bias: bias, geometry: geometry, output, channels: range, activation: activation,
+                        program: program)
                 }
             }
         }

@@ -48,12 +48,16 @@ extension RunContext {
     }
 }
 
-/// How one GEMM is cut into tiles: a tile per thread, along the longer of m and n, so the
-/// operand every tile packs in full (A for column tiles, B for row tiles) is the smaller one.
+/// How one GEMM is cut into tiles: up to `tilesPerThread` tiles per thread, along the longer of
+/// m and n, so the operand every tile packs in full (A for column tiles, B for row tiles) is
+/// the smaller one. Several tiles per thread let the pool balance them: with one tile per
+/// thread, a core that the OS gives to another process for a while stalls the whole GEMM.
 /// Tiny products stay whole: splitting them costs more in hand-offs than it saves.
 struct GEMMTiling {
-    /// Below this many multiply-adds a GEMM runs as one call on the calling thread.
+    /// Below this many multiply-adds a GEMM runs as one call on the calling thread; no tile is smaller.
     static let minMultiplyAddsPerTile = 1 << 18
+    /// At most this many tiles per thread.
+    static let tilesPerThread = 4
     /// Tile edges are multiples of the SkylakeX/Haswell sgemm micro-tile (16 rows or columns).
     static let edgeMultiple = 16
 
@@ -62,8 +66,10 @@ struct GEMMTiling {
 
     init(m: Int, n: Int, k: Int, threads: Int) {
         let work = m * n * max(k, 1)
-        let wanted = max(1, min(threads, work / Self.minMultiplyAddsPerTile))
         let multiple = Self.edgeMultiple
+        // No more tiles than the longer side has edge multiples, so that side can always be cut.
+        let wanted = threads > 1
+            ? max(1, min(threads * Self.tilesPerThread, work / Self.minMultiplyAddsPerTile, max(m, n) / multiple)) : 1
         let columnsSplit = n >= wanted * multiple, rowsSplit = m >= wanted * multiple
         // Column tiles each pack all of A (m x k), row tiles all of B (k x n): repeat the smaller.
         if wanted > 1, columnsSplit, !rowsSplit || n >= m {

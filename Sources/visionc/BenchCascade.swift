@@ -72,13 +72,14 @@ struct BenchCascade: ParsableCommand {
             print(String(
                 format: "max_batch %@, %d client%@: %.2f req/s, latency p50 %.1f ms, p99 %.1f ms", run["max_batch_label"] as! String,
                 run["concurrency"] as! Int, run["concurrency"] as! Int == 1 ? "" : "s", run["throughput_rps"] as! Double, latency["p50"]!, latency["p99"]!))
-            print("  stage               items  mean batch  mean wait ms  max depth  items/s busy")
+            print("  stage               items  mean batch  mean wait ms  max depth  items/s busy  batches (size×count)")
             for queue in run["queues"] as! [[String: Any]] {
                 let stage = (queue["stage"] as! String).padding(toLength: 18, withPad: " ", startingAt: 0)
                 print("  " + stage + String(
                     format: " %6d  %10.2f  %12.2f  %9d  %12.1f", queue["items"] as! Int,
                     queue["mean_batch"] as! Double, queue["mean_wait_ms"] as! Double, queue["max_depth"] as! Int,
-                    queue["items_per_busy_second"] as! Double))
+                    queue["items_per_busy_second"] as! Double) + "  " + (queue["batch_sizes"] as! [String: Int])
+                    .sorted { Int($0.key)! < Int($1.key)! }.map { "\($0.key)×\($0.value)" }.joined(separator: " "))
             }
         }
     }
@@ -136,8 +137,14 @@ struct BenchCascade: ParsableCommand {
             let busy = new.busySeconds - old.busySeconds
             let mean = batches == 0 ? 0 : Double(items) / Double(batches)
             meanBatch[new.name] = mean
+            // Batches formed during the measured requests, by size ("size": count, sizes that occurred).
+            var sizes: [String: Int] = [:]
+            for size in newQueue.batchSizes.indices.dropFirst() {
+                let count = newQueue.batchSizes[size] - (size < oldQueue.batchSizes.count ? oldQueue.batchSizes[size] : 0)
+                if count > 0 { sizes[String(size)] = count }
+            }
             queues.append([
-                "stage": new.name, "items": items, "batches": batches, "mean_batch": mean,
+                "stage": new.name, "items": items, "batches": batches, "mean_batch": mean, "batch_sizes": sizes,
                 "mean_wait_ms": items == 0 ? 0 : (newQueue.totalWaitSeconds - oldQueue.totalWaitSeconds) / Double(items) * 1e3,
                 "max_depth": newQueue.maxDepth, "items_per_busy_second": busy > 0 ? Double(new.items - old.items) / busy : 0,
             ])

@@ -26,7 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reference_files import ReferenceError, run_generator, sha256_of_file, write_manifest
+from reference_files import ReferenceError, read_manifest, run_generator, sha256_of_file, write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-cascade-peers"
@@ -81,12 +81,10 @@ def peer_faces(path: str) -> list[dict]:
 def reference_is_current() -> bool:
     """True when faces.json comes from this generator and from the images now on disk.
     Runs before the peer venv is needed, so a cached run stays fast."""
-    if not REFERENCE.is_file():
+    manifest = read_manifest(REFERENCE, GENERATOR_VERSION)
+    if manifest is None:
         return False
     try:
-        manifest = json.loads(REFERENCE.read_text())
-        if manifest.get("generator_version") != GENERATOR_VERSION:
-            return False
         entries = manifest["images"]
         if [entry["image"] for entry in entries] != FACE_IMAGES:
             return False

@@ -18,13 +18,13 @@ models' hashes.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from reference_files import RAW_FORMAT, ReferenceError, run_generator, save_tensor, sha256_of_file, write_manifest
+from reference_files import (RAW_FORMAT, ReferenceError, read_manifest, run_generator, save_tensor, sha256_of_file,
+                             write_manifest)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = REPO_ROOT / "assets"
@@ -152,12 +152,10 @@ CASES = [
 def references_are_current() -> bool:
     """True when the manifest matches this generator and the models on disk, and every file
     it lists exists. Needs neither numpy nor onnxruntime, so a cached setup stays fast."""
-    if not MANIFEST.is_file():
+    manifest = read_manifest(MANIFEST, GENERATOR_VERSION)
+    if manifest is None:
         return False
     try:
-        manifest = json.loads(MANIFEST.read_text())
-        if manifest.get("generator_version") != GENERATOR_VERSION:
-            return False
         entries = {entry["name"]: entry for entry in manifest["references"]}
         hashes: dict[str, str] = {}
         for case in CASES:

@@ -28,13 +28,13 @@ source models and generator version does nothing.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from reference_files import RAW_FORMAT, ReferenceError, run_generator, save_tensor, sha256_of_file, write_manifest
+from reference_files import (RAW_FORMAT, ReferenceError, read_manifest, run_generator, save_tensor, sha256_of_file,
+                             write_manifest)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = REPO_ROOT / "assets"
@@ -80,12 +80,10 @@ def references_are_current() -> bool:
     """True when the manifest matches this generator and the source models on disk, and every
     file it lists exists. Needs neither numpy nor onnxruntime, so a cached setup stays fast;
     the (large) seeded models are checked by size, not hashed."""
-    if not MANIFEST.is_file():
+    manifest = read_manifest(MANIFEST, GENERATOR_VERSION)
+    if manifest is None:
         return False
     try:
-        manifest = json.loads(MANIFEST.read_text())
-        if manifest.get("generator_version") != GENERATOR_VERSION:
-            return False
         entries = {entry["name"]: entry for entry in manifest["references"]}
         source_hashes: dict[str, str] = {}
         for case in CASES:

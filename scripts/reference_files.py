@@ -1,6 +1,7 @@
-"""What the reference generators (make_references.py, make_model_references.py) share: the
-error they raise, tensor files in the layout the Swift tests read (little-endian float32,
-C order, as .npy and as raw .f32), the manifest written last, and the script entry point."""
+"""What the reference generators (make_references.py, make_model_references.py,
+compare_faces.py --reference) share: the error they raise, tensor files in the layout the
+Swift tests read (little-endian float32, C order, as .npy and as raw .f32), the manifest
+read back and written last, and the script entry point."""
 from __future__ import annotations
 
 import hashlib
@@ -29,6 +30,18 @@ def save_tensor(directory: Path, stem: str, array) -> dict:
     np.save(directory / f"{stem}.npy", little_endian)
     (directory / f"{stem}.f32").write_bytes(little_endian.tobytes())
     return {"shape": list(little_endian.shape), "dtype": "float32", "npy": f"{stem}.npy", "raw": f"{stem}.f32"}
+
+
+def read_manifest(path: Path, generator_version: int) -> dict | None:
+    """The manifest at `path` when it exists, parses and was written by this generator
+    version; None otherwise (the references must be made again)."""
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except ValueError:
+        return None
+    return manifest if isinstance(manifest, dict) and manifest.get("generator_version") == generator_version else None
 
 
 def write_manifest(path: Path, manifest: dict) -> None:

@@ -134,20 +134,17 @@ struct EpilogueFusion {
             let hi = bounds.count > 1 ? bounds[1] : node.attributes.float("max", default: .infinity)
             return [.activate(.clip(lo: lo, hi: hi))]
         case .add, .sub, .mul, .div:
-            guard node.inputs.count == 2, node.inputs.filter({ $0 == value }).count == 1 else { return nil }
+            guard let op = BinaryKernel.Operator(node.op), node.inputs.count == 2, node.inputs.filter({ $0 == value }).count == 1
+            else { return nil }
             let valueFirst = node.inputs[0] == value
             guard let s = scalar(valueFirst ? node.inputs[1] : node.inputs[0]) else { return nil }
-            // The same affine forms as BinaryKernel.scalarAffine, so the rounding is the same.
-            let core: EpilogueProgram.Step
-            switch node.op {
-            case .add: core = .affine(scale: 1, offset: s)
-            case .sub: core = valueFirst ? .affine(scale: 1, offset: -s) : .affine(scale: -1, offset: s)
-            case .mul: core = .affine(scale: s, offset: -0.0)
-            default:
-                guard valueFirst else { return nil }
-                core = .divide(s)
+            // The affine form the op's own kernel uses, so the rounding is the same; division
+            // has none (and only `value / s` divides by a scalar).
+            if let (scale, offset) = BinaryKernel.scalarAffine(op, scalar: s, scalarFirst: !valueFirst) {
+                return [.affine(scale: scale, offset: offset)] + tail
             }
-            return [core] + tail
+            guard valueFirst else { return nil }
+            return [.divide(s)] + tail
         default:
             return nil
         }

@@ -59,7 +59,8 @@ public struct StageOp: Sendable {
     /// The kinds of the values named by the stage's `inputs`, in order. A gather reads one
     /// value of any kind.
     public let inputs: [ValueKind]
-    /// What the stage writes under its name: per record (map), per child (expand).
+    /// What the stage writes under its name: per record (map), per child (expand). Unused for
+    /// the gather, whose value is the list of what it collects (`[kind of its input]`).
     public let output: ValueKind
     public let usesModel: Bool
     /// Parameter names with their meaning and default, for validation and help.

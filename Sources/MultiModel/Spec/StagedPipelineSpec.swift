@@ -195,7 +195,7 @@ extension StagedPipelineSpec {
             // The request input: exactly one JPEG value.
             var input = "image"
             if let node = top["inputs"] {
-                let map = try mapping(node, keys: node.mapping?.keys.compactMap(\.string) ?? [], owner: "inputs")
+                guard let map = node.mapping else { throw fail(node, "inputs is not a mapping", expected: "{NAME: jpeg}") }
                 guard map.count == 1, let (key, kind) = map.first.map({ ($0.key, $0.value) }), let inputName = key.string else {
                     throw fail(node, "\(map.count) inputs", expected: "exactly one request input, e.g. {image: jpeg}")
                 }

@@ -78,6 +78,10 @@ enum ConvKernel {
                 let xOffset = image * channels * inPlane + g * groupChannels * inPlane
                 return UnsafeBufferPointer(start: xAll + xOffset, count: min(groupChannels * inPlane, xCount - xOffset))
             }
+            /// Every output channel of one image, [outChannels, plane].
+            func output(_ image: Int) -> UnsafeMutableBufferPointer<Float> {
+                UnsafeMutableBufferPointer(rebasing: yAll[(image * outChannels * plane)..<((image + 1) * outChannels * plane)])
+            }
             /// One (image, group) GEMM and its epilogue; `tiled` splits it over the pool.
             func product(_ image: Int, _ g: Int, _ matrix: UnsafeBufferPointer<Float>, tiled: Bool) throws {
                 let yStart = (image * outChannels + g * groupOut) * plane
@@ -106,9 +110,8 @@ enum ConvKernel {
                     for item in items {
                         let image = item / tasks, task = item % tasks
                         let rows = (task * rowsPerTask)..<min(geometry.outputHeight, (task + 1) * rowsPerTask)
-                        let yImage = UnsafeMutableBufferPointer(rebasing: yAll[(image * outChannels * plane)..<((image + 1) * outChannels * plane)])
                         try F32Kernels.conv2d(
-                            packed, input(image, 0), inChannels: channels, geometry: geometry, yImage, bias: bias,
+                            packed, input(image, 0), inChannels: channels, geometry: geometry, output(image), bias: bias,
                             activation: activation, program: program, rows: rows)
                     }
                 }
@@ -121,9 +124,8 @@ enum ConvKernel {
                     for item in items {
                         let image = item / chunks, chunk = item % chunks
                         let columns = (chunk * width)..<min(plane, (chunk + 1) * width)
-                        let yImage = UnsafeMutableBufferPointer(rebasing: yAll[(image * outChannels * plane)..<((image + 1) * outChannels * plane)])
                         try F32Kernels.conv1x1(
-                            packed, input(image, 0), yImage, plane: plane, bias: bias, activation: activation, program: program,
+                            packed, input(image, 0), output(image), plane: plane, bias: bias, activation: activation, program: program,
                             pixels: columns)
                     }
                 }
@@ -191,16 +193,16 @@ enum ConvKernel {
         _ y: UnsafeMutableBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?, plane: Int,
         rows: Range<Int>, columns: Range<Int>, _ activation: Activation, _ program: EpilogueProgram
     ) throws {
-        let needsBias = bias != nil || activation != .none
+        let biasOrActivation = bias != nil || activation != .none
         if columns.count == plane {
-            if needsBias { try F32Kernels.biasActivation(y, bias: bias, plane: plane, channels: rows, activation: activation) }
+            if biasOrActivation { try F32Kernels.biasActivation(y, bias: bias, plane: plane, channels: rows, activation: activation) }
             program.apply(UnsafeMutableBufferPointer(rebasing: y[(rows.lowerBound * plane)..<(rows.upperBound * plane)]))
             return
         }
         for row in rows {
             let start = row * plane + columns.lowerBound
             let part = UnsafeMutableBufferPointer(rebasing: y[start..<(start + columns.count)])
-            if needsBias {
+            if biasOrActivation {
                 try F32Kernels.biasActivation(
                     part, bias: bias.map { UnsafeBufferPointer(rebasing: $0[row..<(row + 1)]) }, plane: columns.count,
                     channels: 0..<1, activation: activation)

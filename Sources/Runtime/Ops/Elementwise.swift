@@ -109,7 +109,20 @@ struct BroadcastLayout: Equatable {
 /// as in a per-channel scale), or a strided loop. Integer dtypes run scalar loops with
 /// wrapping arithmetic (division by zero gives 0).
 enum BinaryKernel {
-    enum Operator { case add, sub, mul, div }
+    enum Operator {
+        case add, sub, mul, div
+
+        /// The operator of a binary elementwise IR op; nil for any other op.
+        init?(_ op: Op) {
+            switch op {
+            case .add: self = .add
+            case .sub: self = .sub
+            case .mul: self = .mul
+            case .div: self = .div
+            default: return nil
+            }
+        }
+    }
 
     /// One `y = a op b` pass over the output; `sum` chains passes with `a` = the output so far.
     struct Pass {
@@ -126,12 +139,7 @@ enum BinaryKernel {
         let activation = Activation(attributes: n.attributes)
         if dtype != .f32, activation != .none { throw n.unsupported("a fused activation needs f32, found \(dtype)") }
         let ySlot = n.outputs[0]
-        let op: Operator = switch n.op {
-        case .sub: .sub
-        case .mul: .mul
-        case .div: .div
-        default: .add
-        }
+        let op = Operator(n.op) ?? .add
         var passes: [Pass] = []
         if n.inputs.count >= 2 {
             passes.append(Pass(
@@ -217,7 +225,7 @@ enum BinaryKernel {
     /// (multiply then add, never fused), where that is exact: adding -0 is the identity and
     /// multiplying by ±1 only flips the sign, so every element rounds as `op` would. Division
     /// has no exact affine form (x * (1/s) rounds twice).
-    private static func scalarAffine(_ op: Operator, scalar s: Float, scalarFirst: Bool) -> (scale: Float, offset: Float)? {
+    static func scalarAffine(_ op: Operator, scalar s: Float, scalarFirst: Bool) -> (scale: Float, offset: Float)? {
         switch op {
         case .add: (1, s)
         case .sub: scalarFirst ? (-1, s) : (1, -s)

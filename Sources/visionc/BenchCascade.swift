@@ -90,6 +90,7 @@ struct BenchCascade: ParsableCommand {
         defer { pipeline.shutdown() }
         let (inputName, resultName) = (spec.input, spec.output)
         let failures = Counter()
+        let firstFailure = FirstMessage()
         /// Runs `count` requests per client, each client waiting for its result before the next.
         func load(_ count: Int, next: @escaping @Sendable () -> Int?) -> [Double] {
             let latencies = LatencyLog()
@@ -102,8 +103,15 @@ struct BenchCascade: ParsableCommand {
                         let done = DispatchSemaphore(value: 0)
                         let start = DispatchTime.now().uptimeNanoseconds
                         pipeline.submit(Record([inputName: inputs[(index + client) % inputs.count]])) { result in
-                            if case .failure = result { failures.increment() }
-                            if case .success(let record) = result, record[resultName] == nil { failures.increment() }
+                            switch result {
+                            case .failure(let error):
+                                failures.increment()
+                                firstFailure.keep("\(error)")
+                            case .success(let record) where record[resultName] == nil:
+                                failures.increment()
+                                firstFailure.keep("no '\(resultName)' in the result")
+                            case .success: break
+                            }
                             latencies.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                             done.signal()
                         }
@@ -125,7 +133,9 @@ struct BenchCascade: ParsableCommand {
             return ticket <= requests ? ticket - 1 : nil
         }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        guard failures.value == 0 else { throw CascadeRunError("\(failures.value) requests failed during the benchmark") }
+        guard failures.value == 0 else {
+            throw CascadeRunError("\(failures.value) requests failed during the benchmark; the first: \(firstFailure.message ?? "?")")
+        }
         let after = pipeline.statistics()
         let sorted = latencies.sorted()
         func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1)] }
@@ -173,6 +183,22 @@ private final class Counter: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return count
+    }
+}
+
+/// The first message kept, from any thread.
+private final class FirstMessage: @unchecked Sendable {
+    private let lock = NSLock()
+    private var first: String?
+    func keep(_ message: String) {
+        lock.lock()
+        if first == nil { first = message }
+        lock.unlock()
+    }
+    var message: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return first
     }
 }
 

@@ -32,6 +32,10 @@ let package = Package(
         // OpenBLAS is not linked: CKernels loads it with dlopen after choosing
         // OPENBLAS_CORETYPE from our own CPU detection (see shared FINDINGS: the
         // variable is read in the library's constructor, so linking it would be too late).
+        // oneDNN, the `dnnl` backend's convolutions and poolings: a C shim over its 2.x C API that
+        // loads libdnnl.so.2 with dlopen (Debian's libdnnl-dev provides the headers), so a machine
+        // without the library still runs everything on `native`.
+        .target(name: "CDNNL", path: "Sources/CDNNL", cSettings: kernelCSettings, linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "CKernels",
             path: "Kernels",
@@ -48,7 +52,7 @@ let package = Package(
         ),
         .target(name: "Frontend", dependencies: ["IR", "PipelineSpec", "ONNXImport"]),
         .target(name: "Passes", dependencies: ["IR"]),
-        .target(name: "Kernels", dependencies: ["CKernels", "CTurboJPEG"]),
+        .target(name: "Kernels", dependencies: ["CKernels", "CDNNL", "CTurboJPEG"]),
         .target(name: "Runtime", dependencies: ["IR", "Kernels", "Passes"]),
         .target(name: "Driver", dependencies: ["IR", "PipelineSpec", "Frontend", "ONNXImport", "Passes", "Runtime", "Kernels"]),
         // Multi-model pipelines: stages on their own threads, batching queues, fan-out/fan-in.

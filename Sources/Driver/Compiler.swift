@@ -3,18 +3,25 @@ import Frontend
 import IR
 import Passes
 import PipelineSpec
+import Runtime
 
 /// Options shared by `compile`, `run` and `bench`.
 public struct CompileOptions: Sendable {
     public var level: OptimizationLevel
     public var fidelity: Fidelity
     public var verifyEach: Bool
+    /// Backends the placement passes may use: by default every one this machine has.
+    public var target: Target
 
-    public init(level: OptimizationLevel = .O2, fidelity: Fidelity = .exact, verifyEach: Bool = false) {
+    public init(level: OptimizationLevel = .O2, fidelity: Fidelity = .exact, verifyEach: Bool = false, target: Target = .host) {
         self.level = level
         self.fidelity = fidelity
         self.verifyEach = verifyEach
+        self.target = target
     }
+
+    /// The pass pipeline these options select.
+    public var passes: [any Pass] { OptimizationLevel.passes(for: level, target: target) }
 }
 
 /// A pipeline after the whole compile flow: spec → IR → passes.
@@ -42,7 +49,7 @@ public enum Compiler {
         let lowered = try Lowering.lower(spec)
         afterEach?("lowering", lowered.graph)
         let manager = PassManager(
-            passes: OptimizationLevel.passes(for: options.level), fidelity: options.fidelity, verifyEach: options.verifyEach,
+            passes: options.passes, fidelity: options.fidelity, verifyEach: options.verifyEach,
             afterEach: afterEach.map { callback in { pass, graph in callback(pass.name, graph) } })
         let (optimized, reports) = try manager.run(lowered.graph)
         return CompiledPipeline(

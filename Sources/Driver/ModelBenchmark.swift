@@ -66,7 +66,7 @@ public struct ModelBenchmark {
             }
             let executables = try variants.map { variant in
                 let (optimized, _) = try PassManager(
-                    passes: OptimizationLevel.passes(for: variant.options.level), fidelity: variant.options.fidelity, verifyEach: false
+                    passes: variant.options.passes, fidelity: variant.options.fidelity, verifyEach: false
                 ).run(graph)
                 return try Executable(graph: optimized, options: RuntimeOptions(threads: threads))
             }

@@ -122,36 +122,50 @@ public enum ShapeInference {
             return [TensorType(.f32, shape, layout: layout, placement: x.placement)]
 
         case .conv:
-            try arity(2...3)
+            // Operands: x, w, then optionally bias and (with `residual`) the tensor added after it.
+            try arity(2...4)
             let x = inputs[0], wt = inputs[1]
+            let channels = channelsLast(a) ? 3 : 1
             guard x.rank == 4, wt.rank == 4 else {
-                throw IRError.typeMismatch(op: op.rawValue, "expected 2-D convolution on NCHW, found \(x) and weight \(wt)")
+                throw IRError.typeMismatch(op: op.rawValue, "expected 2-D convolution on NCHW or NHWC, found \(x) and weight \(wt)")
             }
             let group = a.int("group", default: 1)
-            if let c = x.shape[1].value, let wc = wt.shape[1].value, c != wc * group {
+            if let c = x.shape[channels].value, let wc = wt.shape[1].value, c != wc * group {
                 throw IRError.typeMismatch(op: op.rawValue, "input has \(c) channels, weight expects \(wc) × group \(group)")
             }
             let kernel = [wt.shape[2], wt.shape[3]]
             let spatial = try windowOutput(x: x, kernel: kernel.map { $0.value ?? 1 }, a: a, op: op)
             var t = x
-            t.shape = [x.shape[0], wt.shape[0]] + spatial
+            t.shape = channelsLast(a) ? [x.shape[0]] + spatial + [wt.shape[0]] : [x.shape[0], wt.shape[0]] + spatial
+            if channelsLast(a) { t.layout = .nhwc }
+            if a.int("residual", default: 0) != 0 {
+                guard inputs.count == 4, inputs[3].dtype == t.dtype, inputs[3].rank == 4 else {
+                    throw IRError.typeMismatch(op: op.rawValue, "residual conv expects x, w, bias and a residual of the result's type")
+                }
+            }
             return [t]
 
         case .maxPool, .averagePool:
             try arity(1...1)
             let x = inputs[0]
             guard x.rank == 4, let k = a.ints("kernel_shape"), k.count == 2 else {
-                throw IRError.typeMismatch(op: op.rawValue, "expected 2-D pooling with kernel_shape [kh,kw] on NCHW, found \(x)")
+                throw IRError.typeMismatch(op: op.rawValue, "expected 2-D pooling with kernel_shape [kh,kw] on NCHW or NHWC, found \(x)")
             }
             var t = x
-            t.shape = [x.shape[0], x.shape[1]] + (try windowOutput(x: x, kernel: k, a: a, op: op))
+            let spatial = try windowOutput(x: x, kernel: k, a: a, op: op)
+            t.shape = channelsLast(a) ? [x.shape[0]] + spatial + [x.shape[3]] : [x.shape[0], x.shape[1]] + spatial
+            if channelsLast(a) { t.layout = .nhwc }
             return [t]
 
         case .globalAveragePool:
             try arity(1...1)
             let x = inputs[0]
             guard x.rank >= 3 else { throw IRError.typeMismatch(op: op.rawValue, "expected N,C,spatial… found \(x)") }
-            return [x.with(shape: [x.shape[0], x.shape[1]] + Array(repeating: .known(1), count: x.rank - 2))]
+            let ones = Array(repeating: Dim.known(1), count: x.rank - 2)
+            guard channelsLast(a) else { return [x.with(shape: [x.shape[0], x.shape[1]] + ones)] }
+            var t = x.with(shape: [x.shape[0]] + ones + [x.shape[x.rank - 1]])
+            t.layout = .nhwc
+            return [t]
 
         case .batchNorm:
             try arity(5...5)
@@ -345,6 +359,10 @@ public enum ShapeInference {
     }
 
     /// Spatial output dims of a sliding window (conv, pools): ONNX pads are [top, left, bottom, right].
+    /// Whether a conv or pooling runs on channels-last data (`layout="NHWC"`, chosen by the
+    /// `assign-layouts` pass); weights stay [M, C/group, KH, KW] either way.
+    public static func channelsLast(_ a: Attributes) -> Bool { a.string("layout") == Layout.nhwc.rawValue }
+
     private static func windowOutput(x: TensorType, kernel: [Int], a: Attributes, op: Op) throws -> [Dim] {
         let strides = a.ints("strides") ?? [1, 1]
         let dilations = a.ints("dilations") ?? [1, 1]
@@ -353,8 +371,9 @@ public enum ShapeInference {
         guard strides.count == 2, dilations.count == 2, pads.count == 4, strides.allSatisfy({ $0 > 0 }) else {
             throw IRError.invalidAttribute(op: op.rawValue, name: "strides", "expected 2 strides, 2 dilations and 4 pads")
         }
+        let firstSpatial = channelsLast(a) ? 1 : 2
         return try (0..<2).map { i -> Dim in
-            guard let n = x.shape[2 + i].value else { return .symbol("") }
+            guard let n = x.shape[firstSpatial + i].value else { return .symbol("") }
             let extent = (kernel[i] - 1) * dilations[i] + 1
             let padded = n + pads[i] + pads[i + 2] - extent
             guard padded >= 0 else {

@@ -3,10 +3,12 @@ public enum OptimizationLevel: String, Sendable, CaseIterable {
     /// Canonicalization only: shapes become attributes, dead code goes; nothing is fused.
     case O0
     /// Everything: model-side folds, activation epilogues, the fused preprocess kernel and the
-    /// folds across the preprocess/model boundary (decode-scale only at fidelity fast).
+    /// folds across the preprocess/model boundary (decode-scale only at fidelity fast), then
+    /// backend placement, residual post-ops, bf16 (fast only) and layouts for the target.
     case O2
 
-    public static func passes(for level: OptimizationLevel) -> [any Pass] {
+    /// - Parameter target: the backends the placement passes may choose from (`O0` uses none).
+    public static func passes(for level: OptimizationLevel, target: Target = .native) -> [any Pass] {
         switch level {
         case .O0:
             [ConstantFoldPass(), DeadCodeEliminationPass()]
@@ -19,13 +21,18 @@ public enum OptimizationLevel: String, Sendable, CaseIterable {
                 CancelTransposesPass(),
                 FoldNormalizePass(),
                 DecodeScalePass(),
+                PlaceBackendsPass(target: target),
+                FuseResidualAddPass(),
+                LowerPrecisionPass(target: target),
+                AssignLayoutsPass(),
+                CancelTransposesPass(),
                 DeadCodeEliminationPass(),
             ]
         }
     }
 
     /// Every pass any level runs, by flag name (for `--passes=a,b` and tests).
-    public static func pass(named name: String) -> (any Pass)? {
-        allCases.lazy.flatMap { passes(for: $0) }.first { $0.name == name }
+    public static func pass(named name: String, target: Target = .native) -> (any Pass)? {
+        allCases.lazy.flatMap { passes(for: $0, target: target) }.first { $0.name == name }
     }
 }

@@ -5,6 +5,9 @@ import IR
 /// cannot run fails before any request, naming the op and its value.
 enum OpSupport {
     static func unsupportedReason(_ node: Node, inputTypes: [TensorType]) -> String? {
+        if node.backend != .dnnl, ShapeInference.channelsLast(node.attributes) || node.attributes["residual"] != nil {
+            return "channels-last and residual forms run on the dnnl backend only (this node is on \(node.backend.rawValue))"
+        }
         let dtypes = inputTypes.map(\.dtype)
         func all(_ allowed: Set<DType>, _ what: String) -> String? {
             dtypes.allSatisfy(allowed.contains) ? nil

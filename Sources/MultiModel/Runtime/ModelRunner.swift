@@ -34,7 +34,7 @@ public final class ModelRunner {
     }
 
     private static func compile(_ graph: Graph, threads: Int, planCacheCapacity: Int) throws -> Executable {
-        let (optimized, _) = try PassManager(passes: OptimizationLevel.passes(for: .O2)).run(graph)
+        let (optimized, _) = try PassManager(passes: OptimizationLevel.passes(for: .O2, target: .host)).run(graph)
         return try Executable(graph: optimized, options: RuntimeOptions(threads: threads, planCacheCapacity: planCacheCapacity))
     }
 

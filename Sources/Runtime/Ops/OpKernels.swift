@@ -4,7 +4,8 @@ import Kernels
 /// Builds the step of a node for one plan: the one place that maps an op to its implementation.
 enum OpKernels {
     static func makeStep(_ n: NodeContext) throws -> StepBody {
-        switch n.op {
+        if n.node.backend == .dnnl { return try DNNLKernels.make(n) }
+        return switch n.op {
         case .conv: try DepthwiseConvKernel.applies(n) ? DepthwiseConvKernel.make(n) : ConvKernel.make(n)
         case .convTranspose: try ConvTransposeKernel.make(n)
         case .hardSigmoid, .hardSwish, .sqrt: try MathUnaryKernel.make(n)

@@ -137,7 +137,6 @@ public enum ShapeInference {
             let spatial = try windowOutput(x: x, kernel: kernel.map { $0.value ?? 1 }, a: a, op: op)
             var t = x
             t.shape = channelsLast(a) ? [x.shape[0]] + spatial + [wt.shape[0]] : [x.shape[0], wt.shape[0]] + spatial
-            if channelsLast(a) { t.layout = .nhwc }
             if a.int("residual", default: 0) != 0 {
                 guard inputs.count == 4, inputs[3].dtype == t.dtype, inputs[3].rank == 4 else {
                     throw IRError.typeMismatch(op: op.rawValue, "residual conv expects x, w, bias and a residual of the result's type")
@@ -154,7 +153,6 @@ public enum ShapeInference {
             var t = x
             let spatial = try windowOutput(x: x, kernel: k, a: a, op: op)
             t.shape = channelsLast(a) ? [x.shape[0]] + spatial + [x.shape[3]] : [x.shape[0], x.shape[1]] + spatial
-            if channelsLast(a) { t.layout = .nhwc }
             return [t]
 
         case .globalAveragePool:
@@ -162,10 +160,7 @@ public enum ShapeInference {
             let x = inputs[0]
             guard x.rank >= 3 else { throw IRError.typeMismatch(op: op.rawValue, "expected N,C,spatial… found \(x)") }
             let ones = Array(repeating: Dim.known(1), count: x.rank - 2)
-            guard channelsLast(a) else { return [x.with(shape: [x.shape[0], x.shape[1]] + ones)] }
-            var t = x.with(shape: [x.shape[0]] + ones + [x.shape[x.rank - 1]])
-            t.layout = .nhwc
-            return [t]
+            return [x.with(shape: channelsLast(a) ? [x.shape[0]] + ones + [x.shape[x.rank - 1]] : [x.shape[0], x.shape[1]] + ones)]
 
         case .batchNorm:
             try arity(5...5)

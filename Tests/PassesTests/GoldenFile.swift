@@ -7,6 +7,8 @@ import Passes
 /// ```
 /// // A comment saying what the case checks.
 /// // RUN: fold-batch-norm            (pass names, comma-separated, or -O0 / -O2)
+/// // TARGET: dnnl bf16               (optional: backends and abilities the passes see; default native)
+/// // FIDELITY: fast                  (optional: the pipeline's fidelity; default exact)
 /// // WEIGHT @dims : i64[2] = [3,4]   (data for non-f32 weights; f32 ones are synthesized)
 /// graph g(…) { … }                   (input IR)
 /// // -----EXPECTED-----
@@ -17,6 +19,7 @@ struct GoldenFile {
 
     let url: URL
     let passes: [any Pass]
+    let fidelity: Fidelity
     let weights: [String: Tensor]
     let input: String
     let expected: String
@@ -31,18 +34,29 @@ struct GoldenFile {
             throw GoldenError(url, "missing the line '\(Self.separator)'")
         }
         let isIR = { (line: String) in !line.hasPrefix("//") }
-        var passes: [any Pass]?
+        var run: String?
+        var target = Target.native
+        var fidelity = Fidelity.exact
         var weights: [String: Tensor] = [:]
         for line in lines[..<split] {
-            if let run = line.dropPrefix("// RUN:") {
-                passes = try Self.passes(run.trimmingCharacters(in: .whitespaces), url)
+            if let spec = line.dropPrefix("// RUN:") {
+                run = spec.trimmingCharacters(in: .whitespaces)
+            } else if let spec = line.dropPrefix("// TARGET:") {
+                let words = spec.split(separator: " ").map(String.init)
+                target = Target(backends: Set(words.compactMap(Backend.init(rawValue:))), bf16: words.contains("bf16"))
+            } else if let spec = line.dropPrefix("// FIDELITY:") {
+                guard let parsed = Fidelity(rawValue: spec.trimmingCharacters(in: .whitespaces)) else {
+                    throw GoldenError(url, "unknown fidelity '\(spec)'")
+                }
+                fidelity = parsed
             } else if let weight = line.dropPrefix("// WEIGHT") {
                 let (name, tensor) = try Self.weight(weight, url)
                 weights[name] = tensor
             }
         }
-        guard let passes else { throw GoldenError(url, "missing a '// RUN: <passes>' line") }
-        self.passes = passes
+        guard let run else { throw GoldenError(url, "missing a '// RUN: <passes>' line") }
+        passes = try Self.passes(run, target: target, url)
+        self.fidelity = fidelity
         self.weights = weights
         input = lines[..<split].filter(isIR).joined(separator: "\n")
         expected = lines[(split + 1)...].filter(isIR).joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines) + "\n"
@@ -50,13 +64,13 @@ struct GoldenFile {
     }
 
     /// `-O0`, `-O2`, or comma-separated pass names.
-    private static func passes(_ spec: String, _ url: URL) throws -> [any Pass] {
+    private static func passes(_ spec: String, target: Target, _ url: URL) throws -> [any Pass] {
         if spec.hasPrefix("-"), let level = OptimizationLevel(rawValue: String(spec.dropFirst())) {
-            return OptimizationLevel.passes(for: level)
+            return OptimizationLevel.passes(for: level, target: target)
         }
         return try spec.split(separator: ",").map { name in
             let trimmed = name.trimmingCharacters(in: .whitespaces)
-            guard let pass = OptimizationLevel.pass(named: trimmed) else { throw GoldenError(url, "unknown pass '\(trimmed)'") }
+            guard let pass = OptimizationLevel.pass(named: trimmed, target: target) else { throw GoldenError(url, "unknown pass '\(trimmed)'") }
             return pass
         }
     }

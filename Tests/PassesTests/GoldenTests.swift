@@ -26,7 +26,7 @@ final class GoldenTests: XCTestCase {
             do {
                 let golden = try GoldenFile(url: url)
                 let input = try IRParser.parse(golden.input, weights: golden.weights, synthesizeMissingWeights: true)
-                let (output, _) = try PassManager(passes: golden.passes, verifyEach: true).run(input)
+                let (output, _) = try PassManager(passes: golden.passes, fidelity: golden.fidelity, verifyEach: true).run(input)
                 let actual = IRPrinter.print(output)
                 XCTAssertNoThrow(try IRParser.parse(actual, weights: output.weights), "\(url.lastPathComponent): output does not parse back")
                 if record {

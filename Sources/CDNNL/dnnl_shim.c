@@ -255,7 +255,9 @@ int vc_dnnl_conv_create(const vc_dnnl_conv_params *c, vc_dnnl_primitive **out, c
             VC_CHECK(api.dnnl_post_ops_append_eltwise(post_ops, 1.f, dnnl_eltwise_linear, op.alpha, op.beta));
             break;
         case VC_DNNL_POST_HARDSWISH:
-            VC_CHECK(api.dnnl_post_ops_append_eltwise(post_ops, 1.f, dnnl_eltwise_hardswish, 0.f, 0.f));
+            // Spelled x * max(0, min(1, alpha * x + beta)) by oneDNN versions that read the
+            // parameters; 1/6 and 1/2 are the fixed form's, so either reading gives HardSwish.
+            VC_CHECK(api.dnnl_post_ops_append_eltwise(post_ops, 1.f, dnnl_eltwise_hardswish, 1.f / 6.f, 0.5f));
             break;
         case VC_DNNL_POST_SIGMOID:
             VC_CHECK(api.dnnl_post_ops_append_eltwise(post_ops, 1.f, dnnl_eltwise_logistic, 0.f, 0.f));

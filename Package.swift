@@ -66,7 +66,7 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .target(name: "TestSupport", dependencies: ["IR"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["IR", "Passes", "Runtime"], path: "Tests/TestSupport"),
         .testTarget(name: "IRTests", dependencies: ["IR", "TestSupport"]),
         .testTarget(name: "PipelineSpecTests", dependencies: ["PipelineSpec"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels"]),

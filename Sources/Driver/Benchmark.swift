@@ -14,22 +14,27 @@ public struct BenchVariant: Sendable {
         self.options = options
     }
 
-    /// Parses `LEVEL[-FIDELITY]`: `O0`, `O2`, `O2-exact`, `O2-fast` (fidelity defaults to exact).
+    /// Parses `LEVEL[-FIDELITY][-native]`: `O0`, `O2`, `O2-exact`, `O2-fast`, `O2-native`,
+    /// `O2-fast-native` (fidelity defaults to exact; `native` keeps every node on the native
+    /// kernels, else the placement passes use every backend this machine has).
     public init(parsing text: String) throws {
-        let parts = text.split(separator: "-", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: "-").map(String.init)
         let levels = OptimizationLevel.allCases.map(\.rawValue)
         let fidelities = Fidelity.allCases.map(\.rawValue)
         guard let levelName = parts.first, let level = OptimizationLevel(rawValue: levelName) else {
-            throw DriverError("variant '\(text)': expected LEVEL[-FIDELITY] with LEVEL one of \(levels.joined(separator: ", "))")
+            throw DriverError("variant '\(text)': expected LEVEL[-FIDELITY][-native] with LEVEL one of \(levels.joined(separator: ", "))")
         }
-        var fidelity = Fidelity.exact
-        if parts.count == 2 {
-            guard let parsed = Fidelity(rawValue: parts[1]) else {
-                throw DriverError("variant '\(text)': unknown fidelity '\(parts[1])'; expected one of \(fidelities.joined(separator: ", "))")
+        var options = CompileOptions(level: level)
+        for part in parts.dropFirst() {
+            if let fidelity = Fidelity(rawValue: part) {
+                options.fidelity = fidelity
+            } else if part == Backend.native.rawValue {
+                options.target = .native
+            } else {
+                throw DriverError("variant '\(text)': unknown part '\(part)'; expected a fidelity (\(fidelities.joined(separator: ", "))) or native")
             }
-            fidelity = parsed
         }
-        self.init(name: text, options: CompileOptions(level: level, fidelity: fidelity))
+        self.init(name: text, options: options)
     }
 }
 

@@ -13,6 +13,8 @@ public struct MachineInfo: Sendable, Codable, Equatable {
     public var blasCore: String
     /// OpenBLAS's own build string (version, threading).
     public var blasConfig: String
+    /// oneDNN's version and the ISA it dispatches, e.g. "oneDNN 2.6.3 avx512_core_bf16", or why not.
+    public var dnnl: String
     public var os: String
     public var linuxKernel: String
 
@@ -21,6 +23,7 @@ public struct MachineInfo: Sendable, Codable, Equatable {
         case kernelISA = "kernel_isa"
         case blasCore = "blas_core"
         case blasConfig = "blas_config"
+        case dnnl
         case linuxKernel = "linux_kernel"
     }
 
@@ -32,7 +35,16 @@ public struct MachineInfo: Sendable, Codable, Equatable {
         return MachineInfo(
             cpu: CPUInfo.model, cores: ProcessInfo.processInfo.activeProcessorCount, threads: threads,
             kernelISA: KernelISA.active.name, blasCore: "OpenBLAS \(blas?.coreName ?? "unavailable")",
-            blasConfig: blas?.config ?? "unavailable", os: osName(), linuxKernel: release)
+            blasConfig: blas?.config ?? "unavailable", dnnl: dnnlSummary(), os: osName(), linuxKernel: release)
+    }
+
+    private static func dnnlSummary() -> String {
+        do {
+            let dnnl = try DNNL.load()
+            return "oneDNN \(dnnl.version) \(dnnl.isa)"
+        } catch {
+            return "oneDNN unavailable"
+        }
     }
 
     /// PRETTY_NAME from /etc/os-release, else the generic OS description.
@@ -46,6 +58,6 @@ public struct MachineInfo: Sendable, Codable, Equatable {
 
     public var summary: String {
         let threadText = threads.map { "\($0) threads per runner" } ?? "threads: cores / workers"
-        return "\(cpu) · \(cores) cores · \(threadText) · kernels \(kernelISA) · \(blasCore) · \(os)"
+        return "\(cpu) · \(cores) cores · \(threadText) · kernels \(kernelISA) · \(blasCore) · \(dnnl) · \(os)"
     }
 }

@@ -11,6 +11,10 @@ import IR
 /// %t : f32[1,h,w,3] NHWC = transpose(%p) {perm=[0,2,3,1]}               ──►
 /// ```
 ///
+/// A transpose of a `pad_spatial` result first moves above the padding (padding commutes with
+/// a change of image layout), so the conversion `assign-layouts` puts before a channels-last
+/// first conv reaches the preprocess even when `fold-normalize` padded its input.
+///
 /// MTCNN-style models take NHWC and transpose to NCHW themselves: preprocess writes NCHW, the
 /// YAML's `layout: NHWC` or the model's `Transpose(0,2,3,1)`… each pair folds away here.
 /// Exact: transposes only move elements. Legal when the first value has no other use; the
@@ -26,6 +30,19 @@ public struct CancelTransposesPass: Pass {
 
     public func run(_ graph: Graph, statistics: inout PassStatistics) throws -> Graph {
         var g = graph
+        while let (padIndex, transposeIndex) = Self.nextHoist(in: g) {
+            let pad = g.nodes[padIndex], transpose = g.nodes[transposeIndex]
+            let source = pad.inputs[0]
+            let type = try g.inferTypes(op: .transpose, inputs: [source], attributes: transpose.attributes)[0]
+            // The moved value takes the source's name: folded into a preprocess, it is what
+            // `--save preprocess.raw` means, now in the model's layout.
+            let name = g[source].name
+            g.rename(source, to: name + "." + g.type(of: source).layout.rawValue.lowercased())
+            let moved = g.addValue(name: name, type: type)
+            g.nodes[padIndex] = Node(op: .transpose, inputs: [source], outputs: [moved], attributes: transpose.attributes)
+            g.nodes[transposeIndex] = Node(op: .padSpatial, inputs: [moved], outputs: transpose.outputs, attributes: pad.attributes)
+            statistics.count("hoisted # transposes above pad_spatial")
+        }
         // Each rewrite removes one node; repeat until no pair is left (chains of transposes).
         while let (producerIndex, transposeIndex, replacement, event) = Self.nextRewrite(in: g) {
             g.nodes[transposeIndex] = replacement
@@ -33,6 +50,27 @@ public struct CancelTransposesPass: Pass {
             statistics.count(event)
         }
         return g
+    }
+
+    /// A `pad_spatial` read only by a transpose (between two image layouts): padding commutes
+    /// with the transpose (its pads name the spatial axes, whatever the layout), so the transpose
+    /// moves above it, towards a preprocess that can absorb it. Their node indices.
+    static func nextHoist(in g: Graph) -> (Int, Int)? {
+        let users = g.users(), uses = g.useCounts(), producers = g.producers()
+        for (index, transpose) in g.nodes.enumerated() where transpose.op == .transpose {
+            guard let input = transpose.inputs.first, let padIndex = producers[input], g.nodes[padIndex].op == .padSpatial,
+                  g.soleUser(of: input, users: users, useCounts: uses) == index,
+                  preprocessLayouts.contains(g.type(of: transpose.outputs[0]).layout) else { continue }
+            let pad = g.nodes[padIndex]
+            guard let moved = try? g.inferTypes(op: .transpose, inputs: [pad.inputs[0]], attributes: transpose.attributes).first,
+                  preprocessLayouts.contains(moved.layout) else { continue }
+            var probe = g
+            let value = probe.addValue(name: "probe", type: moved)
+            guard let padded = try? probe.inferTypes(op: .padSpatial, inputs: [value], attributes: pad.attributes),
+                  padded == [g.type(of: transpose.outputs[0])] else { continue }
+            return (padIndex, index)
+        }
+        return nil
     }
 
     /// The first (producer, transpose) pair to rewrite: their node indices, the node that

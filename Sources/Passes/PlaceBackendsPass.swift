@@ -11,7 +11,8 @@ import IR
 /// The cost rule: oneDNN's convolution kernels (JIT, blocked and channels-last, fused
 /// post-ops) beat the native im2col + GEMM on every 2-D convolution the models here have,
 /// so every legal conv goes to `dnnl` when the target has it. A pooling goes along only when
-/// its operand comes from a node already on `dnnl`: alone it would cost two layout changes
+/// its operand comes from a node already on `dnnl` (possibly through elementwise ops, which
+/// follow its layout): alone it would cost two layout changes
 /// for a memory-bound op. Legal: f32, constant weights (reordered once per plan), a 2-D
 /// window; poolings without ceil mode (oneDNN's padding would count the ceil windows as
 /// padding), dilation or storage order. Exact: placement changes no arithmetic (both
@@ -27,13 +28,21 @@ public struct PlaceBackendsPass: Pass {
     public func run(_ graph: Graph, statistics: inout PassStatistics) throws -> Graph {
         guard target.backends.contains(.dnnl) else { return graph }
         var g = graph
-        let producers = graph.producers(), constants = graph.constantValues()
-        for index in g.nodes.indices where g.nodes[index].attributes["backend"] == nil {
+        let constants = graph.constantValues()
+        // Values a dnnl node produced, directly or through elementwise ops (which follow a
+        // channels-last layout, see assign-layouts): a pooling reading one stays in that layout.
+        var fromDNNL: Set<ValueID> = []
+        for index in g.nodes.indices {
             let node = g.nodes[index]
-            let fromDNNL = producers[node.inputs.first ?? ValueID(-1)].map { g.nodes[$0].backend == .dnnl } ?? false
-            guard Self.dnnlRuns(node, in: g, constants: constants, operandOnDNNL: fromDNNL) else { continue }
-            g.nodes[index].attributes["backend"] = .string(Backend.dnnl.rawValue)
-            statistics.count("placed # \(node.op.rawValue) on dnnl")
+            if node.attributes["backend"] == nil,
+               Self.dnnlRuns(node, in: g, constants: constants, operandOnDNNL: node.inputs.first.map(fromDNNL.contains) ?? false) {
+                g.nodes[index].attributes["backend"] = .string(Backend.dnnl.rawValue)
+                statistics.count("placed # \(node.op.rawValue) on dnnl")
+            }
+            if g.nodes[index].backend == .dnnl
+                || (AssignLayoutsPass.layoutFree.contains(node.op) && node.inputs.contains(where: fromDNNL.contains)) {
+                fromDNNL.formUnion(node.outputs)
+            }
         }
         return g
     }

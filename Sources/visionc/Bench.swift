@@ -151,7 +151,9 @@ struct Bench: ParsableCommand {
     /// class agrees and the largest output difference, on each input's first image.
     private func printFidelityAgreement(graph: String, inputs: [BenchInput], variants: [BenchVariant]) throws {
         for fast in variants where fast.options.fidelity == .fast {
-            guard let exact = variants.first(where: { $0.options.fidelity == .exact && $0.options.level == fast.options.level }) else { continue }
+            guard let exact = variants.first(where: {
+                $0.options.fidelity == .exact && $0.options.level == fast.options.level && $0.options.target == fast.options.target
+            }) else { continue }
             let exactRunner = try PipelineRunner(try Compiler.compile(path: graph, options: exact.options), threads: threads)
             let fastRunner = try PipelineRunner(try Compiler.compile(path: graph, options: fast.options), threads: threads)
             for input in inputs {

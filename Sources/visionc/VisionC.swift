@@ -49,10 +49,20 @@ struct CompileFlags: ParsableArguments {
     @Flag(help: "Verify the IR after every pass.")
     var verifyEach = false
 
-    var options: CompileOptions { CompileOptions(level: level.level, fidelity: fidelity, verifyEach: verifyEach) }
+    @Option(help: "auto: place nodes on every backend this machine has (oneDNN where it loads); native: the project's own kernels only.")
+    var backends: BackendChoice = .auto
+
+    var options: CompileOptions {
+        CompileOptions(level: level.level, fidelity: fidelity, verifyEach: verifyEach, target: backends == .native ? .native : .host)
+    }
 }
 
 extension Fidelity: ExpressibleByArgument {}
+
+/// `--backends`: what the placement passes may choose from.
+enum BackendChoice: String, ExpressibleByArgument {
+    case auto, native
+}
 
 /// Prints a failure the way every command does: one clear line on stderr, exit status 1.
 func fail(_ error: Error) -> ExitCode {

@@ -77,7 +77,7 @@ final class BenchReportTests: XCTestCase {
         let root = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         XCTAssertEqual(root["schema"] as? String, "visionc-bench/1")
         let machine = try XCTUnwrap(root["machine"] as? [String: Any])
-        for key in ["cpu", "cores", "kernel_isa", "blas_core", "blas_config", "os", "linux_kernel"] {
+        for key in ["cpu", "cores", "kernel_isa", "blas_core", "blas_config", "dnnl", "os", "linux_kernel"] {
             XCTAssertNotNil(machine[key], "machine.\(key)")
         }
         let results = try XCTUnwrap(root["results"] as? [[String: Any]])
@@ -207,7 +207,7 @@ final class BenchReportTests: XCTestCase {
 
     static let machine = MachineInfo(
         cpu: "Test CPU", cores: 2, threads: nil, kernelISA: "avx512", blasCore: "OpenBLAS SkylakeX",
-        blasConfig: "OpenBLAS 0.3.21", os: "Debian GNU/Linux 12 (bookworm)", linuxKernel: "6.1.0")
+        blasConfig: "OpenBLAS 0.3.21", dnnl: "oneDNN 2.6.3 avx512_core_bf16", os: "Debian GNU/Linux 12 (bookworm)", linuxKernel: "6.1.0")
 
     /// Two inputs, concurrency 1 and 4, variants O0 and O2, with round numbers.
     static func sampleResults() -> BenchResults {

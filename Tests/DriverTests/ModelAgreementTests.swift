@@ -8,15 +8,15 @@ import XCTest
 
 /// visionc against ONNX Runtime on the same input tensor (references written by
 /// scripts/make_references.py with the onnxruntime pip package): rtol 1e-3, atol 1e-4,
-/// at -O0 and -O2, for the final output and the pre-softmax logits.
+/// at -O0, -O2 and -O2 on oneDNN (where it loads), for the final output and the pre-softmax logits.
 final class ModelAgreementTests: XCTestCase {
     private func check(_ name: String) throws {
         let manifest = try ReferenceManifest.load("references/references.json")
         let reference = try manifest.entry(name)
         let graph = try ONNXModel.load(path: TestPaths.asset(reference.model).path).standaloneGraph()
         let input = try manifest.tensor(reference.input)
-        for level in [OptimizationLevel.O0, .O2] {
-            let (optimized, _) = try PassManager(passes: OptimizationLevel.passes(for: level), fidelity: .exact, verifyEach: true).run(graph)
+        for level in CompileConfiguration.checked {
+            let (optimized, _) = try PassManager(passes: level.passes, fidelity: .exact, verifyEach: true).run(graph)
             let expected = try reference.tensors.filter { $0.role != "input" }.map { ($0, try manifest.tensor($0)) }
             let logitsName = Graph.legalName(reference.tensors.first { $0.role == "logits" }!.onnx_name)
             let result = try Executable(graph: optimized, options: RuntimeOptions(threads: 2))

@@ -8,7 +8,7 @@ import XCTest
 
 /// visionc against ONNX Runtime on the real trained models (PP-OCRv4 detector and
 /// recognizer, PP-OCR mobile v2 direction classifier, MTCNN P/R/O-Net, EfficientNet-Lite0)
-/// on real images, at -O0 and -O2, every output within rtol 1e-3, atol 1e-4. The inputs and
+/// on real images, at -O0, -O2 and -O2 on oneDNN (where it loads), every output within rtol 1e-3, atol 1e-4. The inputs and
 /// ONNX Runtime's outputs come from scripts/make_model_references.py.
 final class RealModelAgreementTests: XCTestCase {
     private typealias Reference = ReferenceManifest.Entry
@@ -25,8 +25,8 @@ final class RealModelAgreementTests: XCTestCase {
     /// Runs `graph` at -O0 and -O2 on each reference's input and compares every output.
     /// - Parameter graph: the imported model; its input dims may be symbolic.
     private func check(_ graph: Graph, against references: [Reference], file: StaticString = #filePath, line: UInt = #line) throws {
-        for level in [OptimizationLevel.O0, .O2] {
-            let (optimized, _) = try PassManager(passes: OptimizationLevel.passes(for: level), fidelity: .exact, verifyEach: true).run(graph)
+        for level in CompileConfiguration.checked {
+            let (optimized, _) = try PassManager(passes: level.passes, fidelity: .exact, verifyEach: true).run(graph)
             let executable = try Executable(graph: optimized, options: RuntimeOptions(threads: 2))
             for reference in references {
                 let result = try executable.run(inputs: [try load(reference.input)])

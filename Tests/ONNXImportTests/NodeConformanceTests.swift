@@ -58,7 +58,7 @@ final class NodeConformanceTests: XCTestCase {
         }
         let excludedByName = ExcludedNodeCases.reasons.keys.filter(index.cases.contains).count
         print("""
-            ONNX node conformance: \(index.cases.count) cases whose ops visionc claims; \(passed) passed at -O0 and -O2; \
+            ONNX node conformance: \(index.cases.count) cases whose ops visionc claims; \(passed) passed at \(CompileConfiguration.checked.map(\.description).joined(separator: ", ")); \
             excluded: \(excludedForDType) for dtypes visionc lacks, \(excludedByName) listed in ExcludedNodeCases; \
             \(failures.count) failed
             """)
@@ -78,8 +78,8 @@ final class NodeConformanceTests: XCTestCase {
                     return tensor
                 }
                 let expected = try dataSet.outputs.map { try load($0, in: directory) }
-                for level in [OptimizationLevel.O0, .O2] {
-                    let (optimized, _) = try PassManager(passes: OptimizationLevel.passes(for: level), verifyEach: true).run(graph)
+                for level in CompileConfiguration.checked {
+                    let (optimized, _) = try PassManager(passes: level.passes, verifyEach: true).run(graph)
                     let outputs = try Executable(graph: optimized, options: RuntimeOptions(threads: 1)).run(inputs: inputs).outputs
                     guard outputs.count == expected.count else { return "-\(level): \(outputs.count) outputs, expected \(expected.count)" }
                     for (i, (got, want)) in zip(outputs, expected).enumerated() {

@@ -67,11 +67,8 @@ enum DNNLKernels {
         var fused: [vc_dnnl_post_op] = []
         if a.int("residual", default: 0) != 0 { fused.append(vc_dnnl_post_op(kind: VC_DNNL_POST_ADD, alpha: 0, beta: 0)) }
         if let activation = postOp(Activation(attributes: a)) { fused.append(activation) }
-        var remainder = n.epilogue
-        if let translated = postOps(of: n.epilogue) {
-            fused += translated
-            remainder = EpilogueProgram()
-        }
+        let (translated, remainder) = postOps(of: n.epilogue)
+        fused += translated
         let weightData = weights.floats, biasData = bias?.floats
         let primitive = try weightData.withUnsafeBufferPointer { wp in
             try withOptionalPointer(biasData) { bp in
@@ -118,20 +115,22 @@ enum DNNLKernels {
         }
     }
 
-    /// oneDNN post-ops computing `program`, or nil when some step has none: activations, and the
-    /// gate `x · clip(x + 3, 0, 6) / 6` — the form exported HardSwish takes, with the division
-    /// before or after the product — as `hardswish`. Scalar affines are not translated: with
-    /// oneDNN 2.6's `eltwise_linear` post-ops, PP-OCR's chains (affine, affine, hardswish,
-    /// affine, affine on brgconv and brdgmm) came out wrong against the native program, a
-    /// cause not found yet; such chains run natively on the conv's output instead.
-    static func postOps(of program: EpilogueProgram) -> [vc_dnnl_post_op]? {
+    /// The longest prefix of `program` oneDNN can run as post-ops, and the rest (run natively
+    /// on the conv's output). Activations translate as they are; the gate `x · clip(x + 3, 0, 6) / 6`
+    /// — exported HardSwish, the division before or after the product — is `hardswish`; a run of
+    /// scalar affines and divisions is one `linear` (composed: rounding moves by an ulp or so).
+    /// At most one `linear` per conv: oneDNN 2.6's brgconv and brdgmm kernels compute a second
+    /// `linear` post-op wrongly (two in a row, or around a hardswish; checked against the native
+    /// program on PP-OCR), so the prefix ends before it.
+    static func postOps(of program: EpilogueProgram) -> (ops: [vc_dnnl_post_op], rest: EpilogueProgram) {
+        let hardSwish: [[EpilogueProgram.Step]] = [
+            [.save, .affine(scale: 1, offset: 3), .activate(.clip(lo: 0, hi: 6)), .divide(6), .multiplySaved],
+            [.save, .affine(scale: 1, offset: 3), .activate(.clip(lo: 0, hi: 6)), .multiplySaved, .divide(6)],
+        ]
         var ops: [vc_dnnl_post_op] = []
+        var linears = 0
         var steps = program.steps[...]
-        while let step = steps.first {
-            let hardSwish: [[EpilogueProgram.Step]] = [
-                [.save, .affine(scale: 1, offset: 3), .activate(.clip(lo: 0, hi: 6)), .divide(6), .multiplySaved],
-                [.save, .affine(scale: 1, offset: 3), .activate(.clip(lo: 0, hi: 6)), .multiplySaved, .divide(6)],
-            ]
+        translating: while let step = steps.first {
             if let gate = hardSwish.first(where: { steps.starts(with: $0) }) {
                 ops.append(vc_dnnl_post_op(kind: VC_DNNL_POST_HARDSWISH, alpha: 0, beta: 0))
                 steps = steps.dropFirst(gate.count)
@@ -140,12 +139,25 @@ enum DNNLKernels {
             switch step {
             case .activate(let activation):
                 if let op = postOp(activation) { ops.append(op) }
-            case .affine, .divide, .save, .multiplySaved:
-                return nil
+                steps = steps.dropFirst()
+            case .affine, .divide:
+                guard linears == 0 else { break translating }
+                var (scale, offset): (Float, Float) = (1, 0)
+                affines: while let next = steps.first {
+                    switch next {
+                    case .affine(let s, let o): (scale, offset) = (scale * s, offset * s + o)
+                    case .divide(let d): (scale, offset) = (scale / d, offset / d)
+                    default: break affines
+                    }
+                    steps = steps.dropFirst()
+                }
+                ops.append(vc_dnnl_post_op(kind: VC_DNNL_POST_LINEAR, alpha: scale, beta: offset))
+                linears += 1
+            case .save, .multiplySaved:
+                break translating
             }
-            steps = steps.dropFirst()
         }
-        return ops
+        return (ops, EpilogueProgram(Array(steps)))
     }
 
     private static func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {

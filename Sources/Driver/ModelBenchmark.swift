@@ -74,6 +74,8 @@ public struct ModelBenchmark {
                 for _ in 0..<warmup { _ = try executable.run(inputs: inputs) }
             }
             var seconds = Array(repeating: [Double](), count: executables.count)
+            // Per variant, per step (in execution order): its time in each iteration.
+            var stepSeconds = Array(repeating: [(name: String, op: Op, seconds: [Double])](), count: executables.count)
             for i in 0..<iterations {
                 if i % 5 == 0 {
                     progress(BenchProgress(completedWindows: c * iterations + i, totalWindows: configurations.count * iterations,
@@ -81,8 +83,12 @@ public struct ModelBenchmark {
                 }
                 for (v, executable) in executables.enumerated() {
                     let start = benchSeconds()
-                    _ = try executable.run(inputs: inputs)
+                    let result = try executable.run(inputs: inputs)
                     seconds[v].append(benchSeconds() - start)
+                    if stepSeconds[v].isEmpty { stepSeconds[v] = result.profile.entries.map { ($0.name, $0.op, []) } }
+                    for (s, entry) in result.profile.entries.enumerated() where s < stepSeconds[v].count {
+                        stepSeconds[v][s].seconds.append(entry.seconds)
+                    }
                 }
             }
             var shapeOfInputs: [String: [Int]] = [:]
@@ -93,7 +99,8 @@ public struct ModelBenchmark {
                     model: modelPath, variant: variants[v].name, inputs: shapeOfInputs,
                     batch: graph.inputs.first.flatMap { graph.type(of: $0).knownShape?.first } ?? 1, threads: threads, iterations: stats.count,
                     medianMs: stats.p50, p90Ms: stats.p90, p99Ms: stats.p99, meanMs: stats.mean, minMs: stats.min,
-                    speedupOverFirst: v == 0 ? nil : Stats.medianOfRatios(seconds[0], seconds[v])))
+                    speedupOverFirst: v == 0 ? nil : Stats.medianOfRatios(seconds[0], seconds[v]),
+                    nodes: stepSeconds[v].map { NodeMedian(name: $0.name, op: $0.op.rawValue, medianMs: Stats($0.seconds.map { $0 * 1000 }).p50) }))
             }
         }
         return measurements
@@ -133,9 +140,11 @@ public struct ModelMeasurement: Codable, Equatable, Sendable {
     public var minMs: Double
     /// Median of per-iteration (first variant's time / this one's); nil for the first.
     public var speedupOverFirst: Double?
+    /// Every step's median time, in execution order (`--per-node` prints the slowest).
+    public var nodes: [NodeMedian]
 
     enum CodingKeys: String, CodingKey {
-        case model, variant, inputs, batch, threads, iterations
+        case model, variant, inputs, batch, threads, iterations, nodes
         case medianMs = "median_ms"
         case p90Ms = "p90_ms"
         case p99Ms = "p99_ms"
@@ -159,6 +168,19 @@ public struct ModelMeasurement: Codable, Equatable, Sendable {
         try c.encode(meanMs, forKey: .meanMs)
         try c.encode(minMs, forKey: .minMs)
         try c.encode(speedupOverFirst, forKey: .speedupOverFirst)
+        try c.encode(nodes, forKey: .nodes)
+    }
+}
+
+/// One step's median time in a model benchmark.
+public struct NodeMedian: Codable, Equatable, Sendable {
+    public var name: String
+    public var op: String
+    public var medianMs: Double
+
+    enum CodingKeys: String, CodingKey {
+        case name, op
+        case medianMs = "median_ms"
     }
 }
 

@@ -17,9 +17,10 @@ import IR
 /// kernel can write, so the model's first conversion folds into the preprocessing
 /// (`cancel-transposes`, run after this pass) instead of costing a pass over the input.
 ///
-/// What follows a channels-last value: unary elementwise ops, and binary ones whose other
-/// operands are constants (permuted here, once) or rank-4 values (transposed in). Anything else
-/// reads the value's NCHW copy. Exact: only where elements are stored changes; every op computes
+/// What follows a channels-last value: unary elementwise ops, binary ones whose other
+/// operands are constants (permuted here, once) or rank-4 values (transposed in), nearest
+/// `interpolate` (its per-axis scales and sizes permuted) and `concat` (its axis moved).
+/// Anything else reads the value's NCHW copy. Exact: only where elements are stored changes; every op computes
 /// the same values. Statistics count the nodes converted and the transposes inserted.
 public struct AssignLayoutsPass: Pass {
     public let name = "assign-layouts"
@@ -126,6 +127,26 @@ public struct AssignLayoutsPass: Pass {
             converted.inputs[0] = try operand(node.inputs[0])
             if node.attributes.int("residual", default: 0) != 0 { converted.inputs[3] = try operand(node.inputs[3]) }
             converted.attributes["layout"] = .string(Layout.nhwc.rawValue)
+            return converted
+        case .interpolate:
+            // Nearest resizing is per axis: the same op on NHWC with its per-axis lists permuted.
+            guard isChannelsLast.contains(node.inputs[0]), (node.attributes.string("mode") ?? "nearest") == "nearest" else { return nil }
+            for key in ["scales", "sizes"] {
+                switch node.attributes[key] {
+                case .floats(let values)? where values.count == 4: converted.attributes[key] = .floats(Self.toNHWC.map { values[$0] })
+                case .ints(let values)? where values.count == 4: converted.attributes[key] = .ints(Self.toNHWC.map { values[$0] })
+                case nil: break
+                default: return nil
+                }
+            }
+            return converted
+        case .concat:
+            guard node.inputs.contains(where: isChannelsLast.contains),
+                  node.inputs.allSatisfy({ isChannelsLast.contains($0) || g.type(of: $0).rank == 4 }) else { return nil }
+            let axis = node.attributes.int("axis", default: 0)
+            guard let moved = Self.toNHWC.firstIndex(of: axis < 0 ? axis + 4 : axis) else { return nil }
+            converted.inputs = try node.inputs.map(operand)
+            converted.attributes["axis"] = .int(moved)
             return converted
         case _ where Self.layoutFree.contains(node.op):
             guard node.inputs.contains(where: isChannelsLast.contains) else { return nil }

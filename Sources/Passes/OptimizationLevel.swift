@@ -16,6 +16,7 @@ public enum OptimizationLevel: String, Sendable, CaseIterable {
             [
                 ConstantFoldPass(),
                 FoldBatchNormPass(),
+                FoldConvAffinePass(),
                 FuseActivationPass(),
                 FusePreprocessPass(),
                 CancelTransposesPass(),

@@ -197,6 +197,15 @@ struct Bench: ParsableCommand {
         }
         table.numeric = [false, false, false] + Array(repeating: true, count: 8)
         print(table.text)
+        let nodeLimit = perNode ? Int.max : topNodes
+        for m in results where nodeLimit > 0 && !m.nodes.isEmpty {
+            let shown = m.nodes.sorted { $0.medianMs > $1.medianMs }.prefix(nodeLimit)
+            print("\n  \(m.variant): \(shown.count == m.nodes.count ? "all \(m.nodes.count)" : "slowest \(shown.count) of \(m.nodes.count)") steps")
+            var nodes = TextTable(headers: ["node", "op", "median ms"])
+            for node in shown { nodes.rows.append([node.name, node.op, String(format: "%.3f", node.medianMs)]) }
+            nodes.numeric = [false, false, true]
+            print(nodes.text.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+        }
         if let json { try write(ModelBenchReport(machine: machine, results: results).encoded(), to: json) }
     }
 

@@ -102,13 +102,17 @@ final class BenchReportTests: XCTestCase {
     func testModelJSONNamesTheFiguresScriptsRead() throws {
         let measurement = ModelMeasurement(
             model: "m.onnx", variant: "O2", inputs: ["x": [1, 3, 224, 224]], batch: 1, threads: 2, iterations: 50,
-            medianMs: 9.5, p90Ms: 10, p99Ms: 11, meanMs: 9.7, minMs: 9, speedupOverFirst: nil)
+            medianMs: 9.5, p90Ms: 10, p99Ms: 11, meanMs: 9.7, minMs: 9, speedupOverFirst: nil,
+            nodes: [NodeMedian(name: "conv1", op: "conv", medianMs: 1.25)])
         let data = try ModelBenchReport(machine: Self.machine, results: [measurement]).encoded()
         let root = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         let result = try XCTUnwrap((root["results"] as? [[String: Any]])?.first)
         XCTAssertEqual(result["median_ms"] as? Double, 9.5)
         XCTAssertEqual(result["p90_ms"] as? Double, 10)
         XCTAssertEqual(result["iterations"] as? Int, 50)
+        let node = try XCTUnwrap((result["nodes"] as? [[String: Any]])?.first)
+        XCTAssertEqual(node["name"] as? String, "conv1")
+        XCTAssertEqual(node["median_ms"] as? Double, 1.25)
     }
 
     // MARK: - Tables and SVG

@@ -102,7 +102,7 @@ final class PassManagerTests: XCTestCase {
         XCTAssertNil(OptimizationLevel.pass(named: "no-such-pass"))
         XCTAssertEqual(OptimizationLevel.passes(for: .O2).map(\.name),
                        [
-            "constant-fold", "fold-batch-norm", "fuse-activation", "fuse-preprocess", "cancel-transposes", "fold-normalize",
+            "constant-fold", "fold-batch-norm", "fold-conv-affine", "fuse-activation", "fuse-preprocess", "cancel-transposes", "fold-normalize",
             "decode-scale", "place-backends", "fuse-residual-add", "lower-precision", "assign-layouts", "cancel-transposes",
             "dead-code-elimination",
         ])

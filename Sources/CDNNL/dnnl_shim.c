@@ -44,7 +44,7 @@ int vc_dnnl_pool_create(const vc_dnnl_pool_params *params, vc_dnnl_primitive **o
 }
 size_t vc_dnnl_scratch_bytes(const vc_dnnl_primitive *primitive) { return 0; }
 const char *vc_dnnl_implementation(const vc_dnnl_primitive *primitive) { return ""; }
-int vc_dnnl_run(vc_dnnl_primitive *primitive, const float *src, float *dst, const float *residual, void *scratch,
+int vc_dnnl_run(vc_dnnl_primitive *primitive, const void *src, void *dst, const float *residual, void *scratch,
                 char *err, size_t err_len) {
     return vc_dnnl_load(err, err_len);
 }
@@ -218,10 +218,13 @@ int vc_dnnl_conv_create(const vc_dnnl_conv_params *c, vc_dnnl_primitive **out, c
     p->residual_post_op = -1;
     const dnnl_data_type_t compute = c->bf16 ? dnnl_bf16 : dnnl_f32;
     const int g = c->groups;
-    dnnl_memory_desc_t src_user_md, src_md, dst_md, weights_md, weights_user_md, bias_md;
-    VC_CHECK(make_md(&src_user_md, c->batch, c->in_channels, c->in_height, c->in_width, dnnl_f32, c->nhwc));
+    dnnl_memory_desc_t src_user_md, src_md, dst_md, residual_md, weights_md, weights_user_md, bias_md;
+    const dnnl_data_type_t src_type = c->src_bf16 ? dnnl_bf16 : dnnl_f32;
+    VC_CHECK(make_md(&src_user_md, c->batch, c->in_channels, c->in_height, c->in_width, src_type, c->nhwc));
     VC_CHECK(make_md(&src_md, c->batch, c->in_channels, c->in_height, c->in_width, compute, c->nhwc));
-    VC_CHECK(make_md(&dst_md, c->batch, c->out_channels, c->out_height, c->out_width, dnnl_f32, c->nhwc));
+    VC_CHECK(make_md(&dst_md, c->batch, c->out_channels, c->out_height, c->out_width, c->dst_bf16 ? dnnl_bf16 : dnnl_f32,
+                     c->nhwc));
+    VC_CHECK(make_md(&residual_md, c->batch, c->out_channels, c->out_height, c->out_width, dnnl_f32, c->nhwc));
     if (g == 1) {
         dnnl_dims_t w = {c->out_channels, c->in_channels, c->kernel_height, c->kernel_width};
         VC_CHECK(api.dnnl_memory_desc_init_by_tag(&weights_md, 4, w, compute, dnnl_format_tag_any));
@@ -267,7 +270,7 @@ int vc_dnnl_conv_create(const vc_dnnl_conv_params *c, vc_dnnl_primitive **out, c
                 snprintf(err, err_len, "more than one residual add post-op");
                 goto fail;
             }
-            VC_CHECK(api.dnnl_post_ops_append_binary(post_ops, dnnl_binary_add, &dst_md));
+            VC_CHECK(api.dnnl_post_ops_append_binary(post_ops, dnnl_binary_add, &residual_md));
             p->residual_post_op = i;
             break;
         default: snprintf(err, err_len, "unknown post-op kind %d", (int)op.kind); goto fail;
@@ -313,7 +316,7 @@ int vc_dnnl_conv_create(const vc_dnnl_conv_params *c, vc_dnnl_primitive **out, c
 
     // The source as given, and for bf16 its converted copy (in scratch, after the scratchpad).
     VC_CHECK(api.dnnl_memory_create(&p->src, &src_user_md, api.engine, DNNL_MEMORY_NONE));
-    if (c->bf16) {
+    if (src_type != compute) {
         dnnl_primitive_desc_t convert_pd = NULL;
         p->converted_bytes = api.dnnl_memory_desc_get_size(&src_md);
         VC_CHECK(api.dnnl_memory_create(&p->src_converted, &src_md, api.engine, DNNL_MEMORY_NONE));
@@ -323,7 +326,7 @@ int vc_dnnl_conv_create(const vc_dnnl_conv_params *c, vc_dnnl_primitive **out, c
         VC_CHECK(status);
     }
     VC_CHECK(api.dnnl_memory_create(&p->dst, &dst_md, api.engine, DNNL_MEMORY_NONE));
-    if (p->residual_post_op >= 0) VC_CHECK(api.dnnl_memory_create(&p->residual, &dst_md, api.engine, DNNL_MEMORY_NONE));
+    if (p->residual_post_op >= 0) VC_CHECK(api.dnnl_memory_create(&p->residual, &residual_md, api.engine, DNNL_MEMORY_NONE));
 
     api.dnnl_memory_destroy(user_weights);
     api.dnnl_primitive_desc_destroy(pd);
@@ -386,7 +389,7 @@ size_t vc_dnnl_scratch_bytes(const vc_dnnl_primitive *p) { return align64(p->scr
 
 const char *vc_dnnl_implementation(const vc_dnnl_primitive *p) { return p->implementation; }
 
-int vc_dnnl_run(vc_dnnl_primitive *p, const float *src, float *dst, const float *residual, void *scratch, char *err,
+int vc_dnnl_run(vc_dnnl_primitive *p, const void *src, void *dst, const float *residual, void *scratch, char *err,
                 size_t err_len) {
     dnnl_exec_arg_t args[8];
     int n = 0;

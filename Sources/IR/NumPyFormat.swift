@@ -85,6 +85,7 @@ public enum NumPyFormat {
         case .i32: .i32(words(UInt32.self).map { Int32(bitPattern: $0) })
         case .i64: .i64(words(UInt64.self).map { Int64(bitPattern: $0) })
         case .f32: .f32(words(UInt32.self).map { Float(bitPattern: $0) })
+        case .bf16: .f32(words(UInt16.self).map { Float(bitPattern: UInt32($0) << 16) })
         }
         return Tensor(shape: shape, data: tensorData)
     }
@@ -94,7 +95,8 @@ public enum NumPyFormat {
         case .u8: "|u1"
         case .i32: "<i4"
         case .i64: "<i8"
-        case .f32: "<f4"
+        // Tensors never hold bf16 (values copied out widen to f32).
+        case .f32, .bf16: "<f4"
         }
     }
 

@@ -137,9 +137,13 @@ public enum ShapeInference {
             let spatial = try windowOutput(x: x, kernel: kernel.map { $0.value ?? 1 }, a: a, op: op)
             var t = x
             t.shape = channelsLast(a) ? [x.shape[0]] + spatial + [wt.shape[0]] : [x.shape[0], wt.shape[0]] + spatial
+            // f32 unless `lower-precision` has the conv store bf16 for a bf16 consumer.
+            t.dtype = a.string("result_dtype").flatMap(DType.init(rawValue:)) ?? wt.dtype
             if a.int("residual", default: 0) != 0 {
-                guard inputs.count == 4, inputs[3].dtype == t.dtype, inputs[3].rank == 4 else {
-                    throw IRError.typeMismatch(op: op.rawValue, "residual conv expects x, w, bias and a residual of the result's type")
+                // The residual is f32 even where the result is stored in bf16.
+                guard inputs.count == 4, inputs[3].dtype == .f32, inputs[3].shape == t.shape else {
+                    throw IRError.typeMismatch(
+                        op: op.rawValue, "residual conv expects x, w, bias and an f32 residual of shape \(t.shape); found \(inputs.map(\.description).joined(separator: ", "))")
                 }
             }
             return [t]

@@ -1,11 +1,15 @@
 /// Element type of a tensor value.
 public enum DType: String, Sendable, Hashable, CaseIterable {
     case u8, i32, i64, f32
+    /// bfloat16: only between convolutions that `lower-precision` runs in bf16 on oneDNN (no
+    /// constant, graph input or native kernel has it; values copied out widen to f32).
+    case bf16
 
     /// Size of one element in bytes.
     public var byteSize: Int {
         switch self {
         case .u8: 1
+        case .bf16: 2
         case .i32, .f32: 4
         case .i64: 8
         }

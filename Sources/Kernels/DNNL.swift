@@ -68,7 +68,7 @@ public final class DNNLPrimitive: @unchecked Sendable {
 
     /// Runs on the calling thread's OpenMP team. Pointers must hold the shapes given at creation.
     public func run(
-        source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
+        source: UnsafeRawPointer, destination: UnsafeMutableRawPointer, residual: UnsafePointer<Float>?,
         scratch: UnsafeMutableRawPointer?
     ) throws(KernelError) {
         // Stack scratch for the message: the request path allocates nothing.

@@ -122,6 +122,7 @@ public enum ConstantEvaluator {
         case .u8: return UInt8(exactly: value).map { .u8(Array(repeating: $0, count: count)) }
         case .i32: return Int32(exactly: value).map { .i32(Array(repeating: $0, count: count)) }
         case .i64: return Int64(exactly: value).map { .i64(Array(repeating: $0, count: count)) }
+        case .bf16: return nil  // no constant holds bf16
         }
     }
 
@@ -133,6 +134,7 @@ public enum ConstantEvaluator {
             case .u8: return exactly(a, UInt8.init(exactly:)).map(TensorData.u8)
             case .i32: return exactly(a, Int32.init(exactly:)).map(TensorData.i32)
             case .i64: return exactly(a, Int64.init(exactly:)).map(TensorData.i64)
+            case .bf16: return nil
             }
         }
         let ints: [Int64] = switch data {
@@ -146,6 +148,7 @@ public enum ConstantEvaluator {
         case .u8: return exactly(ints, UInt8.init(exactly:)).map(TensorData.u8)
         case .i32: return exactly(ints, Int32.init(exactly:)).map(TensorData.i32)
         case .i64: return .i64(ints)
+        case .bf16: return nil
         }
     }
 

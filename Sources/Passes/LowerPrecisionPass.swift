@@ -6,9 +6,14 @@ import IR
 /// time of the heavy layers.
 ///
 /// ```
-/// %c : f32[1,112,112,32] NHWC = conv(%x, %w, %b) {backend="dnnl", …}
-///   ──►  %c : f32[1,112,112,32] NHWC = conv(%x, %w, %b) {backend="dnnl", precision="bf16", …}
+/// %c : f32[1,64,56,56] NCHW = conv(%x, %w, %b) {backend="dnnl", …}        %c : bf16[1,64,56,56] NCHW = conv(%x, %w, %b) {backend="dnnl", precision="bf16", result_dtype="bf16", …}
+/// %d : f32[1,64,56,56] NCHW = conv(%c, %w2, %b2) {backend="dnnl", …}  ──►  %d : f32[1,64,56,56] NCHW = conv(%c, %w2, %b2) {backend="dnnl", precision="bf16", …}
 /// ```
+///
+/// A bf16 conv whose result is read only as the input of other bf16 convs stores it in bf16
+/// (`result_dtype`, and the value's type says `bf16`): the reader then converts nothing, and
+/// the tensor moves through memory at half the size. That rounding is the one the reader would
+/// do itself, so it adds no error.
 ///
 /// The cost rule: a bf16 conv first converts its f32 input (one pass over it), so only convs
 /// doing enough work per input element gain: group 1 and at least `minimumWorkPerInput`
@@ -37,6 +42,21 @@ public struct LowerPrecisionPass: Pass {
             }
             g.nodes[index].attributes["precision"] = .string("bf16")
             statistics.count("lowered # conv to bf16")
+        }
+        // A bf16 conv whose result only bf16 convs read (as their input) stores it in bf16:
+        // half the bytes written and read, and no conversion in the reader.
+        let users = g.users(), outputs = Set(g.outputs)
+        let isBF16 = { (node: Node) in node.op == .conv && node.attributes.string("precision") == "bf16" }
+        for index in g.nodes.indices where isBF16(g.nodes[index]) && g.nodes[index].outputs.count == 1 {
+            let result = g.nodes[index].outputs[0]
+            guard !outputs.contains(result), let readers = users[result], !readers.isEmpty,
+                  readers.allSatisfy({ isBF16(g.nodes[$0]) && g.nodes[$0].inputs.firstIndex(of: result) == 0 && g.nodes[$0].inputs.dropFirst().allSatisfy { $0 != result } })
+            else { continue }
+            g.nodes[index].attributes["result_dtype"] = .string(DType.bf16.rawValue)
+            var type = g.type(of: result)
+            type.dtype = .bf16
+            g.setType(type, of: result)
+            statistics.count("stored # conv results in bf16")
         }
         return g
     }

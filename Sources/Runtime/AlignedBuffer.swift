@@ -46,6 +46,10 @@ extension TensorData {
         case .i32: .i32(Array(UnsafeBufferPointer(start: pointer.assumingMemoryBound(to: Int32.self), count: count)))
         case .i64: .i64(Array(UnsafeBufferPointer(start: pointer.assumingMemoryBound(to: Int64.self), count: count)))
         case .f32: .f32(Array(UnsafeBufferPointer(start: pointer.assumingMemoryBound(to: Float.self), count: count)))
+        // Widened to f32 (exact: bf16 is f32's upper half), so captured values read as any other.
+        case .bf16: .f32(UnsafeBufferPointer(start: pointer.assumingMemoryBound(to: UInt16.self), count: count).map {
+            Float(bitPattern: UInt32($0) << 16)
+        })
         }
     }
 }

@@ -10,6 +10,14 @@ enum OpSupport {
             return "channels-last and residual forms run on the dnnl backend only (this node is on \(node.backend.rawValue))"
         }
         let dtypes = inputTypes.map(\.dtype)
+        // bf16 values exist only between convolutions oneDNN runs in bf16 (and views of them).
+        if dtypes.contains(.bf16) || node.attributes.string("to") == DType.bf16.rawValue || node.attributes.string("result_dtype") != nil {
+            let dnnlConv = node.op == .conv && node.backend == .dnnl && dtypes.dropFirst().allSatisfy { $0 == .f32 }
+            if !dnnlConv && !Planner.viewOps.contains(node.op) {
+                return "operands are \(dtypes.map(\.rawValue).joined(separator: ", ")); bf16 runs only in dnnl convolutions"
+            }
+            return nil
+        }
         func all(_ allowed: Set<DType>, _ what: String) -> String? {
             dtypes.allSatisfy(allowed.contains) ? nil
                 : "operands are \(dtypes.map(\.rawValue).joined(separator: ", ")); expected \(what)"

@@ -196,7 +196,7 @@ enum PlanTimeFolding {
         case .u8: .u8(Array(repeating: UInt8(clamping: Int(exactly: value.rounded(.towardZero)) ?? 0), count: count))
         case .i32: .i32(Array(repeating: Int32(clamping: Int(exactly: value.rounded(.towardZero)) ?? 0), count: count))
         case .i64: .i64(Array(repeating: Int64(exactly: value.rounded(.towardZero)) ?? 0, count: count))
-        case .f32: .f32(Array(repeating: value, count: count))
+        case .f32, .bf16: .f32(Array(repeating: value, count: count))  // bf16: rejected by OpSupport
         }
     }
 }

@@ -45,16 +45,17 @@ typedef struct {
     float alpha, beta;
 } vc_dnnl_post_op;
 
-/// A 2-D convolution. Activations are NCHW or NHWC (`nhwc`) f32 in memory the caller owns;
-/// weights [M, C/groups, KH, KW] f32 are reordered into the kernel's layout (copied: the
-/// pointer need not outlive the create call). `bf16`: weights and source in bf16, f32
-/// accumulation and destination.
+/// A 2-D convolution. Activations are NCHW or NHWC (`nhwc`) in memory the caller owns, f32
+/// unless `src_bf16` / `dst_bf16` say bf16; weights [M, C/groups, KH, KW] f32 are reordered
+/// into the kernel's layout (copied: the pointer need not outlive the create call). `bf16`:
+/// weights and source in bf16 (an f32 source converted on each run), f32 accumulation.
+/// The residual of VC_DNNL_POST_ADD is f32.
 typedef struct {
     int batch, in_channels, in_height, in_width;
     int out_channels, out_height, out_width, groups;
     int kernel_height, kernel_width, stride_height, stride_width, dilation_height, dilation_width;
     int pad_top, pad_left, pad_bottom, pad_right;
-    int nhwc, bf16;
+    int nhwc, bf16, src_bf16, dst_bf16;
     const float *weights;
     const float *bias;  // [M] or NULL
     const vc_dnnl_post_op *post_ops;
@@ -86,7 +87,7 @@ size_t vc_dnnl_scratch_bytes(const vc_dnnl_primitive *primitive);
 const char *vc_dnnl_implementation(const vc_dnnl_primitive *primitive);
 
 /// Runs on src → dst (residual: the VC_DNNL_POST_ADD operand, else NULL). 0, or -1 with err.
-int vc_dnnl_run(vc_dnnl_primitive *primitive, const float *src, float *dst, const float *residual, void *scratch,
+int vc_dnnl_run(vc_dnnl_primitive *primitive, const void *src, void *dst, const float *residual, void *scratch,
                 char *err, size_t err_len);
 
 void vc_dnnl_destroy(vc_dnnl_primitive *primitive);

@@ -41,7 +41,7 @@ enum DNNLKernels {
         return { ctx in
             dnnl.setThreads(threads)
             try primitive.run(
-                source: ctx.f32(xSlot), destination: ctx.f32(ySlot), residual: residualSlot.map { UnsafePointer(ctx.f32($0)) },
+                source: ctx.raw(xSlot), destination: ctx.raw(ySlot), residual: residualSlot.map { UnsafePointer(ctx.f32($0)) },
                 scratch: scratchSlot.map(ctx.raw))
             if !remainder.isEmpty {
                 let y = ctx.f32(ySlot, count: yCount)
@@ -69,6 +69,8 @@ enum DNNLKernels {
         if let activation = postOp(Activation(attributes: a)) { fused.append(activation) }
         let (translated, remainder) = postOps(of: n.epilogue)
         fused += translated
+        let (sourceBF16, resultBF16) = (n.inputTypes[0].dtype == .bf16, n.outputTypes[0].dtype == .bf16)
+        if resultBF16, !remainder.isEmpty { throw n.unsupported("stores bf16 but has an elementwise chain oneDNN cannot fuse") }
         let weightData = weights.floats, biasData = bias?.floats
         let primitive = try weightData.withUnsafeBufferPointer { wp in
             try withOptionalPointer(biasData) { bp in
@@ -80,7 +82,8 @@ enum DNNLKernels {
                         kernel_height: Int32(w[2]), kernel_width: Int32(w[3]), stride_height: Int32(strides[0]),
                         stride_width: Int32(strides[1]), dilation_height: Int32(dilations[0]), dilation_width: Int32(dilations[1]),
                         pad_top: Int32(pads[0]), pad_left: Int32(pads[1]), pad_bottom: Int32(pads[2]), pad_right: Int32(pads[3]),
-                        nhwc: nhwc ? 1 : 0, bf16: a.string("precision") == "bf16" ? 1 : 0,
+                        nhwc: nhwc ? 1 : 0, bf16: a.string("precision") == "bf16" ? 1 : 0, src_bf16: sourceBF16 ? 1 : 0,
+                        dst_bf16: resultBF16 ? 1 : 0,
                         weights: wp.baseAddress, bias: bp, post_ops: ops.baseAddress, post_op_count: Int32(ops.count)))
                 }
             }

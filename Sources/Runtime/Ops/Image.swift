@@ -199,8 +199,9 @@ enum CastKernel {
                 case .u8: store(source, y, count, UInt8.self)
                 case .i32: store(source, y, count, Int32.self)
                 case .i64: store(source, y, count, Int64.self)
-                case .f32: break
+                case .f32, .bf16: break  // bf16: rejected by OpSupport
                 }
+            case .bf16: break  // rejected by OpSupport
             }
         }
     }
@@ -211,6 +212,7 @@ enum CastKernel {
         case .i32: for i in 0..<count { y.assumingMemoryBound(to: Int32.self)[i] = Int32(truncatingIfNeeded: x[i]) }
         case .i64: for i in 0..<count { y.assumingMemoryBound(to: Int64.self)[i] = Int64(truncatingIfNeeded: x[i]) }
         case .f32: for i in 0..<count { y.assumingMemoryBound(to: Float.self)[i] = Float(x[i]) }
+        case .bf16: break  // rejected by OpSupport
         }
     }
 

@@ -18,7 +18,8 @@ import IR
 /// The cost rule: a bf16 conv first converts its f32 input (one pass over it), so only convs
 /// doing enough work per input element gain: group 1 and at least `minimumWorkPerInput`
 /// multiply-adds per input element (output channels × kernel area / stride area). Depthwise
-/// convs and thin pointwise ones stay f32: there the conversion costs what bf16 saves.
+/// convs and thin pointwise ones stay f32 — unless their input comes from a bf16 conv that
+/// only convs read: then lowering them lets that input stay bf16, and nothing is converted.
 ///
 /// Approximate: bf16 keeps 8 bits of mantissa, so each product carries a relative error up to
 /// 2⁻⁸ before the f32 sum; `visionc bench` reports top-1 agreement and the largest output
@@ -35,8 +36,30 @@ public struct LowerPrecisionPass: Pass {
     public func run(_ graph: Graph, statistics: inout PassStatistics) throws -> Graph {
         guard target.bf16 else { return graph }
         var g = graph
-        for index in g.nodes.indices where g.nodes[index].op == .conv && g.nodes[index].backend == .dnnl {
-            guard Self.gains(g.nodes[index], in: g) else {
+        let dnnlConvs = g.nodes.indices.filter { g.nodes[$0].op == .conv && g.nodes[$0].backend == .dnnl }
+        var lowered = Set(dnnlConvs.filter { Self.gains(g.nodes[$0], in: g) })
+        // Convs that read a lowered conv's result, when that result feeds only convs' inputs: with
+        // them lowered too, it is stored in bf16 and nobody converts anything (a depthwise conv
+        // between two wide pointwise ones), so there the cost rule does not apply.
+        let users = g.users(), producers = g.producers(), outputs = Set(g.outputs)
+        func bf16Readers(of value: ValueID) -> [Int]? {
+            guard !outputs.contains(value), let readers = users[value], !readers.isEmpty,
+                  readers.allSatisfy({ dnnlConvs.contains($0) && g.nodes[$0].inputs.firstIndex(of: value) == 0
+                      && g.nodes[$0].inputs.dropFirst().allSatisfy { $0 != value } }) else { return nil }
+            return readers
+        }
+        var grew = true
+        while grew {
+            grew = false
+            for index in dnnlConvs where !lowered.contains(index) {
+                guard let producer = producers[g.nodes[index].inputs[0]], lowered.contains(producer),
+                      let readers = bf16Readers(of: g.nodes[index].inputs[0]) else { continue }
+                lowered.formUnion(readers)
+                grew = true
+            }
+        }
+        for index in dnnlConvs {
+            guard lowered.contains(index) else {
                 statistics.count("kept # conv in f32 (too little work per input element)")
                 continue
             }
@@ -45,7 +68,6 @@ public struct LowerPrecisionPass: Pass {
         }
         // A bf16 conv whose result only bf16 convs read (as their input) stores it in bf16:
         // half the bytes written and read, and no conversion in the reader.
-        let users = g.users(), outputs = Set(g.outputs)
         let isBF16 = { (node: Node) in node.op == .conv && node.attributes.string("precision") == "bf16" }
         for index in g.nodes.indices where isBF16(g.nodes[index]) && g.nodes[index].outputs.count == 1 {
             let result = g.nodes[index].outputs[0]

@@ -59,7 +59,8 @@ void vc_dnnl_destroy(vc_dnnl_primitive *primitive) {}
     X(dnnl_version) X(dnnl_get_effective_cpu_isa) X(dnnl_engine_create) X(dnnl_stream_create)                  \
     X(dnnl_stream_destroy) X(dnnl_stream_wait) X(dnnl_memory_desc_init_by_tag) X(dnnl_memory_desc_get_size)    \
     X(dnnl_memory_desc_equal) X(dnnl_memory_create) X(dnnl_memory_destroy) X(dnnl_memory_set_data_handle)      \
-    X(dnnl_dilated_convolution_forward_desc_init) X(dnnl_pooling_v2_forward_desc_init)                         \
+    X(dnnl_dilated_convolution_forward_desc_init) X(dnnl_dilated_deconvolution_forward_desc_init)                \
+    X(dnnl_pooling_v2_forward_desc_init)                         \
     X(dnnl_primitive_attr_create) X(dnnl_primitive_attr_destroy) X(dnnl_primitive_attr_set_scratchpad_mode)    \
     X(dnnl_primitive_attr_set_post_ops) X(dnnl_post_ops_create) X(dnnl_post_ops_destroy)                       \
     X(dnnl_post_ops_append_eltwise) X(dnnl_post_ops_append_binary) X(dnnl_primitive_desc_create)               \
@@ -228,11 +229,11 @@ int vc_dnnl_conv_create(const vc_dnnl_conv_params *c, vc_dnnl_primitive **out, c
     if (g == 1) {
         dnnl_dims_t w = {c->out_channels, c->in_channels, c->kernel_height, c->kernel_width};
         VC_CHECK(api.dnnl_memory_desc_init_by_tag(&weights_md, 4, w, compute, dnnl_format_tag_any));
-        VC_CHECK(api.dnnl_memory_desc_init_by_tag(&weights_user_md, 4, w, dnnl_f32, dnnl_oihw));
+        VC_CHECK(api.dnnl_memory_desc_init_by_tag(&weights_user_md, 4, w, dnnl_f32, c->transposed ? dnnl_iohw : dnnl_oihw));
     } else {
         dnnl_dims_t w = {g, c->out_channels / g, c->in_channels / g, c->kernel_height, c->kernel_width};
         VC_CHECK(api.dnnl_memory_desc_init_by_tag(&weights_md, 5, w, compute, dnnl_format_tag_any));
-        VC_CHECK(api.dnnl_memory_desc_init_by_tag(&weights_user_md, 5, w, dnnl_f32, dnnl_goihw));
+        VC_CHECK(api.dnnl_memory_desc_init_by_tag(&weights_user_md, 5, w, dnnl_f32, c->transposed ? dnnl_giohw : dnnl_goihw));
     }
     dnnl_dims_t bias_dims = {c->out_channels};
     VC_CHECK(api.dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_a));
@@ -241,9 +242,15 @@ int vc_dnnl_conv_create(const vc_dnnl_conv_params *c, vc_dnnl_primitive **out, c
     dnnl_dims_t strides = {c->stride_height, c->stride_width};
     dnnl_dims_t dilates = {c->dilation_height - 1, c->dilation_width - 1};  // oneDNN counts the gaps
     dnnl_dims_t pad_l = {c->pad_top, c->pad_left}, pad_r = {c->pad_bottom, c->pad_right};
-    VC_CHECK(api.dnnl_dilated_convolution_forward_desc_init(
-        &desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &weights_md, c->bias ? &bias_md : NULL,
-        &dst_md, strides, dilates, pad_l, pad_r));
+    // dnnl_deconvolution_desc_t is the convolution descriptor type, filled by its own initializer.
+    if (c->transposed)
+        VC_CHECK(api.dnnl_dilated_deconvolution_forward_desc_init(
+            &desc, dnnl_forward_inference, dnnl_deconvolution_direct, &src_md, &weights_md, c->bias ? &bias_md : NULL,
+            &dst_md, strides, dilates, pad_l, pad_r));
+    else
+        VC_CHECK(api.dnnl_dilated_convolution_forward_desc_init(
+            &desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &weights_md, c->bias ? &bias_md : NULL,
+            &dst_md, strides, dilates, pad_l, pad_r));
 
     VC_CHECK(attributes_with_user_scratchpad(&attr));
     VC_CHECK(api.dnnl_post_ops_create(&post_ops));

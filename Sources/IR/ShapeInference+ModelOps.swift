@@ -29,12 +29,13 @@ extension ShapeInference {
         case .convTranspose:
             try arity(2...3)
             let x = inputs[0], w = inputs[1]
+            let (channelAxis, firstSpatial) = ShapeInference.channelsLast(a) ? (3, 1) : (1, 2)
             guard x.rank == 4, w.rank == 4 else {
-                throw IRError.typeMismatch(op: op.rawValue, "expected 2-D transposed convolution on NCHW, found \(x) and weight \(w)")
+                throw IRError.typeMismatch(op: op.rawValue, "expected 2-D transposed convolution on NCHW or NHWC, found \(x) and weight \(w)")
             }
             let group = a.int("group", default: 1)
             guard group >= 1 else { throw IRError.invalidAttribute(op: op.rawValue, name: "group", "must be ≥ 1, found \(group)") }
-            if let c = x.shape[1].value, let wc = w.shape[0].value, c != wc {
+            if let c = x.shape[channelAxis].value, let wc = w.shape[0].value, c != wc {
                 throw IRError.typeMismatch(op: op.rawValue, "input has \(c) channels, weight \(w) expects \(wc)")
             }
             let strides = a.ints("strides") ?? [1, 1], dilations = a.ints("dilations") ?? [1, 1]
@@ -44,13 +45,13 @@ extension ShapeInference {
                 throw IRError.invalidAttribute(op: op.rawValue, name: "strides", "expected 2 strides, 2 dilations, 4 pads, 2 output_padding")
             }
             let spatial = try (0..<2).map { i -> Dim in
-                guard let n = x.shape[2 + i].value, let k = w.shape[2 + i].value else { return .symbol("") }
+                guard let n = x.shape[firstSpatial + i].value, let k = w.shape[2 + i].value else { return .symbol("") }
                 let out = strides[i] * (n - 1) + outputPadding[i] + (k - 1) * dilations[i] + 1 - pads[i] - pads[i + 2]
                 guard out > 0 else { throw IRError.invalidShape("conv_transpose: output size \(out) on spatial axis \(i)") }
                 return .known(out)
             }
             let channels = w.shape[1].value.map { Dim.known($0 * group) } ?? .symbol("")
-            return [x.with(shape: [x.shape[0], channels] + spatial)]
+            return [x.with(shape: channelAxis == 3 ? [x.shape[0]] + spatial + [channels] : [x.shape[0], channels] + spatial)]
 
         case .slice:
             try arity(1...1)

@@ -122,7 +122,7 @@ public struct AssignLayoutsPass: Pass {
         guard node.outputs.count == 1, g.type(of: node.outputs[0]).rank == 4 else { return nil }
         var converted = node
         switch node.op {
-        case .conv, .maxPool, .averagePool, .globalAveragePool:
+        case .conv, .convTranspose, .maxPool, .averagePool, .globalAveragePool:
             guard node.backend == .dnnl, !ShapeInference.channelsLast(node.attributes) else { return nil }
             converted.inputs[0] = try operand(node.inputs[0])
             if node.attributes.int("residual", default: 0) != 0 { converted.inputs[3] = try operand(node.inputs[3]) }

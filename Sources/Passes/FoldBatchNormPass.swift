@@ -1,7 +1,7 @@
 import IR
 
-/// `fold-batch-norm`: folds an inference-mode `batch_norm` into the convolution feeding it,
-/// rescaling the weights and bias per output channel.
+/// `fold-batch-norm`: folds an inference-mode `batch_norm` into the convolution (or one-group
+/// transposed convolution) feeding it, rescaling the weights and bias per output channel.
 ///
 /// ```
 /// %c : f32[1,64,56,56] NCHW = conv(%x, %w) {…}                      %bn.weight : f32[64,64,3,3] = const @bn.weight
@@ -26,6 +26,7 @@ public struct FoldBatchNormPass: Pass {
     struct Match {
         let batchNormIndex: Int
         let weight: Tensor
+        let channels: OutputChannelMap
         let bias: [Float]?
         let scale: [Float], shift: [Float], mean: [Float], variance: [Float]
         let epsilon: Float
@@ -45,7 +46,7 @@ public struct FoldBatchNormPass: Pass {
             let (weight, bias) = Self.foldedParameters(match)
             let w = g.makeConstant(name: "\(g[result].name).weight", tensor: weight, layout: g.type(of: node.inputs[1]).layout)
             let b = g.makeConstant(name: "\(g[result].name).bias", tensor: bias)
-            rewritten += [w, b, Node(op: .conv, inputs: [node.inputs[0], w.outputs[0], b.outputs[0]], outputs: [result], attributes: node.attributes)]
+            rewritten += [w, b, Node(op: node.op, inputs: [node.inputs[0], w.outputs[0], b.outputs[0]], outputs: [result], attributes: node.attributes)]
             foldedAway.insert(match.batchNormIndex)
             statistics.count("folded # batch_norm")
         }
@@ -57,13 +58,13 @@ public struct FoldBatchNormPass: Pass {
     static func match(
         conv: Node, in g: Graph, users: [ValueID: [Int]], uses: [ValueID: Int], constants: [ValueID: Tensor]
     ) -> Match? {
-        guard conv.op == .conv, conv.attributes["activation"] == nil,
+        guard [.conv, .convTranspose].contains(conv.op), conv.attributes["activation"] == nil, conv.inputs.count <= 3,
               let bnIndex = g.soleUser(of: conv.outputs[0], users: users, useCounts: uses) else { return nil }
         let bn = g.nodes[bnIndex]
         guard bn.op == .batchNorm, bn.inputs.count == 5, bn.outputs.count == 1, bn.inputs[0] == conv.outputs[0],
               bn.attributes.int("training_mode", default: 0) == 0,
-              let weight = constants[conv.inputs[1]], weight.dtype == .f32, weight.shape.count == 4 else { return nil }
-        let channels = weight.shape[0]
+              let weight = constants[conv.inputs[1]], weight.dtype == .f32, let map = OutputChannelMap(conv, weight: weight) else { return nil }
+        let channels = map.channels
         func perChannel(_ id: ValueID) -> [Float]? {
             guard let t = constants[id], t.dtype == .f32, t.count == channels else { return nil }
             return t.floats
@@ -74,19 +75,36 @@ public struct FoldBatchNormPass: Pass {
               let mean = perChannel(bn.inputs[3]), let variance = perChannel(bn.inputs[4]) else { return nil }
         let epsilon = bn.attributes.float("epsilon", default: 1e-5)
         guard variance.allSatisfy({ $0 + epsilon > 0 }) else { return nil }
-        return Match(batchNormIndex: bnIndex, weight: weight, bias: bias, scale: scale, shift: shift,
+        return Match(batchNormIndex: bnIndex, weight: weight, channels: map, bias: bias, scale: scale, shift: shift,
                      mean: mean, variance: variance, epsilon: epsilon)
+    }
+
+    /// `k = s/√(v+ε)` per channel, in double.
+    static func scales(scale: [Float], variance: [Float], epsilon: Float) -> [Double] {
+        zip(scale, variance).map { Double($0) / (Double($1) + Double(epsilon)).squareRoot() }
+    }
+
+    /// An inference-mode batch_norm as the per-channel affine `k·y + (B − m·k)`, when its
+    /// parameters are constants of `channels` values and the variance is positive.
+    static func channelAffine(_ bn: Node, constants: [ValueID: Tensor], channels: Int) -> (scale: [Double], offset: [Double])? {
+        guard bn.op == .batchNorm, bn.inputs.count == 5, bn.attributes.int("training_mode", default: 0) == 0 else { return nil }
+        func perChannel(_ id: ValueID) -> [Float]? {
+            guard let t = constants[id], t.dtype == .f32, t.count == channels else { return nil }
+            return t.floats
+        }
+        guard let scale = perChannel(bn.inputs[1]), let shift = perChannel(bn.inputs[2]),
+              let mean = perChannel(bn.inputs[3]), let variance = perChannel(bn.inputs[4]) else { return nil }
+        let epsilon = bn.attributes.float("epsilon", default: 1e-5)
+        guard variance.allSatisfy({ $0 + epsilon > 0 }) else { return nil }
+        let k = scales(scale: scale, variance: variance, epsilon: epsilon)
+        return (k, (0..<channels).map { Double(shift[$0]) - Double(mean[$0]) * k[$0] })
     }
 
     /// `W'[c] = W[c]·k[c]`, `b'[c] = (b[c] − m[c])·k[c] + B[c]` with `k = s/√(v+ε)`.
     static func foldedParameters(_ m: Match) -> (weight: Tensor, bias: Tensor) {
-        let channels = m.weight.shape[0]
-        let perChannel = m.weight.count / max(channels, 1)
-        let k = (0..<channels).map { Double(m.scale[$0]) / (Double(m.variance[$0]) + Double(m.epsilon)).squareRoot() }
-        var weights = m.weight.floats
-        for c in 0..<channels {
-            for i in (c * perChannel)..<((c + 1) * perChannel) { weights[i] = Float(Double(weights[i]) * k[c]) }
-        }
+        let channels = m.channels.channels
+        let k = scales(scale: m.scale, variance: m.variance, epsilon: m.epsilon)
+        let weights = m.weight.floats.enumerated().map { i, w in Float(Double(w) * k[m.channels.channel(ofElement: i)]) }
         let bias = (0..<channels).map { c -> Float in
             let centred = Double(m.bias?[c] ?? 0) - Double(m.mean[c])
             return Float(centred * k[c] + Double(m.shift[c]))

@@ -1,8 +1,10 @@
 import IR
 
 /// `fold-conv-affine`: folds a multiplication, division, addition or subtraction by a constant
-/// scalar or per-channel value, applied to a convolution's result, into the convolution's
-/// weights and bias, repeatedly (a `mul` then an `add` both fold).
+/// scalar or per-channel value, applied to a convolution's (or one-group transposed
+/// convolution's) result, into its weights and bias, repeatedly (a `mul` then an `add` both
+/// fold). A `batch_norm` folds the same way once such an op has gone: PP-OCR's detector adds
+/// its ConvTranspose bias as an `add`, with the batch_norm after it.
 ///
 /// ```
 /// %c : f32[1,16,64,64] NCHW = conv(%x, %w, %b)                  %a.weight : f32[16,16,3,3] = const @a.weight
@@ -34,10 +36,10 @@ public struct FoldConvAffinePass: Pass {
             let w = g.makeConstant(name: "\(g[result].name).weight", tensor: weight, layout: g.type(of: conv.inputs[1]).layout)
             let b = g.makeConstant(name: "\(g[result].name).bias", tensor: bias)
             // The folded conv stands where the op was (its operands are all defined by then).
-            g.nodes[opIndex] = Node(op: .conv, inputs: [conv.inputs[0], w.outputs[0], b.outputs[0]], outputs: [result], attributes: conv.attributes)
+            g.nodes[opIndex] = Node(op: conv.op, inputs: [conv.inputs[0], w.outputs[0], b.outputs[0]], outputs: [result], attributes: conv.attributes)
             g.nodes.insert(contentsOf: [w, b], at: opIndex)
             g.nodes.remove(at: convIndex)
-            statistics.count("folded # \(op.op.rawValue) into conv")
+            statistics.count("folded # \(op.op.rawValue) into \(conv.op.rawValue)")
         }
         return g
     }
@@ -45,12 +47,20 @@ public struct FoldConvAffinePass: Pass {
     /// The first conv + op pair to fold, with the folded weight and bias.
     static func nextFold(in g: Graph) -> (conv: Int, op: Int, weight: Tensor, bias: Tensor)? {
         let users = g.users(), uses = g.useCounts(), constants = g.constantValues()
-        for (index, conv) in g.nodes.enumerated() where conv.op == .conv && conv.attributes["activation"] == nil {
+        for (index, conv) in g.nodes.enumerated() where [.conv, .convTranspose].contains(conv.op) && conv.attributes["activation"] == nil {
             guard conv.inputs.count <= 3, let opIndex = g.soleUser(of: conv.outputs[0], users: users, useCounts: uses),
-                  let weight = constants[conv.inputs[1]], weight.dtype == .f32, weight.shape.count == 4 else { continue }
-            let channels = weight.shape[0]
+                  let weight = constants[conv.inputs[1]], weight.dtype == .f32, let map = OutputChannelMap(conv, weight: weight)
+            else { continue }
+            let channels = map.channels
             let bias = conv.inputs.count == 3 ? constants[conv.inputs[2]].flatMap { $0.count == channels ? $0.floats : nil } : Array(repeating: 0, count: channels)
             let op = g.nodes[opIndex]
+            // A batch_norm that fold-batch-norm could not reach (a transposed conv's bias add between).
+            if let bias, let (scale, offset) = FoldBatchNormPass.channelAffine(op, constants: constants, channels: channels),
+               op.inputs[0] == conv.outputs[0] {
+                return (index, opIndex, folded(weight, map, scale), Tensor(shape: [channels], floats: (0..<channels).map {
+                    Float(Double(bias[$0]) * scale[$0] + offset[$0])
+                }))
+            }
             guard let bias, [.mul, .div, .add, .sub].contains(op.op), op.inputs.count == 2, op.attributes["activation"] == nil,
                   op.inputs.filter({ $0 == conv.outputs[0] }).count == 1 else { continue }
             let convFirst = op.inputs[0] == conv.outputs[0]
@@ -68,12 +78,15 @@ public struct FoldConvAffinePass: Pass {
             case (.sub, false): (scale, offset) = (Array(repeating: -1, count: channels), values)
             default: continue
             }
-            let perOutput = weight.count / channels
-            let folded = weight.floats.enumerated().map { i, w in Float(Double(w) * scale[i / perOutput]) }
             let newBias = (0..<channels).map { c in Float(Double(bias[c]) * scale[c] + offset[c]) }
-            return (index, opIndex, Tensor(shape: weight.shape, floats: folded), Tensor(shape: [channels], floats: newBias))
+            return (index, opIndex, folded(weight, map, scale), Tensor(shape: [channels], floats: newBias))
         }
         return nil
+    }
+
+    /// The weight with every output channel's elements scaled.
+    private static func folded(_ weight: Tensor, _ map: OutputChannelMap, _ scale: [Double]) -> Tensor {
+        Tensor(shape: weight.shape, floats: weight.floats.enumerated().map { i, w in Float(Double(w) * scale[map.channel(ofElement: i)]) })
     }
 
     /// One value per output channel from a constant of one element, [C,1,1] or [1,C,1,1].

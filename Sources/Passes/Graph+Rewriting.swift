@@ -14,3 +14,29 @@ extension Graph {
         return only[0]
     }
 }
+
+/// How a (transposed) convolution's weight elements map to its output channels, for the passes
+/// that fold per-channel affines into weights. Conv weights are [M, C/group, KH, KW]: the
+/// output channel is axis 0. Transposed-conv weights are [C, M/group, KH, KW]: with one group,
+/// axis 1. Grouped transposed convs are left alone (nil).
+struct OutputChannelMap {
+    let channels: Int
+    /// Elements per step of the output-channel axis, and whether that axis is the first.
+    private let stride: Int
+    private let leading: Bool
+
+    init?(_ node: Node, weight: Tensor) {
+        guard weight.shape.count == 4, weight.shape.allSatisfy({ $0 > 0 }) else { return nil }
+        switch node.op {
+        case .conv:
+            (channels, leading, stride) = (weight.shape[0], true, weight.count / weight.shape[0])
+        case .convTranspose where node.attributes.int("group", default: 1) == 1:
+            (channels, leading, stride) = (weight.shape[1], false, weight.shape[2] * weight.shape[3])
+        default:
+            return nil
+        }
+    }
+
+    /// The output channel weight element `index` (row-major) contributes to.
+    func channel(ofElement index: Int) -> Int { leading ? index / stride : (index / stride) % channels }
+}

@@ -1,6 +1,6 @@
 import IR
 
-/// `place-backends`: gives each convolution and pooling the backend that runs it fastest
+/// `place-backends`: gives each convolution (plain or transposed) and pooling the backend that runs it fastest
 /// among those the target has, as the node's `backend` attribute (absent means `native`).
 ///
 /// ```
@@ -10,7 +10,8 @@ import IR
 ///
 /// The cost rule: oneDNN's convolution kernels (JIT, blocked and channels-last, fused
 /// post-ops) beat the native im2col + GEMM on every 2-D convolution the models here have,
-/// so every legal conv goes to `dnnl` when the target has it. A pooling goes along only when
+/// so every legal conv goes to `dnnl` when the target has it, and so does every transposed conv
+/// (oneDNN's deconvolution against the native scatter loop). A pooling goes along only when
 /// its operand comes from a node already on `dnnl` (possibly through elementwise ops, which
 /// follow its layout): alone it would cost two layout changes
 /// for a memory-bound op. Legal: f32, constant weights (reordered once per plan), a 2-D
@@ -57,6 +58,11 @@ public struct PlaceBackendsPass: Pass {
             guard node.inputs.count <= 3, let w = constants[node.inputs[1]], w.dtype == .f32, w.shape.count == 4 else { return false }
             if node.inputs.count == 3 { guard let b = constants[node.inputs[2]], b.dtype == .f32 else { return false } }
             return (a.ints("strides") ?? [1, 1]).count == 2 && (a.ints("pads") ?? [0, 0, 0, 0]).count == 4
+        case .convTranspose:
+            // oneDNN's deconvolution takes no output padding (its right padding would be negative).
+            guard let w = constants[node.inputs[1]], w.dtype == .f32, w.shape.count == 4 else { return false }
+            if node.inputs.count == 3 { guard let b = constants[node.inputs[2]], b.dtype == .f32 else { return false } }
+            return (a.ints("output_padding") ?? [0, 0]).allSatisfy { $0 == 0 } && (a.ints("pads") ?? [0, 0, 0, 0]).count == 4
         case .maxPool, .averagePool:
             return operandOnDNNL && a.int("ceil_mode", default: 0) == 0 && a.int("storage_order", default: 0) == 0
                 && (a.ints("dilations") ?? [1, 1]).allSatisfy { $0 == 1 } && a.ints("kernel_shape")?.count == 2

@@ -5,7 +5,7 @@ import IR
 /// cannot run fails before any request, naming the op and its value.
 enum OpSupport {
     static func unsupportedReason(_ node: Node, inputTypes: [TensorType]) -> String? {
-        if [.conv, .maxPool, .averagePool, .globalAveragePool].contains(node.op), node.backend != .dnnl,
+        if [.conv, .convTranspose, .maxPool, .averagePool, .globalAveragePool].contains(node.op), node.backend != .dnnl,
            ShapeInference.channelsLast(node.attributes) || node.attributes["residual"] != nil {
             return "channels-last and residual forms run on the dnnl backend only (this node is on \(node.backend.rawValue))"
         }

@@ -56,6 +56,9 @@ typedef struct {
     int kernel_height, kernel_width, stride_height, stride_width, dilation_height, dilation_width;
     int pad_top, pad_left, pad_bottom, pad_right;
     int nhwc, bf16, src_bf16, dst_bf16;
+    /// A transposed convolution (ONNX ConvTranspose, oneDNN's deconvolution): weights are
+    /// [C, M/groups, KH, KW] instead.
+    int transposed;
     const float *weights;
     const float *bias;  // [M] or NULL
     const vc_dnnl_post_op *post_ops;

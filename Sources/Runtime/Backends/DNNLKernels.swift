@@ -3,7 +3,8 @@ import IR
 import Kernels
 
 /// Steps of the nodes placed on the `dnnl` backend: 2-D convolutions (bias, residual add,
-/// activation and the plan's fused elementwise chain as oneDNN post-ops) and poolings, in the
+/// activation and the plan's fused elementwise chain as oneDNN post-ops), transposed
+/// convolutions (oneDNN's deconvolution) and poolings, in the
 /// layout the IR gives them (NHWC after `assign-layouts`, else NCHW).
 ///
 /// The primitive, its JIT code and its reordered weights are built here, once per plan; a
@@ -24,7 +25,7 @@ enum DNNLKernels {
         var remainder = EpilogueProgram()
         do {
             switch n.op {
-            case .conv:
+            case .conv, .convTranspose:
                 (primitive, remainder) = try convolution(n)
             case .maxPool, .averagePool, .globalAveragePool:
                 primitive = try pooling(n)
@@ -83,7 +84,7 @@ enum DNNLKernels {
                         stride_width: Int32(strides[1]), dilation_height: Int32(dilations[0]), dilation_width: Int32(dilations[1]),
                         pad_top: Int32(pads[0]), pad_left: Int32(pads[1]), pad_bottom: Int32(pads[2]), pad_right: Int32(pads[3]),
                         nhwc: nhwc ? 1 : 0, bf16: a.string("precision") == "bf16" ? 1 : 0, src_bf16: sourceBF16 ? 1 : 0,
-                        dst_bf16: resultBF16 ? 1 : 0,
+                        dst_bf16: resultBF16 ? 1 : 0, transposed: n.op == .convTranspose ? 1 : 0,
                         weights: wp.baseAddress, bias: bp, post_ops: ops.baseAddress, post_op_count: Int32(ops.count)))
                 }
             }

@@ -64,9 +64,7 @@ public struct CancelTransposesPass: Pass {
             let pad = g.nodes[padIndex]
             guard let moved = try? g.inferTypes(op: .transpose, inputs: [pad.inputs[0]], attributes: transpose.attributes).first,
                   preprocessLayouts.contains(moved.layout) else { continue }
-            var probe = g
-            let value = probe.addValue(name: "probe", type: moved)
-            guard let padded = try? probe.inferTypes(op: .padSpatial, inputs: [value], attributes: pad.attributes),
+            guard let padded = try? ShapeInference.resultTypes(op: .padSpatial, inputs: [moved], attributes: pad.attributes, constants: [nil]),
                   padded == [g.type(of: transpose.outputs[0])] else { continue }
             return (padIndex, index)
         }

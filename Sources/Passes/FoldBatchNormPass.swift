@@ -28,8 +28,8 @@ public struct FoldBatchNormPass: Pass {
         let weight: Tensor
         let channels: OutputChannelMap
         let bias: [Float]?
-        let scale: [Float], shift: [Float], mean: [Float], variance: [Float]
-        let epsilon: Float
+        /// The batch_norm as `scale[c]·y + offset[c]` (`channelAffine`).
+        let scale: [Double], offset: [Double]
     }
 
     public func run(_ graph: Graph, statistics: inout PassStatistics) throws -> Graph {
@@ -61,27 +61,13 @@ public struct FoldBatchNormPass: Pass {
         guard [.conv, .convTranspose].contains(conv.op), conv.attributes["activation"] == nil, conv.inputs.count <= 3,
               let bnIndex = g.soleUser(of: conv.outputs[0], users: users, useCounts: uses) else { return nil }
         let bn = g.nodes[bnIndex]
-        guard bn.op == .batchNorm, bn.inputs.count == 5, bn.outputs.count == 1, bn.inputs[0] == conv.outputs[0],
-              bn.attributes.int("training_mode", default: 0) == 0,
+        guard bn.outputs.count == 1, bn.inputs.first == conv.outputs[0],
               let weight = constants[conv.inputs[1]], weight.dtype == .f32, let map = OutputChannelMap(conv, weight: weight) else { return nil }
         let channels = map.channels
-        func perChannel(_ id: ValueID) -> [Float]? {
-            guard let t = constants[id], t.dtype == .f32, t.count == channels else { return nil }
-            return t.floats
-        }
-        let bias = conv.inputs.count == 3 ? perChannel(conv.inputs[2]) : nil
+        let bias = conv.inputs.count == 3 ? constants[conv.inputs[2]].flatMap { $0.dtype == .f32 && $0.count == channels ? $0.floats : nil } : nil
         guard conv.inputs.count == 2 || bias != nil,
-              let scale = perChannel(bn.inputs[1]), let shift = perChannel(bn.inputs[2]),
-              let mean = perChannel(bn.inputs[3]), let variance = perChannel(bn.inputs[4]) else { return nil }
-        let epsilon = bn.attributes.float("epsilon", default: 1e-5)
-        guard variance.allSatisfy({ $0 + epsilon > 0 }) else { return nil }
-        return Match(batchNormIndex: bnIndex, weight: weight, channels: map, bias: bias, scale: scale, shift: shift,
-                     mean: mean, variance: variance, epsilon: epsilon)
-    }
-
-    /// `k = s/√(v+ε)` per channel, in double.
-    static func scales(scale: [Float], variance: [Float], epsilon: Float) -> [Double] {
-        zip(scale, variance).map { Double($0) / (Double($1) + Double(epsilon)).squareRoot() }
+              let (scale, offset) = channelAffine(bn, constants: constants, channels: channels) else { return nil }
+        return Match(batchNormIndex: bnIndex, weight: weight, channels: map, bias: bias, scale: scale, offset: offset)
     }
 
     /// An inference-mode batch_norm as the per-channel affine `k·y + (B − m·k)`, when its
@@ -96,19 +82,12 @@ public struct FoldBatchNormPass: Pass {
               let mean = perChannel(bn.inputs[3]), let variance = perChannel(bn.inputs[4]) else { return nil }
         let epsilon = bn.attributes.float("epsilon", default: 1e-5)
         guard variance.allSatisfy({ $0 + epsilon > 0 }) else { return nil }
-        let k = scales(scale: scale, variance: variance, epsilon: epsilon)
+        let k = zip(scale, variance).map { Double($0) / (Double($1) + Double(epsilon)).squareRoot() }
         return (k, (0..<channels).map { Double(shift[$0]) - Double(mean[$0]) * k[$0] })
     }
 
-    /// `W'[c] = W[c]·k[c]`, `b'[c] = (b[c] − m[c])·k[c] + B[c]` with `k = s/√(v+ε)`.
+    /// `W'[c] = W[c]·k[c]`, `b'[c] = b[c]·k[c] + (B[c] − m[c]·k[c])` with `k = s/√(v+ε)`.
     static func foldedParameters(_ m: Match) -> (weight: Tensor, bias: Tensor) {
-        let channels = m.channels.channels
-        let k = scales(scale: m.scale, variance: m.variance, epsilon: m.epsilon)
-        let weights = m.weight.floats.enumerated().map { i, w in Float(Double(w) * k[m.channels.channel(ofElement: i)]) }
-        let bias = (0..<channels).map { c -> Float in
-            let centred = Double(m.bias?[c] ?? 0) - Double(m.mean[c])
-            return Float(centred * k[c] + Double(m.shift[c]))
-        }
-        return (Tensor(shape: m.weight.shape, floats: weights), Tensor(shape: [channels], floats: bias))
+        m.channels.folding(weight: m.weight, bias: m.bias, scale: m.scale, offset: m.offset)
     }
 }

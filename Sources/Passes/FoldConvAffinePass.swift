@@ -57,9 +57,8 @@ public struct FoldConvAffinePass: Pass {
             // A batch_norm that fold-batch-norm could not reach (a transposed conv's bias add between).
             if let bias, let (scale, offset) = FoldBatchNormPass.channelAffine(op, constants: constants, channels: channels),
                op.inputs[0] == conv.outputs[0] {
-                return (index, opIndex, folded(weight, map, scale), Tensor(shape: [channels], floats: (0..<channels).map {
-                    Float(Double(bias[$0]) * scale[$0] + offset[$0])
-                }))
+                let (w, b) = map.folding(weight: weight, bias: bias, scale: scale, offset: offset)
+                return (index, opIndex, w, b)
             }
             guard let bias, [.mul, .div, .add, .sub].contains(op.op), op.inputs.count == 2, op.attributes["activation"] == nil,
                   op.inputs.filter({ $0 == conv.outputs[0] }).count == 1 else { continue }
@@ -78,15 +77,10 @@ public struct FoldConvAffinePass: Pass {
             case (.sub, false): (scale, offset) = (Array(repeating: -1, count: channels), values)
             default: continue
             }
-            let newBias = (0..<channels).map { c in Float(Double(bias[c]) * scale[c] + offset[c]) }
-            return (index, opIndex, folded(weight, map, scale), Tensor(shape: [channels], floats: newBias))
+            let (w, b) = map.folding(weight: weight, bias: bias, scale: scale, offset: offset)
+            return (index, opIndex, w, b)
         }
         return nil
-    }
-
-    /// The weight with every output channel's elements scaled.
-    private static func folded(_ weight: Tensor, _ map: OutputChannelMap, _ scale: [Double]) -> Tensor {
-        Tensor(shape: weight.shape, floats: weight.floats.enumerated().map { i, w in Float(Double(w) * scale[map.channel(ofElement: i)]) })
     }
 
     /// One value per output channel from a constant of one element, [C,1,1] or [1,C,1,1].

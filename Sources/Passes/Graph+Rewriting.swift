@@ -39,4 +39,12 @@ struct OutputChannelMap {
 
     /// The output channel weight element `index` (row-major) contributes to.
     func channel(ofElement index: Int) -> Int { leading ? index / stride : (index / stride) % channels }
+
+    /// Weight and bias of the conv followed by `y ↦ scale[c]·y + offset[c]`: each output
+    /// channel's weights times its scale, `bias·scale + offset` (in double, rounded once).
+    func folding(weight: Tensor, bias: [Float]?, scale: [Double], offset: [Double]) -> (weight: Tensor, bias: Tensor) {
+        let weights = weight.floats.enumerated().map { i, w in Float(Double(w) * scale[channel(ofElement: i)]) }
+        let folded = (0..<channels).map { c in Float(Double(bias?[c] ?? 0) * scale[c] + offset[c]) }
+        return (Tensor(shape: weight.shape, floats: weights), Tensor(shape: [channels], floats: folded))
+    }
 }

@@ -32,6 +32,11 @@ public enum Verifier {
                     throw IRError.verification("\(where_): activation '\(act)' not allowed here")
                 }
             }
+            if node.attributes["epilogue"] != nil {
+                guard node.op == .conv, node.attributes.epilogue != nil else {
+                    throw IRError.verification("\(where_): an epilogue is a conv's list of steps (add(s), sub(s), rsub(s), mul(s), div(s), relu, clip(lo,hi), save, mul_saved)")
+                }
+            }
             let inferred: [TensorType]
             do {
                 inferred = try g.inferTypes(op: node.op, inputs: node.inputs, attributes: node.attributes)

@@ -4,7 +4,8 @@ public enum OptimizationLevel: String, Sendable, CaseIterable {
     case O0
     /// Everything: model-side folds, activation epilogues, the fused preprocess kernel and the
     /// folds across the preprocess/model boundary (decode-scale only at fidelity fast), then
-    /// backend placement, residual post-ops, bf16 (fast only) and layouts for the target.
+    /// backend placement, residual post-ops, bf16 (fast only), layouts for the target and the
+    /// scalar chains after convs as conv epilogues.
     case O2
 
     /// - Parameter target: the backends the placement passes may choose from (`O0` uses none).
@@ -27,6 +28,7 @@ public enum OptimizationLevel: String, Sendable, CaseIterable {
                 LowerPrecisionPass(target: target),
                 AssignLayoutsPass(),
                 CancelTransposesPass(),
+                FuseEpiloguePass(),
                 DeadCodeEliminationPass(),
             ]
         }

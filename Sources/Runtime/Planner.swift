@@ -1,4 +1,5 @@
 import IR
+import Kernels
 import Passes
 
 /// Builds the `ExecutionPlan` of one concrete input binding: re-runs shape inference node by
@@ -73,32 +74,25 @@ struct Planner {
             }
         }
 
-        // Elementwise chains after convs, run in the conv's epilogue.
-        let chains = EpilogueFusion(graph: graph, types: types, known: known, pinned: Set(graph.outputs + key.captured)).chains()
-        let absorbed = Set(chains.values.flatMap(\.nodes))
-        let elided = Set(chains.values.flatMap(\.elided))
-
         // Steps (they ask for scratch slots, numbered after the values).
         var scratch: [(bytes: Int, time: Int)] = []
         var steps: [Step] = []
         for (index, node) in graph.nodes.enumerated() {
             if node.op == .const || Self.viewOps.contains(node.op) || node.outputs.allSatisfy({ folded[$0] != nil }) { continue }
-            if absorbed.contains(index) { continue }
             let time = index + 1
-            let written = chains[index].map { [$0.result] } ?? node.outputs
             var context = NodeContext(
                 node: node, name: nodeName(index),
                 inputTypes: node.inputs.map { types[$0.index] ?? graph.type(of: $0) },
-                outputTypes: written.map { types[$0.index] ?? graph.type(of: $0) },
+                outputTypes: node.outputs.map { types[$0.index] ?? graph.type(of: $0) },
                 inputs: node.inputs.map { slotOfValue[$0.index] },
-                outputs: written.map { slotOfValue[$0.index] },
+                outputs: node.outputs.map { slotOfValue[$0.index] },
                 known: node.inputs.map { known[$0] },
                 threads: threads,
                 requestScratch: { bytes in
                     scratch.append((bytes, time))
                     return valueCount + scratch.count - 1
                 })
-            if let chain = chains[index] { context.epilogue = chain.program }
+            if let steps = node.attributes.epilogue, !steps.isEmpty { context.epilogue = EpilogueProgram(steps) }
             let body: StepBody
             if node.op == .decodeJPEG, let source = decodeSources[index] {
                 body = source.makeStep(context)
@@ -124,8 +118,6 @@ struct Planner {
                 lastUse[root] = max(lastUse[root], index + 1)
             }
         }
-        // A fused chain's result is written by its producer, before the chain's own nodes.
-        for (index, chain) in chains { firstUse[chain.result.index] = index + 1 }
         for id in graph.outputs + key.captured { lastUse[slotOfValue[id.index]] = end }
 
         let encodedIDs = Set(encodedInputs.map { graph.inputs[$0] })
@@ -133,7 +125,7 @@ struct Planner {
         var locations = [ExecutionPlan.Location](repeating: .absent, count: valueCount + scratch.count)
         var requests: [ArenaPlanner.Request] = []
         var requestSlots: [Int] = []
-        for index in 0..<valueCount where slotOfValue[index] == index && !elided.contains(ValueID(index)) {
+        for index in 0..<valueCount where slotOfValue[index] == index {
             let id = ValueID(index)
             if let buffer = constantBuffers[id] {
                 locations[index] = .fixed(buffer.pointer)

@@ -65,8 +65,7 @@ struct NodeContext {
     let known: [Tensor?]
     /// Threads of the pool the step will run on.
     let threads: Int
-    /// Elementwise ops fused after the node's own epilogue (`EpilogueFusion`); `outputs` and
-    /// `outputTypes` are then those of the chain's last value.
+    /// The conv's `epilogue` steps (`fuse-epilogue`) as the kernels run them.
     var epilogue = EpilogueProgram()
     let requestScratch: (Int) -> Int
 

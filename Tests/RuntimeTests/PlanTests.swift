@@ -1,4 +1,5 @@
 import IR
+import TestSupport
 @testable import Runtime
 import XCTest
 

@@ -3,39 +3,6 @@ import IR
 import TestSupport
 import XCTest
 
-/// Deterministic pseudo-random values (xorshift32), so failures reproduce.
-struct Noise {
-    private var state: UInt32
-
-    init(seed: UInt32) { state = seed == 0 ? 0x9E37_79B9 : seed }
-
-    mutating func next() -> UInt32 {
-        state ^= state << 13
-        state ^= state >> 17
-        state ^= state << 5
-        return state
-    }
-
-    /// Uniform in [-1, 1).
-    mutating func floats(_ count: Int) -> [Float] {
-        (0..<count).map { _ in Float(next() % 2_000_000) / 1_000_000 - 1 }
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
-    }
-
-    static func floats(_ count: Int, seed: UInt32) -> [Float] {
-        var noise = Noise(seed: seed)
-        return noise.floats(count)
-    }
-
-    static func bytes(_ count: Int, seed: UInt32) -> [UInt8] {
-        var noise = Noise(seed: seed)
-        return noise.bytes(count)
-    }
-}
-
 /// A graph with one f32 input built by `body`, run once on `input`.
 func runSingle(
     input: Tensor, layout: Layout = .none, threads: Int = 2, file: StaticString = #filePath, line: UInt = #line,

@@ -4,7 +4,7 @@ import Kernels
 /// conv with one filter per channel (group = input channels = output channels), the layer
 /// MobileNetV3 and EfficientNet are made of. The GEMM lowering would run one tiny 1-row GEMM
 /// per channel; the direct kernel reads each input plane once per output row instead and
-/// fuses bias, activation and the elementwise chain after it (`EpilogueFusion`). Split over
+/// fuses bias, activation and the `epilogue` steps after it. Split over
 /// (image, channel) planes.
 enum DepthwiseConvKernel {
     /// Whether the node is a depthwise conv with multiplier 1.

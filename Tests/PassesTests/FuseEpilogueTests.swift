@@ -1,11 +1,13 @@
 import IR
-@testable import Runtime
+import Passes
+import Runtime
+import TestSupport
 import XCTest
 
-/// Plan-time fusion of the elementwise chains after a conv (`EpilogueFusion`): the fused run
-/// gives bit for bit what the node-by-node run gives (capturing the intermediates pins them, so
-/// that run fuses nothing), and the chain's nodes get no step.
-final class EpilogueFusionTests: XCTestCase {
+/// `fuse-epilogue` run end to end: the conv with the chain as its epilogue computes bit for
+/// bit what the chain's nodes compute one by one (the native kernels' in-cache program), and
+/// the chain's nodes are gone.
+final class FuseEpilogueTests: XCTestCase {
     private struct Block {
         var channels = 4, outChannels = 6, kernel = 3, group = 1, pads = [1, 1, 1, 1]
         /// HardSwish's clip as its own node instead of the add's fused activation.
@@ -49,15 +51,21 @@ final class EpilogueFusionTests: XCTestCase {
         return g
     }
 
+    /// The graph after `fuse-epilogue`, checked by the verifier.
+    private func fused(_ g: Graph) throws -> Graph {
+        var statistics = PassStatistics()
+        let result = try FuseEpiloguePass().run(g, statistics: &statistics)
+        try Verifier.verify(result)
+        return result
+    }
+
     /// Runs the block fused and node by node; returns the fused run's ops.
     @discardableResult
     private func checkBitExact(_ b: Block, file: StaticString = #filePath, line: UInt = #line) throws -> [Op] {
         let g = try graph(b)
-        let exe = try Executable(graph: g, options: RuntimeOptions(threads: 2))
         let input = Tensor(shape: [1, b.channels, 9, 21], floats: Noise.floats(b.channels * 9 * 21, seed: 22).map { $0 * 4 })
-        let fused = try exe.run(inputs: [input])
-        let names = Set(Self.intermediates).intersection(g.values.map(\.name))
-        let separate = try exe.run(inputs: [input], capture: names)
+        let fused = try Executable(graph: try fused(g), options: RuntimeOptions(threads: 2)).run(inputs: [input])
+        let separate = try Executable(graph: g, options: RuntimeOptions(threads: 2)).run(inputs: [input], capture: ["c"])
         XCTAssertEqual(fused.outputs.count, separate.outputs.count, file: file, line: line)
         for (f, s) in zip(fused.outputs, separate.outputs) { XCTAssertEqual(f.floats, s.floats, "fused vs node by node", file: file, line: line) }
         XCTAssertGreaterThan(separate.profile.entries.count, fused.profile.entries.count, file: file, line: line)
@@ -92,7 +100,7 @@ final class EpilogueFusionTests: XCTestCase {
         XCTAssertEqual(ops.count, 7, "conv+mul, then add, add, mul, div, mul, add")
     }
 
-    func testChainsArePlannedOnlyOverScalarConstantOperands() throws {
+    func testChainsTakeOnlyScalarConstantOperands() throws {
         var g = Graph(name: "per-channel")
         let x = g.addInput(name: "x", type: TensorType(.f32, [1, 2, 4, 4], layout: .nchw))
         let w = g.addConstant(name: "w", tensor: Tensor(shape: [3, 2, 1, 1], floats: Noise.floats(6, seed: 1)))
@@ -101,7 +109,7 @@ final class EpilogueFusionTests: XCTestCase {
         let y = try g.append(.mul, [c, perChannel], name: "y")[0]
         let z = try g.append(.relu, [y], name: "z")[0]
         g.outputs = [z]
-        let exe = try Executable(graph: g)
+        let exe = try Executable(graph: try fused(g))
         let run = try exe.run(inputs: [Tensor(shape: [1, 2, 4, 4], floats: Noise.floats(32, seed: 2))])
         XCTAssertEqual(run.profile.entries.map(\.op), [.conv, .mul, .relu], "a per-channel operand is not a scalar: no fusion")
     }

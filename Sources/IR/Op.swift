@@ -104,7 +104,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// Whether this op can carry a fused activation in its epilogue (`activation` attribute).
     public var acceptsFusedActivation: Bool {
         switch self {
-        case .conv, .gemm, .add, .sum: true
+        case .conv, .convTranspose, .gemm, .add, .sum: true
         default: false
         }
     }

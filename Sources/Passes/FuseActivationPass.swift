@@ -1,7 +1,7 @@
 import IR
 
 /// `fuse-activation`: moves a `relu`, or a `clip` with constant bounds, into the epilogue
-/// of the conv / gemm / add / sum producing its operand (`Op.acceptsFusedActivation`).
+/// of the conv / conv_transpose / gemm / add / sum producing its operand (`Op.acceptsFusedActivation`).
 ///
 /// ```
 /// %c : f32[1,64,56,56] NCHW = conv(%x, %w, %b) {…}        %r : f32[1,64,56,56] NCHW = conv(%x, %w, %b) {activation="relu", …}
@@ -15,7 +15,7 @@ import IR
 /// same f32 value before it is stored. Absent clip bounds are written as ∓inf.
 public struct FuseActivationPass: Pass {
     public let name = "fuse-activation"
-    public let summary = "fuse relu / clip into the epilogue of conv, gemm, add and sum"
+    public let summary = "fuse relu / clip into the epilogue of conv, conv_transpose, gemm, add and sum"
     public let fidelity = Fidelity.exact
 
     public init() {}

@@ -12,10 +12,11 @@ final class NumericEquivalenceTests: XCTestCase {
     /// after `-O2`, and returns the optimized graph after checking the outputs agree.
     @discardableResult
     private func assertO2KeepsResults(
-        _ text: String, weights: [String: Tensor] = [:], inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line
+        _ text: String, weights: [String: Tensor] = [:], inputs: [Tensor], target: Target = .native,
+        file: StaticString = #filePath, line: UInt = #line
     ) throws -> Graph {
         let original = try IRParser.parse(text, weights: weights, synthesizeMissingWeights: true)
-        let (optimized, _) = try PassManager(passes: OptimizationLevel.passes(for: .O2), verifyEach: true).run(original)
+        let (optimized, _) = try PassManager(passes: OptimizationLevel.passes(for: .O2, target: target), verifyEach: true).run(original)
         let expected = try Executable(graph: original, options: RuntimeOptions(threads: 2)).run(inputs: inputs).outputs
         let actual = try Executable(graph: optimized, options: RuntimeOptions(threads: 2)).run(inputs: inputs).outputs
         XCTAssertEqual(actual.count, expected.count, file: file, line: line)
@@ -94,6 +95,30 @@ final class NumericEquivalenceTests: XCTestCase {
       return %input
     }
     """
+
+    /// Transposed convs whose kernel equals their stride run on oneDNN as one matmul per kernel
+    /// row writing strided output rows (the shim's `matmul_deconvolution`): batch 2, a
+    /// non-square kernel, bias and a fused relu, and PP-OCR's 2x2 one-channel head; the native
+    /// deconvolution at -O0 is the reference.
+    func testTransposedConvsAsMatmulsOnDNNLKeepResults() throws {
+        guard Target.host.backends.contains(.dnnl) else { throw XCTSkip("oneDNN is not available here") }
+        let text = """
+        graph g(%x: f32[2,6,5,7] NCHW) {
+          %w1 : f32[6,4,3,2] = const @w1
+          %b1 : f32[4] = const @b1
+          %t1 : f32[2,4,15,14] NCHW = conv_transpose(%x, %w1, %b1) {strides=[3,2]}
+          %r1 : f32[2,4,15,14] NCHW = relu(%t1)
+          %w2 : f32[4,1,2,2] = const @w2
+          %t2 : f32[2,1,30,28] NCHW = conv_transpose(%r1, %w2) {strides=[2,2]}
+          return %t2, %r1
+        }
+        """
+        let x = Tensor(shape: [2, 6, 5, 7], floats: pseudoRandom(420, seed: 3).map { Float($0 * 2 - 1) })
+        let optimized = try assertO2KeepsResults(text, inputs: [x], target: .host)
+        let placed = optimized.nodes.filter { $0.op == .convTranspose && $0.attributes.string("backend") == "dnnl" }
+        XCTAssertEqual(placed.count, 2, "both transposed convs run on dnnl")
+        XCTAssertEqual(placed.first?.attributes.string("activation"), "relu")
+    }
 
     func testFusedPreprocessKeepsResults() throws {
         let image = Tensor(shape: [37, 53, 3], bytes: pseudoRandom(37 * 53 * 3, seed: 2).map { UInt8($0 * 256) })

@@ -4,7 +4,8 @@ import Kernels
 /// conv_transpose (NCHW, weight [C, M/group, KH, KW]) as GEMM + col2im: per image and group,
 /// `col[Mg*KH*KW, H*W] = Wgᵀ · x_g`, then every column entry is added into the output pixel
 /// its tap lands on: `y[m, iy*sh - pt + ky*dh, ix*sw - pl + kx*dw]`. The output starts as the
-/// bias; col2im runs in parallel over output channels, each of which owns its plane.
+/// bias; col2im runs in parallel over output channels, each of which owns its plane. A fused
+/// `activation` runs over the finished output.
 enum ConvTransposeKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
         let x = n.inShape(0), w = n.inShape(1), y = n.outShape(0)
@@ -24,6 +25,7 @@ enum ConvTransposeKernel {
         let colSlot = n.scratch(bytes: colElements * 4)
         let (xSlot, wSlot, ySlot) = (n.inputs[0], n.inputs[1], n.outputs[0])
         let bSlot = n.inputs.count == 3 ? n.inputs[2] : nil
+        let activation = Activation(attributes: a)
         let perTask = max(1, OpKernels.minElementsPerTask / max(1, inPlane * kernelH * kernelW))
         // Per kernel column, the input columns whose tap lands inside the output row.
         let strideW = strides[1]
@@ -65,6 +67,11 @@ enum ConvTransposeKernel {
                         }
                     }
                 }
+            }
+            if activation != .none {
+                try F32Kernels.biasActivation(
+                    UnsafeMutableBufferPointer(start: yAll, count: batch * outChannels * outPlane), bias: nil, plane: outPlane,
+                    channels: 0..<(batch * outChannels), activation: activation)
             }
         }
     }

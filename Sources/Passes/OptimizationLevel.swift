@@ -1,3 +1,5 @@
+import IR
+
 /// The compiler's pass pipelines, each one ordered list read top to bottom.
 public enum OptimizationLevel: String, Sendable, CaseIterable {
     /// Canonicalization only: shapes become attributes, dead code goes; nothing is fused.

@@ -1,6 +1,5 @@
 import IR
 import Kernels
-import Passes
 
 /// Builds the `ExecutionPlan` of one concrete input binding: re-runs shape inference node by
 /// node with concrete types, folds shape arithmetic, makes one step per node that does work,

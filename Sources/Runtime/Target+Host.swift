@@ -1,5 +1,5 @@
+import IR
 import Kernels
-import Passes
 
 extension Target {
     /// What this machine's runtime offers: oneDNN where it loads, bf16 where oneDNN finds the

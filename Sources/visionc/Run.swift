@@ -41,9 +41,10 @@ struct Run: ParsableCommand {
         if let model { return try runModel(model) }
         guard let graph else { throw ValidationError("give a pipeline graph (YAML), or --model FILE.onnx") }
         if StagedPipelineSpec.isStaged(path: graph) {
+            guard save.isEmpty else { throw ValidationError("--save does not apply to a staged pipeline yet (its stages are not IR values)") }
             let failures: Int
             do {
-                failures = try CascadeRun.run(graph: graph, images: images, json: json)
+                failures = try CascadeRun.run(graph: graph, images: images, json: json, options: flags.options, threadsPerModel: threads)
             } catch {
                 throw fail(error)
             }

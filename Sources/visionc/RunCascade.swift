@@ -1,3 +1,4 @@
+import Driver
 import Foundation
 import MultiModel
 
@@ -5,12 +6,15 @@ import MultiModel
 /// through the staged pipeline at once (stages overlap across images), results print in
 /// input order.
 enum CascadeRun {
-    static func run(graph: String, images: [String], json: Bool) throws -> Int {
-        let spec = try StagedPipelineSpec.load(path: graph)
+    /// - Parameters:
+    ///   - options: how each stage's model is compiled (`-O`, `--fidelity`, `--backends`).
+    ///   - threadsPerModel: intra-op threads of every model worker (`--threads`; default: the graph's).
+    static func run(graph: String, images: [String], json: Bool, options: CompileOptions, threadsPerModel: Int?) throws -> Int {
+        let spec = try StagedPipelineSpec.load(path: graph).adjusted(threadsPerModel: threadsPerModel)
         guard spec.outputKind == .textLines || spec.outputKind == .faces else {
             throw CascadeRunError("\(graph): output '\(spec.output)' is \(spec.outputKind); `visionc run` prints text_lines or faces")
         }
-        let pipeline = try StagedPipeline(name: spec.name, stages: spec.runtimeStages())
+        let pipeline = try StagedPipeline(name: spec.name, stages: spec.runtimeStages(options: options))
         defer { pipeline.shutdown() }
         var failures = 0
         let records = try images.map { path -> Record in

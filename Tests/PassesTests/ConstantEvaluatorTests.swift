@@ -1,5 +1,5 @@
-import IR
-@testable import Passes
+@testable import IR
+import Passes
 import XCTest
 
 final class ConstantEvaluatorTests: XCTestCase {

@@ -1,3 +1,4 @@
+import IR
 import Passes
 import Runtime
 

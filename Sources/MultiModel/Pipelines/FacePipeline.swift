@@ -55,8 +55,8 @@ public enum FacePipeline {
                 configured.minFace = try parameters.number("min_face", default: configured.minFace, in: 1...100_000)
                 configured.scaleFactor = try parameters.number("scale_factor", default: configured.scaleFactor, in: 0.1...0.95)
                 let settings = configured
-                return { path, threads in
-                    let pnet = try ModelRunner(path: try requireModel(path, op: "mtcnn_proposals"), threads: threads)
+                return { context in
+                    let pnet = try context.modelRunner(op: "mtcnn_proposals")
                     return ClosureWorker.perRecord { values in
                         try proposals(try typed(values[0], "mtcnn_proposals"), pnet: pnet, settings: settings).map { $0 as any Sendable }
                     }
@@ -66,8 +66,8 @@ public enum FacePipeline {
             "mtcnn_score", "R-Net or O-Net on a batch of candidate crops (the crop size is the model's input)",
             role: .map, inputs: [.faceCandidate], output: .faceScore, usesModel: true,
             configure: { _ in
-                { path, threads in
-                    let model = try ModelRunner(path: try requireModel(path, op: "mtcnn_score"), threads: threads)
+                { context in
+                    let model = try context.modelRunner(op: "mtcnn_score")
                     return ClosureWorker { batch in try classify(batch.map { try typed($0[0], "mtcnn_score") }, model: model) }
                 }
             }),
@@ -75,7 +75,7 @@ public enum FacePipeline {
             "mtcnn_refine", "fan-out: R-Net's candidates above 0.7, NMS, regressed and squared up; one 48×48 crop each",
             role: .expand, inputs: [.image, .list(.faceScore)], output: .faceCandidate,
             configure: { _ in
-                { _, _ in
+                { _ in
                     ClosureWorker.perRecord { values in
                         let scored = try (typed(values[1], "mtcnn_refine") as [any Sendable]).map { try typed($0, "mtcnn_refine") as ScoredCandidate }
                         return refine(scored, image: try typed(values[0], "mtcnn_refine")).map { $0 as any Sendable }
@@ -86,7 +86,7 @@ public enum FacePipeline {
             "mtcnn_faces", "O-Net's candidates above 0.7 with landmarks, regressed, NMS in Min mode",
             role: .map, inputs: [.list(.faceScore)], output: .faces,
             configure: { _ in
-                { _, _ in
+                { _ in
                     ClosureWorker.perRecord { values in
                         finalFaces(try (typed(values[0], "mtcnn_faces") as [any Sendable]).map { try typed($0, "mtcnn_faces") as ScoredCandidate })
                     }

@@ -100,8 +100,8 @@ public enum OCRPipeline {
                     try parameters.choice("limit_type", among: ["max", "min"], default: "max") == "max" ? .longerAtMost(side) : .shorterAtLeast(side)
                 configured.maxSide = try parameters.integer("max_side", default: configured.maxSide, in: 32...16384)
                 let settings = configured
-                return { path, threads in
-                    let detector = try ModelRunner(path: try requireModel(path, op: "ocr_detect"), threads: threads)
+                return { context in
+                    let detector = try context.modelRunner(op: "ocr_detect")
                     return ClosureWorker.perRecord { values in try detect(try typed(values[0], "ocr_detect"), detector: detector, settings: settings) }
                 }
             }),
@@ -121,7 +121,7 @@ public enum OCRPipeline {
                 configured.detection.unclipRatio = try parameters.number("unclip_ratio", default: configured.detection.unclipRatio, in: 0...10)
                 configured.detection.maxCandidates = try parameters.integer("max_candidates", default: configured.detection.maxCandidates, in: 1...100_000)
                 let settings = configured
-                return { _, _ in
+                return { _ in
                     ClosureWorker.perRecord { values in crops(try typed(values[0], "text_crops"), settings: settings).map { $0 as any Sendable } }
                 }
             }),
@@ -131,8 +131,8 @@ public enum OCRPipeline {
             parameters: [("threshold", "turn when the 180 label's probability is above this (0.9)")],
             configure: { parameters in
                 let threshold = try parameters.number("threshold", default: Settings().classifierThreshold, in: 0...1)
-                return { path, threads in
-                    let classifier = try ModelRunner(path: try requireModel(path, op: "text_direction"), threads: threads)
+                return { context in
+                    let classifier = try context.modelRunner(op: "text_direction")
                     return ClosureWorker { batch in
                         try classify(batch.map { try typed($0[0], "text_direction") }, model: classifier, threshold: threshold)
                     }
@@ -142,9 +142,9 @@ public enum OCRPipeline {
             "text_recognize", "48×W recognizer, batched (padded to the batch's widest), CTC greedy decode with the model's character list",
             role: .map, inputs: [.textCrop], output: .textLine, usesModel: true,
             configure: { _ in
-                { path, threads in
-                    let path = try requireModel(path, op: "text_recognize")
-                    let recognizer = try ModelRunner(path: path, threads: threads)
+                { context in
+                    let recognizer = try context.modelRunner(op: "text_recognize")
+                    let path = recognizer.model.path
                     guard let characters = recognizer.model.metadata["character"] else {
                         throw VisionError("\(path): no 'character' metadata entry (the recognizer's dictionary)")
                     }
@@ -160,7 +160,7 @@ public enum OCRPipeline {
             parameters: [("min_score", "drop lines whose recognizer confidence is below this (0.5)")],
             configure: { parameters in
                 let minScore = try parameters.number("min_score", default: Settings().textScore, in: 0...1)
-                return { _, _ in
+                return { _ in
                     ClosureWorker.perRecord { values in
                         try (typed(values[0], "text_lines") as [any Sendable]).map { try typed($0, "text_lines") as OCRLine }.filter { $0.score >= minScore }
                     }

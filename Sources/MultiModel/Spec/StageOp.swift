@@ -1,3 +1,4 @@
+import Driver
 import Foundation
 import Kernels
 import PipelineSpec
@@ -44,9 +45,22 @@ public indirect enum ValueKind: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Makes one stage worker: for a model stage from the model's path and the worker's
-/// intra-op thread count.
-public typealias StageWorkerFactory = @Sendable (_ modelPath: String?, _ threads: Int) throws -> any StageWorker
+/// What one stage worker is made from: for a model stage, the model's path, the worker's
+/// intra-op thread count and how the model is compiled (the command's `-O`, `--fidelity`,
+/// `--backends`).
+public struct StageWorkerContext: Sendable {
+    public var modelPath: String?
+    public var threads: Int
+    public var options: CompileOptions
+
+    /// The stage's model compiled with the context's options (an error when the stage names none).
+    func modelRunner(op: String) throws -> ModelRunner {
+        try ModelRunner(path: requireModel(modelPath, op: op), threads: threads, options: options)
+    }
+}
+
+/// Makes one stage worker.
+public typealias StageWorkerFactory = @Sendable (_ context: StageWorkerContext) throws -> any StageWorker
 
 /// A kind of stage a pipeline file can use (`op:` in its `stages` list): its role in the
 /// graph, the value kinds it reads and writes, whether it runs a model, its parameters, and
@@ -104,7 +118,7 @@ public struct StageOp: Sendable {
                 color: try parameters.choice("color", among: ["rgb", "bgr"], default: "rgb") == "bgr" ? .bgr : .rgb,
                 pixelLimit: try parameters.integer("max_pixels", default: JPEGDecodeOptions.defaultPixelLimit, in: 1...1_000_000_000),
                 applyOrientation: try parameters.choice("orientation", among: ["apply", "ignore"], default: "apply") == "apply")
-            return { _, _ in try JPEGDecodeWorker(options: options) }
+            return { _ in try JPEGDecodeWorker(options: options) }
         })
 }
 

@@ -1,3 +1,4 @@
+import Driver
 import Foundation
 import PipelineSpec
 import Yams
@@ -68,13 +69,14 @@ public struct StagedPipelineSpec: Sendable {
         return mapping["stages"] != nil
     }
 
-    /// The stages to run, with `makeWorker` closures that open the models when the pipeline starts.
-    public func runtimeStages() -> [Stage] {
+    /// The stages to run, with `makeWorker` closures that open the models when the pipeline
+    /// starts, each model compiled with `options` (by default as `visionc run` compiles).
+    public func runtimeStages(options: CompileOptions = CompileOptions()) -> [Stage] {
         stages.map { spec in
             let policy = spec.queue ?? QueuePolicy()
             guard let factory = spec.makeWorker else { return .gather(spec.name, collecting: spec.inputs[0]) }
-            let (path, threads) = (spec.model?.path, spec.threads)
-            let make: @Sendable () throws -> any StageWorker = { try factory(path, threads) }
+            let context = StageWorkerContext(modelPath: spec.model?.path, threads: spec.threads, options: options)
+            let make: @Sendable () throws -> any StageWorker = { try factory(context) }
             return spec.op.role == .expand
                 ? .expand(spec.name, inputs: spec.inputs, policy: policy, workers: spec.workers, worker: make)
                 : .map(spec.name, inputs: spec.inputs, policy: policy, workers: spec.workers, worker: make)

@@ -1,13 +1,12 @@
-import IR
-
-/// Computes ops on constant tensors at compile time for `constant-fold`. Every function
-/// returns nil when it does not fold (unsupported op or dtype, a value the target type cannot
-/// hold, integer overflow or division by zero), so the op is left to run at run time with
-/// whatever semantics the runtime gives it, never different ones decided here. The runtime
-/// also calls it while planning, to evaluate shape arithmetic on sizes known per request.
+/// Computes ops on constant tensors: `constant-fold` at compile time, and the runtime's planner
+/// for shape arithmetic on sizes known per request, so both fold by the same rules. It lives in
+/// IR, below both. Every function returns nil when it does not fold (unsupported op or dtype, a
+/// value the target type cannot hold, integer overflow or division by zero), so the op is left
+/// to run at run time with whatever semantics the runtime gives it, never different ones
+/// decided here.
 public enum ConstantEvaluator {
     /// Largest result folded (64 Mi elements): bounds the memory a compile can allocate.
-    static let maxElements = 1 << 26
+    public static let maxElements = 1 << 26
 
     /// Evaluates a single-result op whose operands are all constants.
     /// - Parameters:

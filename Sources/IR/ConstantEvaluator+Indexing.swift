@@ -1,5 +1,3 @@
-import IR
-
 /// slice and gather on constants, for shape arithmetic (`Shape → Slice`, `Shape → Gather`).
 extension ConstantEvaluator {
     static func sliced(_ x: Tensor, attributes a: Attributes, resultShape: [Int]) -> Tensor? {

@@ -1,8 +1,6 @@
-import IR
-
 /// What the machine a graph is compiled for offers the passes that choose how it runs:
 /// its backends and what they can do. The driver fills it from the CPU and the libraries
-/// it finds at start-up (`Target.host` in Driver); tests build one by hand, so a pass's
+/// it finds at start-up (`Target.host` in Runtime); tests build one by hand, so a pass's
 /// choices never depend on the machine the tests run on unless they ask.
 public struct Target: Sendable, Hashable {
     /// Backends nodes may be placed on (`native` is always there).

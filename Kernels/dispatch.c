@@ -86,6 +86,7 @@ const char *vc_cpu_model(void) {
         .u8_to_f32 = vc_u8_to_f32__##suffix,                             \
         .f32_channel_affine_hwc = vc_f32_channel_affine_hwc__##suffix,   \
         .f32_hwc_to_chw = vc_f32_hwc_to_chw__##suffix,                   \
+        .f32_chw_to_hwc = vc_f32_chw_to_hwc__##suffix,                   \
         .u8_hwc_to_chw = vc_u8_hwc_to_chw__##suffix,                     \
         .f32_dwconv = vc_f32_dwconv__##suffix,                           \
         .f32_epilogue = vc_f32_epilogue__##suffix,                       \
@@ -192,6 +193,10 @@ void vc_f32_channel_affine_hwc(const float *x, float *y, size_t pixels_begin, si
 
 void vc_f32_hwc_to_chw(const float *x, float *y, int h, int w, int c, int row_begin, int row_end) {
     vc_kernels()->f32_hwc_to_chw(x, y, h, w, c, row_begin, row_end);
+}
+
+void vc_f32_chw_to_hwc(const float *x, float *y, int h, int w, int c, int row_begin, int row_end) {
+    vc_kernels()->f32_chw_to_hwc(x, y, h, w, c, row_begin, row_end);
 }
 
 void vc_u8_hwc_to_chw(const uint8_t *x, uint8_t *y, int h, int w, int c, int row_begin, int row_end) {

@@ -219,6 +219,9 @@ void vc_f32_channel_affine_hwc(const float *x, float *y, size_t pixels_begin, si
 /// HWC [h, w, c] -> CHW [c, h, w] for image rows [row_begin, row_end). y must not alias x.
 void vc_f32_hwc_to_chw(const float *x, float *y, int h, int w, int c, int row_begin, int row_end);
 void vc_u8_hwc_to_chw(const uint8_t *x, uint8_t *y, int h, int w, int c, int row_begin, int row_end);
+/// CHW [c, h, w] -> HWC [h, w, c] for image rows [row_begin, row_end) (a model's NCHW input
+/// handed to channels-last convs). y must not alias x.
+void vc_f32_chw_to_hwc(const float *x, float *y, int h, int w, int c, int row_begin, int row_end);
 
 #ifdef __cplusplus
 }

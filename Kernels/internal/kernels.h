@@ -59,6 +59,8 @@
                                           const float *bias);                                       \
     void vc_f32_hwc_to_chw__##isa(const float *x, float *y, int h, int w, int c, int row_begin,     \
                                   int row_end);                                                     \
+    void vc_f32_chw_to_hwc__##isa(const float *x, float *y, int h, int w, int c, int row_begin,     \
+                                  int row_end);                                                     \
     void vc_u8_hwc_to_chw__##isa(const uint8_t *x, uint8_t *y, int h, int w, int c,               \
                                  int row_begin, int row_end);                                       \
     void vc_f32_dwconv__##isa(const float *x, int h, int w, const float *weights, const float *bias, \
@@ -100,6 +102,7 @@ typedef struct vc_kernel_table {
     __typeof__(vc_u8_to_f32__scalar) *u8_to_f32;
     __typeof__(vc_f32_channel_affine_hwc__scalar) *f32_channel_affine_hwc;
     __typeof__(vc_f32_hwc_to_chw__scalar) *f32_hwc_to_chw;
+    __typeof__(vc_f32_chw_to_hwc__scalar) *f32_chw_to_hwc;
     __typeof__(vc_u8_hwc_to_chw__scalar) *u8_hwc_to_chw;
     __typeof__(vc_f32_dwconv__scalar) *f32_dwconv;
     __typeof__(vc_f32_epilogue__scalar) *f32_epilogue;

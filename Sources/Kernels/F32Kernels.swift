@@ -232,6 +232,17 @@ public enum F32Kernels {
             Int32(rows.upperBound))
     }
 
+    /// [c, h, w] -> [h, w, c] for image rows `rows`.
+    public static func chwToHWC(
+        _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>, height: Int, width: Int,
+        channels: Int, rows: Range<Int>
+    ) throws(KernelError) {
+        try checkTranspose("f32_chw_to_hwc", x.count, y.count, height, width, channels, rows)
+        vc_f32_chw_to_hwc(
+            x.baseAddress, y.baseAddress, Int32(height), Int32(width), Int32(channels), Int32(rows.lowerBound),
+            Int32(rows.upperBound))
+    }
+
     static func checkTranspose(
         _ name: String, _ xCount: Int, _ yCount: Int, _ height: Int, _ width: Int, _ channels: Int, _ rows: Range<Int>
     ) throws(KernelError) {

@@ -280,7 +280,7 @@ final class F32KernelsTests: XCTestCase {
                     return y
                 }
             }
-            for (h, w) in [(1, 1), (2, 7), (3, 17), (5, 33)] {
+            for (h, w) in [(1, 1), (2, 7), (3, 17), (5, 33), (2, 70)] {
                 let bytes = random.bytes(h * w * channels)
                 let floats = bytes.map(Float.init)
                 let chw = (0..<(h * w * channels)).map { i in
@@ -311,6 +311,18 @@ final class F32KernelsTests: XCTestCase {
                         }
                     }
                     XCTAssertEqual(y, chw.map(Float.init))
+                    return y
+                }
+                try assertVariantsEqual("f32 chw->hwc c=\(channels) \(h)x\(w)") {
+                    let planar = chw.map(Float.init)
+                    var y = [Float](repeating: .nan, count: planar.count)
+                    try planar.withUnsafeBufferPointer { x in
+                        try y.withUnsafeMutableBufferPointer { y in
+                            try F32Kernels.chwToHWC(x, y, height: h, width: w, channels: channels, rows: 0..<(h / 2))
+                            try F32Kernels.chwToHWC(x, y, height: h, width: w, channels: channels, rows: (h / 2)..<h)
+                        }
+                    }
+                    XCTAssertEqual(y, floats, "f32 chw->hwc c=\(channels) \(h)x\(w) under \(KernelISA.active)")
                     return y
                 }
             }

@@ -30,13 +30,18 @@ enum TransposeKernel {
         if dims.count <= 1 {
             return { ctx in ctx.raw(ySlot).copyMemory(from: ctx.raw(xSlot), byteCount: count * elementSize) }
         }
-        // Output [B, C, P] read from input [B, P, C]: per image, HWC → CHW.
+        // What is left is a (batched) 2-D transpose, input [B, d1, d0] → output [B, d0, d1]:
+        // HWC → CHW with d0 channels, or CHW → HWC with d1 channels. The kernels are made for
+        // few channels (an image's), so the smaller side is the channels.
         let last = dims.count - 1
-        let channels = dims[last - 1], pixels = dims[last]
-        let isChannelsFirst = strides[last - 1] == 1 && strides[last] == channels
-            && (dims.count == 2 || (dims.count == 3 && strides[0] == channels * pixels))
-        if isChannelsFirst && (elementSize == 4 || elementSize == 1) {
-            return channelsFirst(batch: dims.count == 3 ? dims[0] : 1, channels: channels, pixels: pixels, xSlot: xSlot, ySlot: ySlot, elementSize: elementSize)
+        let (d0, d1) = (dims[last - 1], dims[last])
+        let isTwoD = strides[last - 1] == 1 && strides[last] == d0 && (dims.count == 2 || (dims.count == 3 && strides[0] == d0 * d1))
+        let batch = dims.count == 3 ? dims[0] : 1
+        if isTwoD && elementSize == 4 && d1 < d0 {
+            return channelsLast(batch: batch, channels: d1, pixels: d0, xSlot: xSlot, ySlot: ySlot)
+        }
+        if isTwoD && (elementSize == 4 || elementSize == 1) {
+            return channelsFirst(batch: batch, channels: d0, pixels: d1, xSlot: xSlot, ySlot: ySlot, elementSize: elementSize)
         }
         switch elementSize {
         case 1: return strided(dims: dims, strides: strides, xSlot: xSlot, ySlot: ySlot, as: UInt8.self)
@@ -65,6 +70,24 @@ enum TransposeKernel {
                             (x + b * image).assumingMemoryBound(to: UInt8.self), (y + b * image).assumingMemoryBound(to: UInt8.self),
                             Int32(height), Int32(width), Int32(channels), Int32(rows.lowerBound), Int32(rows.upperBound))
                     }
+                }
+            }
+        }
+    }
+
+    private static func channelsLast(batch: Int, channels: Int, pixels: Int, xSlot: Int, ySlot: Int) -> StepBody {
+        // As `channelsFirst`: rows of up to 1024 pixels.
+        let width = stride(from: min(pixels, 1024), through: 1, by: -1).first { pixels % $0 == 0 } ?? 1
+        let height = pixels / width
+        let image = channels * pixels
+        let rowsPerTask = max(1, OpKernels.minElementsPerTask / max(1, width * channels))
+        return { ctx in
+            let x = ctx.raw(xSlot).assumingMemoryBound(to: Float.self), y = ctx.raw(ySlot).assumingMemoryBound(to: Float.self)
+            for b in 0..<batch {
+                ctx.pool.parallelRanges(count: height, minChunk: rowsPerTask) { rows in
+                    vc_f32_chw_to_hwc(
+                        x + b * image, y + b * image, Int32(height), Int32(width), Int32(channels), Int32(rows.lowerBound),
+                        Int32(rows.upperBound))
                 }
             }
         }

@@ -104,10 +104,12 @@ struct Bench: ParsableCommand {
     /// A staged (multi-model) pipeline is measured by `bench-cascade`: per-queue waits and
     /// batch sizes and per-stage rates, which is what matters there; compile variants do not apply.
     private func runStaged(_ graph: String) throws {
-        guard variants == nil, level == nil, fidelity == nil, svg == nil, markdown == nil, json == nil, duration == nil, batch == nil, workers == nil else {
-            throw ValidationError("\(graph) is a staged pipeline: bench takes --requests, --concurrency, --warmup and --threads for it (or use `visionc bench-cascade` for --max-batch and --json)")
+        guard variants == nil, svg == nil, markdown == nil, json == nil, duration == nil, batch == nil, workers == nil else {
+            throw ValidationError("\(graph) is a staged pipeline: bench takes --requests, --concurrency, --warmup, --threads, -O0/-O2 and --fidelity for it (or use `visionc bench-cascade` for --max-batch and --json)")
         }
         var arguments = positional + ["--concurrency", concurrency, "--warmup", String(warmup)]
+        if level == .O0 { arguments.append("-O0") }
+        if let fidelity { arguments += ["--fidelity", fidelity.rawValue] }
         if let requests { arguments += ["--requests", String(requests)] }
         if let threads { arguments += ["--threads-per-model", String(threads)] }
         var cascade = try BenchCascade.parse(arguments)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Driver
 import Foundation
 import MultiModel
 
@@ -24,6 +25,7 @@ struct BenchCascade: ParsableCommand {
     @Option(help: "Intra-op threads per model worker (default: the graph's).") var threadsPerModel: Int?
     @Option(help: "Unmeasured requests per client before each run.") var warmup = 2
     @Flag(help: "Print the figures as one JSON object.") var json = false
+    @OptionGroup var flags: CompileFlags
 
     private func list(_ text: String, _ name: String) throws -> [Int] {
         let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -86,7 +88,7 @@ struct BenchCascade: ParsableCommand {
 
     /// One closed-loop run on a fresh pipeline.
     private func measure(_ spec: StagedPipelineSpec, inputs: [[UInt8]], clients: Int, maxBatch: Int?) throws -> [String: Any] {
-        let pipeline = try StagedPipeline(name: spec.name, stages: spec.runtimeStages(), maxInFlight: max(64, clients))
+        let pipeline = try StagedPipeline(name: spec.name, stages: spec.runtimeStages(options: flags.options), maxInFlight: max(64, clients))
         defer { pipeline.shutdown() }
         let (inputName, resultName) = (spec.input, spec.output)
         let failures = Counter()

@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // MARK: - System libraries and C kernels
@@ -60,9 +61,14 @@ let package = Package(
             name: "MultiModel",
             dependencies: ["Driver", "IR", "PipelineSpec", "ONNXImport", "Runtime", "Kernels", .product(name: "Yams", package: "Yams")]
         ),
+        // `visionc serve`: the Open Inference Protocol over HTTP.
+        .target(
+            name: "Serve",
+            dependencies: ["Driver", "IR", "Runtime", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .executableTarget(
             name: "visionc",
-            dependencies: ["Driver", "IR", "MultiModel", "Passes", "Runtime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Driver", "IR", "MultiModel", "Serve", "Passes", "Runtime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Tests
@@ -77,6 +83,7 @@ let package = Package(
             resources: [.copy("Golden")]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "IR", "Kernels", "TestSupport"]),
+        .testTarget(name: "ServeTests", dependencies: ["Serve", "Driver", "TestSupport"]),
         .testTarget(name: "MultiModelTests", dependencies: ["MultiModel", "IR", "Runtime", "TestSupport"]),
         .testTarget(
             name: "DriverTests",

@@ -25,17 +25,8 @@ enum ResultFormat {
     }
 
     static func json(_ r: PipelineResult) -> String {
-        var object: [String: Any] = ["input": r.input]
-        object["results"] = r.rankings.first.map { ranking in
-            ranking.map { c -> [String: Any] in
-                var entry: [String: Any] = ["class": c.index, "score": Double(c.score)]
-                if let label = c.label { entry["label"] = label }
-                return entry
-            }
-        } ?? []
-        if r.rankings.count > 1 {
-            object["rankings"] = r.rankings.map { $0.map { ["class": $0.index, "score": Double($0.score)] } }
-        }
+        var object = r.rankingObject
+        object["input"] = r.input
         var times: [String: Double] = ["total": r.profile.total * 1000]
         for c in StageCategory.allCases where r.profile.seconds(by: c) > 0 { times[c.rawValue] = r.profile.seconds(by: c) * 1000 }
         object["time_ms"] = times

@@ -1,0 +1,88 @@
+import Driver
+import Foundation
+import IR
+
+/// The body of a successful infer response: a JSON header and, for outputs sent binary,
+/// their bytes after it (`headerLength` is then the `Inference-Header-Content-Length`).
+struct InferenceResponse {
+    var body: [UInt8]
+    /// The JSON header's length when binary data follows, else nil.
+    var headerLength: Int?
+
+    /// - Parameters:
+    ///   - requested: the outputs asked for (nil: all, in the model's order).
+    ///   - binaryByDefault: the request's `binary_data_output`.
+    static func encode(
+        _ result: PipelineResult, model: ServedModel, id: String?, requested: [RequestedOutput]?, binaryByDefault: Bool
+    ) throws(InferenceError) -> InferenceResponse {
+        var tensors: [String: (datatype: String, shape: [Int], data: OutputData)] = [:]
+        for (meta, tensor) in zip(model.outputs, result.outputs) {
+            tensors[meta.name] = (meta.datatype, tensor.shape, OutputData(tensor.data))
+        }
+        if model.outputs.contains(where: { $0.name == ServedModel.resultOutput }) {
+            let json = (try? JSONSerialization.data(withJSONObject: result.rankingObject, options: [.sortedKeys])) ?? Data("{}".utf8)
+            tensors[ServedModel.resultOutput] = ("BYTES", [1], .bytes([[UInt8](json)]))
+        }
+        let wanted = requested ?? model.outputs.map { RequestedOutput(name: $0.name, binary: nil) }
+        var outputs: [[String: Any]] = []
+        var binary: [UInt8] = []
+        for output in wanted {
+            guard let tensor = tensors[output.name] else {
+                let names = model.outputs.map(\.name).joined(separator: ", ")
+                throw InferenceError(.badRequest, "model '\(model.name)' has no output '\(output.name)' (its outputs: \(names))")
+            }
+            var entry: [String: Any] = ["name": output.name, "datatype": tensor.datatype, "shape": tensor.shape]
+            if output.binary ?? binaryByDefault {
+                let bytes = tensor.data.littleEndianBytes
+                entry["parameters"] = ["binary_data_size": bytes.count]
+                binary += bytes
+            } else {
+                entry["data"] = tensor.data.jsonValues
+            }
+            outputs.append(entry)
+        }
+        var header: [String: Any] = ["model_name": model.name, "model_version": "1", "outputs": outputs]
+        if let id { header["id"] = id }
+        let json: Data
+        do {
+            json = try JSONSerialization.data(withJSONObject: header)
+        } catch {
+            throw InferenceError(.internalError, "cannot encode the response: \(error)")
+        }
+        return InferenceResponse(body: [UInt8](json) + binary, headerLength: binary.isEmpty ? nil : json.count)
+    }
+}
+
+/// An output's elements, as JSON values or as the binary extension's bytes.
+enum OutputData {
+    case numbers(TensorData)
+    case bytes([[UInt8]])
+
+    init(_ data: TensorData) { self = .numbers(data) }
+
+    var jsonValues: [Any] {
+        switch self {
+        case .numbers(.f32(let v)): v.map { Double($0) }
+        case .numbers(.i64(let v)): v.map { Int($0) }
+        case .numbers(.i32(let v)): v.map { Int($0) }
+        case .numbers(.u8(let v)): v.map { Int($0) }
+        case .bytes(let elements): elements.map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    /// Little-endian element bytes; BYTES elements each with a 4-byte length prefix.
+    var littleEndianBytes: [UInt8] {
+        func raw<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { [UInt8]($0) } }  // x86-64 and arm64: little-endian
+        switch self {
+        case .numbers(.f32(let v)): return raw(v)
+        case .numbers(.i64(let v)): return raw(v)
+        case .numbers(.i32(let v)): return raw(v)
+        case .numbers(.u8(let v)): return v
+        case .bytes(let elements):
+            return elements.flatMap { element -> [UInt8] in
+                let n = UInt32(element.count)
+                return [UInt8(n & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 24)] + element
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import Driver
+import Foundation
+import Hummingbird
+
+/// `visionc serve`: every graph as a model over the Open Inference Protocol's REST binding
+/// (KServe v2, as Triton speaks it), on Hummingbird.
+///
+/// Endpoints: `GET /v2/health/live`, `/v2/health/ready`, `/v2` (server metadata),
+/// `/v2/models/{m}` (model metadata), `/v2/models/{m}/ready`, `/v2/models/{m}/stats` and
+/// `/v2/models/stats` (Triton's statistics shape), `POST /v2/models/{m}/infer` with JSON
+/// tensors or the binary tensor data extension. Errors are `{"error": "…"}` with 400 (bad
+/// request, body over the limit), 404 (unknown model), 503 (queue full, shutting down) or 500.
+public final class InferenceServer: Sendable {
+    public static let version = "0.1.0"
+    public let models: [ServedModel]
+    private let byName: [String: ServedModel]
+    private let maxBodyBytes: Int
+
+    public init(models: [ServedModel], maxBodyBytes: Int) throws {
+        var byName: [String: ServedModel] = [:]
+        for model in models {
+            guard byName[model.name] == nil else { throw DriverError("two graphs are both named '\(model.name)'; model names must differ") }
+            byName[model.name] = model
+        }
+        self.models = models
+        self.byName = byName
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Serves until SIGTERM or SIGINT (`handleSignals`, as `visionc serve` does) or until the
+    /// calling task is cancelled; `onRunning` gets the bound port (useful with port 0).
+    public func run(host: String, port: Int, handleSignals: Bool = true, onRunning: @escaping @Sendable (Int) -> Void) async throws {
+        let app = Application(
+            router: router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "visionc"),
+            onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
+        defer { for model in models { model.shutdown() } }
+        if handleSignals {
+            try await app.runService()
+        } else {
+            try await app.run()
+        }
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("v2/health/live") { _, _ in Response(status: .ok) }
+        router.get("v2/health/ready") { _, _ in Response(status: .ok) }
+        router.get("v2") { _, _ in
+            Self.json(.ok, ["name": "visionc", "version": Self.version, "extensions": ["binary_tensor_data", "statistics"]])
+        }
+        router.get("v2/models/stats") { _, _ in
+            let stats = self.models.flatMap { ($0.statisticsObject()["model_stats"] as? [Any]) ?? [] }
+            return Self.json(.ok, ["model_stats": stats])
+        }
+        router.get("v2/models/:model") { _, context in
+            try self.respond { () throws(InferenceError) in
+                let model = try self.model(context)
+                return Self.json(.ok, [
+                    "name": model.name, "versions": ["1"], "platform": "visionc",
+                    "inputs": [Self.metadata(model.input)], "outputs": model.outputs.map(Self.metadata),
+                ])
+            }
+        }
+        router.get("v2/models/:model/ready") { _, context in
+            try self.respond { () throws(InferenceError) in
+                _ = try self.model(context)
+                return Response(status: .ok)
+            }
+        }
+        router.get("v2/models/:model/stats") { _, context in
+            try self.respond { () throws(InferenceError) in Self.json(.ok, try self.model(context).statisticsObject()) }
+        }
+        router.post("v2/models/:model/infer") { request, context in
+            await self.infer(request, context)
+        }
+        return router
+    }
+
+    private func infer(_ request: Request, _ context: BasicRequestContext) async -> Response {
+        do {
+            let model = try self.model(context)
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: maxBodyBytes)
+            } catch {
+                throw InferenceError(.badRequest, "the request body is larger than the server's limit of \(maxBodyBytes) bytes (--max-body-mb)")
+            }
+            let headerLength = try Self.headerLength(request.headers)
+            let decoded = try InferenceRequest.decode(body: Array(buffer: body), headerLength: headerLength, singleInput: model.input.name)
+            guard decoded.inputs.count == 1, let input = decoded.inputs.first, input.name == model.input.name else {
+                throw InferenceError(.badRequest, "model '\(model.name)' takes one input, '\(model.input.name)' (BYTES: an encoded image); got \(decoded.inputs.map { "'\($0.name)'" }.joined(separator: ", "))")
+            }
+            guard input.datatype == "BYTES", input.elements.count == 1 else {
+                throw InferenceError(.badRequest, "input '\(input.name)' must be BYTES with one element (one encoded image); got \(input.datatype) \(input.shape)")
+            }
+            let (result, _) = try await model.infer(image: input.elements[0])
+            let response = try InferenceResponse.encode(
+                result, model: model, id: decoded.id, requested: decoded.outputs, binaryByDefault: decoded.binaryOutputs)
+            var headers = HTTPFields()
+            if let length = response.headerLength {
+                headers[.contentType] = "application/octet-stream"
+                headers[.init("Inference-Header-Content-Length")!] = String(length)
+            } else {
+                headers[.contentType] = "application/json"
+            }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: response.body)))
+        } catch let error as InferenceError {
+            return Self.error(error)
+        } catch {
+            return Self.error(InferenceError(.internalError, "\(error)"))
+        }
+    }
+
+    private func model(_ context: BasicRequestContext) throws(InferenceError) -> ServedModel {
+        let name = context.parameters.get("model") ?? ""
+        guard let model = byName[name] else {
+            throw InferenceError(.notFound, "unknown model '\(name)' (served: \(models.map(\.name).joined(separator: ", ")))")
+        }
+        return model
+    }
+
+    private func respond(_ body: () throws(InferenceError) -> Response) throws -> Response {
+        do {
+            return try body()
+        } catch {
+            return Self.error(error)
+        }
+    }
+
+    /// `Inference-Header-Content-Length`, nil when absent.
+    static func headerLength(_ headers: HTTPFields) throws(InferenceError) -> Int? {
+        guard let field = headers.first(where: { $0.name.canonicalName == "inference-header-content-length" }) else { return nil }
+        guard let length = Int(field.value.trimmingCharacters(in: .whitespaces)), length >= 0 else {
+            throw InferenceError(.badRequest, "Inference-Header-Content-Length '\(field.value)' is not a non-negative integer")
+        }
+        return length
+    }
+
+    static func metadata(_ tensor: TensorMetadata) -> [String: Any] {
+        ["name": tensor.name, "datatype": tensor.datatype, "shape": tensor.shape]
+    }
+
+    static func error(_ error: InferenceError) -> Response {
+        let status: HTTPResponse.Status = switch error.kind {
+        case .badRequest: .badRequest
+        case .notFound: .notFound
+        case .unavailable: .serviceUnavailable
+        case .internalError: .internalServerError
+        }
+        return json(status, ["error": error.message])
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ object: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,240 @@
+import Driver
+import Foundation
+import IR
+import Runtime
+
+/// How a served model runs requests: its workers and the queue in front of them.
+public struct ServingOptions: Sendable {
+    /// Worker threads, each with its own runner (plans and buffers).
+    public var workers: Int
+    /// Kernel threads of each worker.
+    public var threadsPerWorker: Int
+    /// Requests waiting for a worker beyond which new ones get 503.
+    public var maxQueueSize: Int
+
+    public init(workers: Int, threadsPerWorker: Int, maxQueueSize: Int) {
+        self.workers = max(1, workers)
+        self.threadsPerWorker = max(1, threadsPerWorker)
+        self.maxQueueSize = max(0, maxQueueSize)
+    }
+}
+
+/// One tensor of a model's metadata: name, Open Inference Protocol datatype, shape (-1 where
+/// a size is known only per request).
+public struct TensorMetadata: Sendable, Equatable {
+    public var name: String
+    public var datatype: String
+    public var shape: [Int]
+}
+
+/// A compiled graph served as a model: a fixed pool of workers, each owning a
+/// `PipelineRunner`, fed from one bounded FIFO queue. A request that finds the queue full is
+/// refused at once (503) rather than queued without bound; the inference itself never runs on
+/// the server's event loops.
+public final class ServedModel: @unchecked Sendable {
+    public let name: String
+    public let compiled: CompiledPipeline
+    public let input: TensorMetadata
+    public let outputs: [TensorMetadata]
+    /// The human-readable result output (top-k classes as JSON), when the graph ranks.
+    public static let resultOutput = "result"
+
+    private let options: ServingOptions
+    private let lock = NSCondition()
+    private var queue: [Job] = []
+    private var stopping = false
+    private var threads: [Thread] = []
+    private var statistics = ModelStatistics()
+
+    /// One queued request: its input and where its answer goes.
+    private struct Job {
+        var input: [UInt8]
+        var enqueued: UInt64
+        var finish: @Sendable (Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError>) -> Void
+    }
+
+    /// Compiles nothing itself: `compiled` is the graph after the passes; each worker builds
+    /// its runner (and so its plans) before the model reports ready.
+    public init(_ compiled: CompiledPipeline, options: ServingOptions) throws {
+        self.compiled = compiled
+        self.options = options
+        name = compiled.spec.name
+        let graph = compiled.optimized
+        guard graph.inputs.count == 1 else {
+            throw DriverError("\(name): a served graph takes one encoded image; it has \(graph.inputs.count) inputs")
+        }
+        input = TensorMetadata(name: graph[graph.inputs[0]].name, datatype: "BYTES", shape: [1])
+        var outputs = graph.outputs.map { id in
+            let type = graph.type(of: id)
+            return TensorMetadata(name: graph[id].name, datatype: Self.datatype(type.dtype), shape: type.shape.map { $0.value ?? -1 })
+        }
+        if !compiled.rankings.isEmpty { outputs.append(TensorMetadata(name: Self.resultOutput, datatype: "BYTES", shape: [1])) }
+        self.outputs = outputs
+        let runners = try (0..<options.workers).map { _ in try PipelineRunner(compiled, threads: options.threadsPerWorker) }
+        for (index, runner) in runners.enumerated() {
+            let owned = OwnedRunner(runner)
+            let thread = Thread { [unowned self] in self.work(owned.runner) }
+            thread.name = "visionc-\(name)-\(index)"
+            threads.append(thread)
+            thread.start()
+        }
+    }
+
+    /// Runs one image; throws 503 when the queue is full or the model is stopping.
+    public func infer(image: [UInt8]) async throws(InferenceError) -> (PipelineResult, queueNanoseconds: UInt64) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result: Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError> = await withCheckedContinuation { continuation in
+            let job = Job(input: image, enqueued: started) { continuation.resume(returning: $0) }
+            lock.lock()
+            defer { lock.unlock() }
+            guard !stopping else {
+                continuation.resume(returning: .failure(InferenceError(.unavailable, "model '\(name)' is shutting down")))
+                return
+            }
+            // Up to `maxQueueSize` wait beyond what the idle workers take at once.
+            guard queue.count < options.maxQueueSize + max(0, options.workers - busy) else {
+                continuation.resume(returning: .failure(InferenceError(
+                    .unavailable, "model '\(name)': the queue is full (\(options.maxQueueSize) waiting); retry later")))
+                return
+            }
+            queue.append(job)
+            lock.signal()
+        }
+        record(result, totalNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+        return try result.get()
+    }
+
+    private func record(_ result: Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError>, totalNanoseconds: UInt64) {
+        lock.lock()
+        statistics.record(result, totalNanoseconds: totalNanoseconds)
+        lock.unlock()
+    }
+
+    /// Triton's statistics object for this model (`/v2/models/{m}/stats`).
+    public func statisticsObject() -> [String: Any] {
+        lock.lock()
+        defer { lock.unlock() }
+        return statistics.object(name: name)
+    }
+
+    /// Requests now waiting for a worker.
+    public var pendingRequests: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return queue.count
+    }
+
+    /// Lets the workers finish what is queued, then stops them.
+    public func shutdown() {
+        lock.lock()
+        stopping = true
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Workers running a request now.
+    private var busy = 0
+
+    private func work(_ runner: PipelineRunner) {
+        while true {
+            lock.lock()
+            while queue.isEmpty && !stopping { lock.wait() }
+            guard !queue.isEmpty else {
+                lock.unlock()
+                return
+            }
+            let job = queue.removeFirst()
+            busy += 1
+            lock.unlock()
+            let waited = DispatchTime.now().uptimeNanoseconds - job.enqueued
+            let outcome: Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError>
+            do {
+                let tensor = Tensor(shape: [job.input.count], bytes: job.input)
+                outcome = .success((try runner.run(input: tensor, name: "request").0, waited))
+            } catch let error as RuntimeError {
+                outcome = .failure(InferenceError(Self.isInputFault(error) ? .badRequest : .internalError, "\(error)"))
+            } catch {
+                outcome = .failure(InferenceError(.internalError, "\(error)"))
+            }
+            lock.lock()
+            busy -= 1
+            lock.unlock()
+            job.finish(outcome)
+        }
+    }
+
+    /// Errors the request's image causes (corrupt, too large, a size the graph cannot take),
+    /// as opposed to the server's own.
+    static func isInputFault(_ error: RuntimeError) -> Bool {
+        switch error {
+        case .decode, .imageTooLarge, .tensorTooLarge, .inputType, .shape: true
+        default: false
+        }
+    }
+
+    static func datatype(_ dtype: DType) -> String {
+        switch dtype {
+        case .f32, .bf16: "FP32"  // bf16 values are widened when copied out
+        case .i64: "INT64"
+        case .i32: "INT32"
+        case .u8: "UINT8"
+        }
+    }
+}
+
+/// A runner handed to the one worker thread that uses it (a runner serves one thread at a time).
+private final class OwnedRunner: @unchecked Sendable {
+    let runner: PipelineRunner
+    init(_ runner: PipelineRunner) { self.runner = runner }
+}
+
+/// Counts and durations in Triton's statistics shape: `success` is whole requests, `queue`
+/// the wait for a worker, and the compute phases split the run by the paper's categories
+/// (decode and preprocess are `compute_input`, the model `compute_infer`, postprocess
+/// `compute_output`). Without batching, every request is one execution.
+struct ModelStatistics {
+    private var success = Duration(), failure = Duration(), queue = Duration()
+    private var computeInput = Duration(), computeInfer = Duration(), computeOutput = Duration()
+    private var lastInferenceMilliseconds: UInt64 = 0
+
+    struct Duration {
+        var count = 0
+        var nanoseconds: UInt64 = 0
+        mutating func add(_ ns: UInt64) {
+            count += 1
+            nanoseconds &+= ns
+        }
+        var object: [String: Any] { ["count": count, "ns": nanoseconds] }
+    }
+
+    mutating func record(_ result: Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError>, totalNanoseconds: UInt64) {
+        lastInferenceMilliseconds = UInt64(Date().timeIntervalSince1970 * 1000)
+        switch result {
+        case .failure:
+            failure.add(totalNanoseconds)
+        case .success(let (run, waited)):
+            success.add(totalNanoseconds)
+            queue.add(waited)
+            let profile = run.profile
+            func ns(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
+            computeInput.add(ns(profile.seconds(by: .decode) + profile.seconds(by: .preprocess)))
+            computeInfer.add(ns(profile.seconds(by: .inference)))
+            computeOutput.add(ns(profile.seconds(by: .postprocess)))
+        }
+    }
+
+    func object(name: String) -> [String: Any] {
+        [
+            "model_stats": [[
+                "name": name, "version": "1", "last_inference": lastInferenceMilliseconds,
+                "inference_count": success.count, "execution_count": success.count,
+                "inference_stats": [
+                    "success": success.object, "fail": failure.object, "queue": queue.object,
+                    "compute_input": computeInput.object, "compute_infer": computeInfer.object,
+                    "compute_output": computeOutput.object,
+                ],
+                "batch_stats": [] as [Any],
+            ] as [String: Any]],
+        ]
+    }
+}

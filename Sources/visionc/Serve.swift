@@ -1,0 +1,73 @@
+import ArgumentParser
+import Driver
+import Foundation
+import Serve
+
+/// `visionc serve GRAPH…`: each graph compiled once and served as a model over the Open
+/// Inference Protocol (KServe v2 REST, as Triton speaks it), until SIGTERM or SIGINT.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve pipeline graphs over the Open Inference Protocol (KServe v2 / Triton REST).",
+        discussion: """
+            Each graph is a model named by its `pipeline:` field, taking one BYTES input (an
+            encoded image) and giving the graph's outputs, plus `result` (the ranked classes as
+            JSON) for graphs that rank. Clients: tritonclient, KServe's, curl (a body posted with
+            `Inference-Header-Content-Length: 0` is the image itself). Prints
+            `visionc serve: http://HOST:PORT` once it listens.
+            """)
+
+    @Argument(help: "Pipeline graphs (YAML).") var graphs: [String]
+    @OptionGroup var flags: CompileFlags
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "HTTP port (0: any free port, printed at start).") var httpPort = 8000
+    @Option(help: "Worker threads per model (default: one per core).") var workers: Int?
+    @Option(help: "Kernel threads per worker (default: cores / workers).") var threads: Int?
+    @Option(help: "Requests that may wait for a worker, per model, before new ones get 503.") var maxQueueSize = 64
+    @Option(help: "Largest request body accepted, in MiB (larger: 400).") var maxBodyMb = 64
+
+    func validate() throws {
+        guard !graphs.isEmpty else { throw ValidationError("give at least one pipeline graph") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be in 0...65535") }
+        guard maxQueueSize >= 0 else { throw ValidationError("--max-queue-size must be at least 0") }
+        guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be in 1...4096") }
+    }
+
+    func run() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let workerCount = workers ?? cores
+        let serving = ServingOptions(
+            workers: workerCount, threadsPerWorker: threads ?? max(1, cores / workerCount), maxQueueSize: maxQueueSize)
+        let server: InferenceServer
+        do {
+            let models = try graphs.map { try ServedModel(try Compiler.compile(path: $0, options: flags.options), options: serving) }
+            server = try InferenceServer(models: models, maxBodyBytes: maxBodyMb << 20)
+        } catch {
+            throw fail(error)
+        }
+        let (host, port) = (host, httpPort)
+        let done = DispatchSemaphore(value: 0)
+        let failure = FailureBox()
+        Task {
+            do {
+                try await server.run(host: host, port: port) { bound in
+                    // Written straight to the descriptor, so a script reading the pipe sees it at once.
+                    let line = "visionc serve: http://\(host):\(bound) · models \(server.models.map(\.name).joined(separator: ", "))\n"
+                    FileHandle.standardOutput.write(Data(line.utf8))
+                }
+            } catch {
+                failure.error = error
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.error { throw fail(error) }
+    }
+}
+
+/// The server task's error, read after it ends.
+private final class FailureBox: @unchecked Sendable {
+    var error: Error?
+}

@@ -1,0 +1,105 @@
+import Driver
+import Foundation
+@testable import Serve
+import TestSupport
+import XCTest
+
+/// `visionc serve` as clients see it: the request decoding on its own, then the server on
+/// loopback driven by Triton's Python client (scripts/oip_client_check.py, from .venv-clients).
+final class ServeTests: XCTestCase {
+    func testBinaryRequestSplitsAtTheHeaderLength() throws {
+        let image: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]
+        let header = Array(#"{"id":"a","inputs":[{"name":"image","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":11}}],"parameters":{"binary_data_output":true}}"#.utf8)
+        let body = header + [7, 0, 0, 0] + image
+        let request = try InferenceRequest.decode(body: body, headerLength: header.count, singleInput: "image")
+        XCTAssertEqual(request.id, "a")
+        XCTAssertEqual(request.inputs.first?.elements, [image])
+        XCTAssertTrue(request.binaryOutputs)
+    }
+
+    func testRawBodyIsTheImageOrItsSerializedForm() throws {
+        let image: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 9]
+        XCTAssertEqual(try InferenceRequest.decode(body: image, headerLength: 0, singleInput: "x").inputs.first?.elements, [image])
+        let serialized: [UInt8] = [5, 0, 0, 0] + image
+        XCTAssertEqual(try InferenceRequest.decode(body: serialized, headerLength: 0, singleInput: "x").inputs.first?.elements, [image])
+    }
+
+    func testMalformedRequestsAreBadRequests() {
+        let cases: [(String, [UInt8], Int?)] = [
+            ("not JSON", Array("{".utf8), nil),
+            ("no inputs", Array(#"{"inputs":[]}"#.utf8), nil),
+            ("header past the body", Array("{}".utf8), 10),
+            ("binary size past the data", Array(#"{"inputs":[{"name":"i","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":99}}]}"#.utf8), nil),
+            ("element count against shape", Array(#"{"inputs":[{"name":"i","datatype":"BYTES","shape":[2],"data":["a"]}]}"#.utf8), nil),
+            ("overflowing shape", Array(#"{"inputs":[{"name":"i","datatype":"BYTES","shape":[9223372036854775807,4],"data":["a"]}]}"#.utf8), nil),
+            ("numeric input", Array(#"{"inputs":[{"name":"i","datatype":"FP32","shape":[1],"data":[1.0]}]}"#.utf8), nil),
+        ]
+        for (what, body, headerLength) in cases {
+            XCTAssertThrowsError(try InferenceRequest.decode(body: body, headerLength: headerLength, singleInput: "i"), what) { error in
+                XCTAssertEqual((error as? InferenceError)?.kind, .badRequest, what)
+            }
+        }
+        // A length prefix claiming more than is there.
+        XCTAssertThrowsError(try InferenceRequest.serializedBytes([200, 0, 0, 0, 1], input: "i"))
+    }
+
+    func testTritonClientAgainstTheServer() throws {
+        let python = TestPaths.repositoryRoot.appendingPathComponent(".venv-clients/bin/python")
+        guard TestPaths.exists(python) else { return XCTFail("\(python.path) is missing: run scripts/setup") }
+        let graph = TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path
+        let image = TestPaths.asset("images/chelsea.jpg").path
+        let compiled = try Compiler.compile(path: graph, options: CompileOptions())
+        let expected = try PipelineRunner(compiled, threads: 1).run(path: image).rankingObject
+        let expectedFile = FileManager.default.temporaryDirectory.appendingPathComponent("serve-expected-\(getpid()).json")
+        try JSONSerialization.data(withJSONObject: expected).write(to: expectedFile)
+        defer { try? FileManager.default.removeItem(at: expectedFile) }
+
+        let model = try ServedModel(compiled, options: ServingOptions(workers: 2, threadsPerWorker: 1, maxQueueSize: 8))
+        let server = try InferenceServer(models: [model], maxBodyBytes: 1 << 20)
+        let bound = PortBox()
+        let serving = Task { try await server.run(host: "127.0.0.1", port: 0, handleSignals: false) { bound.set($0) } }
+        defer { serving.cancel() }
+        guard let port = bound.wait(seconds: 30) else { return XCTFail("the server did not start listening within 30 s") }
+
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [
+            TestPaths.repositoryRoot.appendingPathComponent("scripts/oip_client_check.py").path,
+            "--url", "127.0.0.1:\(port)", "--model", model.name, "--image", image,
+            "--expected", expectedFile.path, "--max-body-mb", "1",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        // Bounded: a hung server fails the test instead of hanging it.
+        let deadline = Date().addingTimeInterval(180)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(process.terminationStatus, 0, log)
+        XCTAssertTrue(log.contains("checks passed"), log)
+    }
+}
+
+/// The port the server bound, handed from its start-up callback to the test thread.
+private final class PortBox: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var port: Int?
+
+    func set(_ value: Int) {
+        condition.lock()
+        port = value
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait(seconds: Double) -> Int? {
+        let deadline = Date().addingTimeInterval(seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while port == nil && condition.wait(until: deadline) {}
+        return port
+    }
+}

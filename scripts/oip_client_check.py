@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Drives a running `visionc serve` with the clients people use (Triton's Python client over
+HTTP, and plain HTTP for what it cannot send) and checks the Open Inference Protocol contract:
+health, metadata, infer with binary and JSON tensors, a raw image body, the error statuses,
+and that the server stays live after bad requests. Run by Tests/ServeTests with .venv-clients.
+
+    oip_client_check.py --url 127.0.0.1:PORT --model classify --image IMG --expected EXPECTED.json
+                        --max-body-mb N
+
+EXPECTED.json holds what `visionc run --json` gives for IMG: {"results": [{"class", "score", "label"}]}.
+Prints one line per check; exits 1 at the first failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import sys
+
+import numpy as np
+import tritonclient.http as httpclient
+from tritonclient.utils import InferenceServerException
+
+checks = 0
+
+
+def check(condition: bool, what: str) -> None:
+    global checks
+    if not condition:
+        print(f"FAIL: {what}", flush=True)
+        sys.exit(1)
+    checks += 1
+    print(f"ok: {what}", flush=True)
+
+
+def post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+    host, port = url.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    connection.request("POST", path, body=body, headers=headers)
+    response = connection.getresponse()
+    data = response.read()
+    return response.status, data, {k.lower(): v for k, v in response.getheaders()}
+
+
+def get(url: str, path: str) -> tuple[int, bytes]:
+    host, port = url.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def same_ranking(results: list[dict], expected: list[dict]) -> bool:
+    return [r["class"] for r in results] == [e["class"] for e in expected] and all(
+        abs(r["score"] - e["score"]) <= 1e-5 and r.get("label") == e.get("label") for r, e in zip(results, expected))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--image", required=True)
+    parser.add_argument("--expected", required=True)
+    parser.add_argument("--max-body-mb", type=int, required=True)
+    args = parser.parse_args()
+    image = open(args.image, "rb").read()
+    expected = json.load(open(args.expected))["results"]
+    client = httpclient.InferenceServerClient(url=args.url, network_timeout=60.0)
+
+    check(client.is_server_live(), "server live")
+    check(client.is_server_ready(), "server ready")
+    check(client.is_model_ready(args.model), f"model {args.model} ready")
+    server = client.get_server_metadata()
+    check(server["name"] == "visionc" and "binary_tensor_data" in server["extensions"], "server metadata names the binary extension")
+    metadata = client.get_model_metadata(args.model)
+    check([i["datatype"] for i in metadata["inputs"]] == ["BYTES"], "the model takes one BYTES input")
+    input_name = metadata["inputs"][0]["name"]
+    output_names = [o["name"] for o in metadata["outputs"]]
+    check("result" in output_names, "the model has a readable result output")
+
+    # tritonclient's default: inputs binary; numeric outputs binary, the result as JSON.
+    tensor = httpclient.InferInput(input_name, [1], "BYTES")
+    tensor.set_data_from_numpy(np.array([image], dtype=np.object_))
+    outputs = [httpclient.InferRequestedOutput(name, binary_data=(name != "result")) for name in output_names]
+    answer = client.infer(args.model, [tensor], outputs=outputs, request_id="r1")
+    check(answer.get_response()["id"] == "r1", "the response carries the request id")
+    readable = json.loads(answer.as_numpy("result")[0])
+    check(same_ranking(readable["results"], expected), "binary request: top-5 equals visionc run")
+    numeric = [name for name in output_names if name != "result"]
+    scores = [answer.as_numpy(name) for name in numeric]
+    check(any(s.dtype == np.float32 and np.allclose(s.ravel(), [e["score"] for e in expected], atol=1e-5) for s in scores),
+          "binary FP32 output holds the top-5 scores")
+    check(any(s.dtype == np.int64 and list(s.ravel()) == [e["class"] for e in expected] for s in scores),
+          "binary INT64 output holds the top-5 classes")
+
+    # Everything as JSON on the way back.
+    answer = client.infer(args.model, [tensor], outputs=[httpclient.InferRequestedOutput(n, binary_data=False) for n in output_names])
+    check(same_ranking(json.loads(answer.as_numpy("result")[0])["results"], expected), "JSON outputs: top-5 equals visionc run")
+
+    # A raw body: the image itself, header length 0 (curl --data-binary).
+    status, body, _ = post(args.url, f"/v2/models/{args.model}/infer", image, {"Inference-Header-Content-Length": "0"})
+    check(status == 200, f"raw image body: 200 (got {status})")
+    result = next(o for o in json.loads(body)["outputs"] if o["name"] == "result")
+    check(same_ranking(json.loads(result["data"][0])["results"], expected), "raw image body: top-5 equals visionc run")
+
+    # The error contract.
+    status, body = get(args.url, "/v2/models/no-such-model")
+    check(status == 404 and "error" in json.loads(body), f"unknown model: 404 with an error (got {status})")
+    status, body, _ = post(args.url, "/v2/models/no-such-model/infer", b"{}", {})
+    check(status == 404, f"infer on an unknown model: 404 (got {status})")
+    try:
+        wrong = httpclient.InferInput(input_name, [1, 3], "FP32")
+        wrong.set_data_from_numpy(np.zeros((1, 3), dtype=np.float32))
+        client.infer(args.model, [wrong])
+        check(False, "FP32 input refused")
+    except InferenceServerException as error:
+        check(error.status() == "400", f"wrong datatype: 400 (got {error.status()}: {error.message()})")
+    header = json.dumps({"inputs": [{"name": input_name, "datatype": "BYTES", "shape": [1],
+                                     "parameters": {"binary_data_size": len(image) + 4}}]}).encode()
+    status, body, _ = post(args.url, f"/v2/models/{args.model}/infer", header, {"Inference-Header-Content-Length": str(len(header) + 10)})
+    check(status == 400 and "error" in json.loads(body), f"header length past the body: 400 (got {status})")
+    status, body, _ = post(args.url, f"/v2/models/{args.model}/infer", header, {"Inference-Header-Content-Length": "abc"})
+    check(status == 400, f"header length not a number: 400 (got {status})")
+    status, body, _ = post(args.url, f"/v2/models/{args.model}/infer", b"{not json", {})
+    check(status == 400 and "error" in json.loads(body), f"JSON that does not parse: 400 (got {status})")
+    status, body, _ = post(args.url, f"/v2/models/{args.model}/infer", b"not an image at all", {"Inference-Header-Content-Length": "0"})
+    check(status == 400 and "error" in json.loads(body), f"bytes that are no image: 400 (got {status}: {body[:120]!r})")
+    oversize = b"\xff" * ((args.max_body_mb << 20) + 1)
+    status, body, _ = post(args.url, f"/v2/models/{args.model}/infer", oversize, {"Inference-Header-Content-Length": "0"})
+    check(status == 400, f"body over the limit: 400 (got {status})")
+    check(client.is_server_live(), "still live after the bad requests")
+
+    stats = client.get_inference_statistics(args.model)["model_stats"][0]
+    check(int(stats["inference_count"]) == 3, f"stats count the 3 successful requests (got {stats['inference_count']})")
+    check(int(stats["inference_stats"]["fail"]["count"]) >= 1, "stats count the failed one")
+    print(f"oip_client_check: {checks} checks passed", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,10 @@ and that the server stays live after bad requests. Run by Tests/ServeTests with 
 
     oip_client_check.py --url 127.0.0.1:PORT --model classify --image IMG --expected EXPECTED.json
                         --max-body-mb N
+    oip_client_check.py --url 127.0.0.1:PORT --model classify --image IMG --overload 8
+
+The second form fires 8 requests at once at a server with one worker and no queue: some must
+get 503 (queue full) with an error body, the others 200, and the server stays live.
 
 EXPECTED.json holds what `visionc run --json` gives for IMG: {"results": [{"class", "score", "label"}]}.
 Prints one line per check; exits 1 at the first failure.
@@ -17,6 +21,7 @@ import argparse
 import http.client
 import json
 import sys
+import threading
 
 import numpy as np
 import tritonclient.http as httpclient
@@ -56,15 +61,48 @@ def same_ranking(results: list[dict], expected: list[dict]) -> bool:
         abs(r["score"] - e["score"]) <= 1e-5 and r.get("label") == e.get("label") for r, e in zip(results, expected))
 
 
+def overload(url: str, model: str, image: bytes, clients: int) -> None:
+    statuses: list[int] = []
+    bodies: list[bytes] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients)
+
+    def send() -> None:
+        start.wait()
+        status, body, _ = post(url, f"/v2/models/{model}/infer", image, {"Inference-Header-Content-Length": "0"})
+        with lock:
+            statuses.append(status)
+            bodies.append(body)
+
+    threads = [threading.Thread(target=send) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    check(len(statuses) == clients, f"all {clients} concurrent requests answered")
+    check(set(statuses) <= {200, 503}, f"only 200 and 503 under overload (got {sorted(statuses)})")
+    check(statuses.count(503) >= 1 and statuses.count(200) >= 1, f"the full queue refuses some and serves others (got {sorted(statuses)})")
+    check(all("error" in json.loads(b) for s, b in zip(statuses, bodies) if s == 503), "every 503 carries an error")
+    status, _ = get(url, "/v2/health/live")
+    check(status == 200, "still live after the overload")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--image", required=True)
-    parser.add_argument("--expected", required=True)
-    parser.add_argument("--max-body-mb", type=int, required=True)
+    parser.add_argument("--expected")
+    parser.add_argument("--max-body-mb", type=int)
+    parser.add_argument("--overload", type=int, help="fire this many requests at once instead of the protocol checks")
     args = parser.parse_args()
     image = open(args.image, "rb").read()
+    if args.overload:
+        overload(args.url, args.model, image, args.overload)
+        print(f"oip_client_check: {checks} checks passed", flush=True)
+        return
+    if args.expected is None or args.max_body_mb is None:
+        parser.error("--expected and --max-body-mb are needed for the protocol checks")
     expected = json.load(open(args.expected))["results"]
     client = httpclient.InferenceServerClient(url=args.url, network_timeout=60.0)
 

@@ -44,42 +44,60 @@ final class ServeTests: XCTestCase {
     }
 
     func testTritonClientAgainstTheServer() throws {
-        let python = TestPaths.repositoryRoot.appendingPathComponent(".venv-clients/bin/python")
-        guard TestPaths.exists(python) else { return XCTFail("\(python.path) is missing: run scripts/setup") }
-        let graph = TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path
         let image = TestPaths.asset("images/chelsea.jpg").path
-        let compiled = try Compiler.compile(path: graph, options: CompileOptions())
+        let compiled = try Self.classify()
         let expected = try PipelineRunner(compiled, threads: 1).run(path: image).rankingObject
         let expectedFile = FileManager.default.temporaryDirectory.appendingPathComponent("serve-expected-\(getpid()).json")
         try JSONSerialization.data(withJSONObject: expected).write(to: expectedFile)
         defer { try? FileManager.default.removeItem(at: expectedFile) }
-
         let model = try ServedModel(compiled, options: ServingOptions(workers: 2, threadsPerWorker: 1, maxQueueSize: 8))
-        let server = try InferenceServer(models: [model], maxBodyBytes: 1 << 20)
+        try checkWithClient(model, maxBodyMiB: 1, [
+            "--image", image, "--expected", expectedFile.path, "--max-body-mb", "1",
+        ])
+    }
+
+    /// One worker, no queue, eight requests at once on a 2560×1600 photo (a long decode):
+    /// the ones that find the worker busy get 503, the server serves the rest and stays live.
+    func testAFullQueueAnswers503() throws {
+        let image = TestPaths.asset("images/wallpaper-2560x1600-progressive.jpg")
+        guard TestPaths.exists(image) else { return XCTFail("\(image.path) is missing: run scripts/setup") }
+        let model = try ServedModel(Self.classify(), options: ServingOptions(workers: 1, threadsPerWorker: 1, maxQueueSize: 0))
+        try checkWithClient(model, maxBodyMiB: 16, ["--image", image.path, "--overload", "8"])
+        XCTAssertEqual(model.pendingRequests, 0)
+    }
+
+    private static func classify() throws -> CompiledPipeline {
+        try Compiler.compile(path: TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path, options: CompileOptions())
+    }
+
+    /// Serves `model` on a free loopback port and runs scripts/oip_client_check.py against it
+    /// with `arguments`; bounded in time, so a hung server fails instead of hanging the suite.
+    private func checkWithClient(_ model: ServedModel, maxBodyMiB: Int, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let python = TestPaths.repositoryRoot.appendingPathComponent(".venv-clients/bin/python")
+        guard TestPaths.exists(python) else { return XCTFail("\(python.path) is missing: run scripts/setup", file: file, line: line) }
+        let server = try InferenceServer(models: [model], maxBodyBytes: maxBodyMiB << 20)
         let bound = PortBox()
         let serving = Task { try await server.run(host: "127.0.0.1", port: 0, handleSignals: false) { bound.set($0) } }
         defer { serving.cancel() }
-        guard let port = bound.wait(seconds: 30) else { return XCTFail("the server did not start listening within 30 s") }
+        guard let port = bound.wait(seconds: 30) else { return XCTFail("the server did not start listening within 30 s", file: file, line: line) }
 
         let process = Process()
         process.executableURL = python
         process.arguments = [
             TestPaths.repositoryRoot.appendingPathComponent("scripts/oip_client_check.py").path,
-            "--url", "127.0.0.1:\(port)", "--model", model.name, "--image", image,
-            "--expected", expectedFile.path, "--max-body-mb", "1",
-        ]
+            "--url", "127.0.0.1:\(port)", "--model", model.name,
+        ] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        // Bounded: a hung server fails the test instead of hanging it.
         let deadline = Date().addingTimeInterval(180)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertEqual(process.terminationStatus, 0, log)
-        XCTAssertTrue(log.contains("checks passed"), log)
+        XCTAssertEqual(process.terminationStatus, 0, log, file: file, line: line)
+        XCTAssertTrue(log.contains("checks passed"), log, file: file, line: line)
     }
 }
 

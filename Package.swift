@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // MARK: - System libraries and C kernels
@@ -61,10 +62,13 @@ let package = Package(
             name: "MultiModel",
             dependencies: ["Driver", "IR", "PipelineSpec", "ONNXImport", "Runtime", "Kernels", .product(name: "Yams", package: "Yams")]
         ),
-        // `visionc serve`: the Open Inference Protocol over HTTP.
+        // `visionc serve`: the Open Inference Protocol over HTTP, Prometheus metrics.
         .target(
             name: "Serve",
-            dependencies: ["Driver", "IR", "Runtime", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "Driver", "IR", "Runtime", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .executableTarget(
             name: "visionc",

@@ -90,6 +90,7 @@ def overload(url: str, model: str, image: bytes, clients: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
+    parser.add_argument("--metrics-url", required=True, help="host:port of the Prometheus listener")
     parser.add_argument("--model", required=True)
     parser.add_argument("--image", required=True)
     parser.add_argument("--expected")
@@ -172,6 +173,20 @@ def main() -> None:
     stats = client.get_inference_statistics(args.model)["model_stats"][0]
     check(int(stats["inference_count"]) == 3, f"stats count the 3 successful requests (got {stats['inference_count']})")
     check(int(stats["inference_stats"]["fail"]["count"]) >= 1, "stats count the failed one")
+
+    # Prometheus, named as Triton's.
+    status, body = get(args.metrics_url, "/metrics")
+    text = body.decode()
+    labels = f'model="{args.model}",version="1"'
+    def metric(name: str) -> float:
+        for line in text.splitlines():
+            if line.startswith(name + "{") and labels in line:
+                return float(line.rsplit(" ", 1)[1])
+        return float("nan")
+    check(status == 200 and metric("nv_inference_request_success") == 3, f"metrics: 3 successes (got {metric('nv_inference_request_success')})")
+    check(metric("nv_inference_request_failure") >= 1, "metrics: the failure counted")
+    check(metric("nv_inference_compute_infer_duration_us") > 0, "metrics: inference time recorded")
+    check('visionc_stage_duration_us{' in text and 'stage="decode"' in text, "metrics: visionc's per-stage time")
     print(f"oip_client_check: {checks} checks passed", flush=True)
 
 

@@ -1,6 +1,7 @@
 import Driver
 import Foundation
 import Hummingbird
+import Prometheus
 
 /// `visionc serve`: every graph as a model over the Open Inference Protocol's REST binding
 /// (KServe v2, as Triton speaks it), on Hummingbird.
@@ -15,8 +16,10 @@ public final class InferenceServer: Sendable {
     public let models: [ServedModel]
     private let byName: [String: ServedModel]
     private let maxBodyBytes: Int
+    private let registry: PrometheusCollectorRegistry
 
-    public init(models: [ServedModel], maxBodyBytes: Int) throws {
+    /// - Parameter registry: the one the models record their metrics in.
+    public init(models: [ServedModel], maxBodyBytes: Int, registry: PrometheusCollectorRegistry) throws {
         var byName: [String: ServedModel] = [:]
         for model in models {
             guard byName[model.name] == nil else { throw DriverError("two graphs are both named '\(model.name)'; model names must differ") }
@@ -25,20 +28,41 @@ public final class InferenceServer: Sendable {
         self.models = models
         self.byName = byName
         self.maxBodyBytes = maxBodyBytes
+        self.registry = registry
     }
 
+    /// Which listener came up, and on which port (useful with port 0).
+    public enum Listener: Sendable { case http, metrics }
+
     /// Serves until SIGTERM or SIGINT (`handleSignals`, as `visionc serve` does) or until the
-    /// calling task is cancelled; `onRunning` gets the bound port (useful with port 0).
-    public func run(host: String, port: Int, handleSignals: Bool = true, onRunning: @escaping @Sendable (Int) -> Void) async throws {
-        let app = Application(
+    /// calling task is cancelled. With `metricsPort`, Prometheus metrics (`GET /metrics`) have
+    /// their own listener, as Triton's do; `onRunning` hears each listener's bound port.
+    public func run(
+        host: String, port: Int, metricsPort: Int?, handleSignals: Bool = true,
+        onRunning: @escaping @Sendable (Listener, Int) -> Void
+    ) async throws {
+        var apps = [Application(
             router: router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "visionc"),
-            onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
+            onServerRunning: { channel in onRunning(.http, channel.localAddress?.port ?? port) })]
+        if let metricsPort {
+            let metrics = Router()
+            metrics.get("metrics") { _, _ in
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; version=0.0.4"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: self.registry.emitToBuffer())))
+            }
+            apps.append(Application(
+                router: metrics,
+                configuration: .init(address: .hostname(host, port: metricsPort), serverName: "visionc-metrics"),
+                onServerRunning: { channel in onRunning(.metrics, channel.localAddress?.port ?? metricsPort) }))
+        }
         defer { for model in models { model.shutdown() } }
-        if handleSignals {
-            try await app.runService()
-        } else {
-            try await app.run()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for app in apps {
+                group.addTask { handleSignals ? try await app.runService() : try await app.run() }
+            }
+            try await group.waitForAll()
         }
     }
 

@@ -1,6 +1,7 @@
 import Driver
 import Foundation
 import IR
+import Prometheus
 import Runtime
 
 /// How a served model runs requests: its workers and the queue in front of them.
@@ -45,6 +46,7 @@ public final class ServedModel: @unchecked Sendable {
     private var stopping = false
     private var threads: [Thread] = []
     private var statistics = ModelStatistics()
+    private let metrics: ModelMetrics
 
     /// One queued request: its input and where its answer goes.
     private struct Job {
@@ -55,10 +57,12 @@ public final class ServedModel: @unchecked Sendable {
 
     /// Compiles nothing itself: `compiled` is the graph after the passes; each worker builds
     /// its runner (and so its plans) before the model reports ready.
-    public init(_ compiled: CompiledPipeline, options: ServingOptions) throws {
+    /// - Parameter registry: where the model's Prometheus metrics live (one per server).
+    public init(_ compiled: CompiledPipeline, options: ServingOptions, registry: PrometheusCollectorRegistry) throws {
         self.compiled = compiled
         self.options = options
         name = compiled.spec.name
+        metrics = ModelMetrics(registry: registry, model: compiled.spec.name)
         let graph = compiled.optimized
         guard graph.inputs.count == 1 else {
             throw DriverError("\(name): a served graph takes one encoded image; it has \(graph.inputs.count) inputs")
@@ -98,6 +102,7 @@ public final class ServedModel: @unchecked Sendable {
                 return
             }
             queue.append(job)
+            metrics.pending.set(Double(queue.count))
             lock.signal()
         }
         record(result, totalNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
@@ -108,6 +113,7 @@ public final class ServedModel: @unchecked Sendable {
         lock.lock()
         statistics.record(result, totalNanoseconds: totalNanoseconds)
         lock.unlock()
+        metrics.record(result, totalNanoseconds: totalNanoseconds)
     }
 
     /// Triton's statistics object for this model (`/v2/models/{m}/stats`).
@@ -144,6 +150,7 @@ public final class ServedModel: @unchecked Sendable {
                 return
             }
             let job = queue.removeFirst()
+            metrics.pending.set(Double(queue.count))
             busy += 1
             lock.unlock()
             let waited = DispatchTime.now().uptimeNanoseconds - job.enqueued

@@ -21,6 +21,7 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var flags: CompileFlags
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "HTTP port (0: any free port, printed at start).") var httpPort = 8000
+    @Option(help: "Port of the Prometheus metrics (GET /metrics; 0: any free port; -1: none).") var metricsPort = 8002
     @Option(help: "Worker threads per model (default: one per core).") var workers: Int?
     @Option(help: "Kernel threads per worker (default: cores / workers).") var threads: Int?
     @Option(help: "Requests that may wait for a worker, per model, before new ones get 503.") var maxQueueSize = 64
@@ -31,6 +32,7 @@ struct ServeCommand: ParsableCommand {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be in 0...65535") }
+        guard (-1...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be in 0...65535, or -1 for none") }
         guard maxQueueSize >= 0 else { throw ValidationError("--max-queue-size must be at least 0") }
         guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be in 1...4096") }
     }
@@ -42,19 +44,25 @@ struct ServeCommand: ParsableCommand {
             workers: workerCount, threadsPerWorker: threads ?? max(1, cores / workerCount), maxQueueSize: maxQueueSize)
         let server: InferenceServer
         do {
-            let models = try graphs.map { try ServedModel(try Compiler.compile(path: $0, options: flags.options), options: serving) }
-            server = try InferenceServer(models: models, maxBodyBytes: maxBodyMb << 20)
+            let registry = MetricsRegistry()
+            let models = try graphs.map {
+                try ServedModel(try Compiler.compile(path: $0, options: flags.options), options: serving, registry: registry)
+            }
+            server = try InferenceServer(models: models, maxBodyBytes: maxBodyMb << 20, registry: registry)
         } catch {
             throw fail(error)
         }
-        let (host, port) = (host, httpPort)
+        let (host, port, metricsPort) = (host, httpPort, metricsPort >= 0 ? metricsPort : nil)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()
         Task {
             do {
-                try await server.run(host: host, port: port) { bound in
+                try await server.run(host: host, port: port, metricsPort: metricsPort) { listener, bound in
                     // Written straight to the descriptor, so a script reading the pipe sees it at once.
-                    let line = "visionc serve: http://\(host):\(bound) · models \(server.models.map(\.name).joined(separator: ", "))\n"
+                    let line = switch listener {
+                    case .http: "visionc serve: http://\(host):\(bound) · models \(server.models.map(\.name).joined(separator: ", "))\n"
+                    case .metrics: "visionc serve: metrics at http://\(host):\(bound)/metrics\n"
+                    }
                     FileHandle.standardOutput.write(Data(line.utf8))
                 }
             } catch {

@@ -50,8 +50,9 @@ final class ServeTests: XCTestCase {
         let expectedFile = FileManager.default.temporaryDirectory.appendingPathComponent("serve-expected-\(getpid()).json")
         try JSONSerialization.data(withJSONObject: expected).write(to: expectedFile)
         defer { try? FileManager.default.removeItem(at: expectedFile) }
-        let model = try ServedModel(compiled, options: ServingOptions(workers: 2, threadsPerWorker: 1, maxQueueSize: 8))
-        try checkWithClient(model, maxBodyMiB: 1, [
+        let registry = MetricsRegistry()
+        let model = try ServedModel(compiled, options: ServingOptions(workers: 2, threadsPerWorker: 1, maxQueueSize: 8), registry: registry)
+        try checkWithClient(model, registry: registry, maxBodyMiB: 1, [
             "--image", image, "--expected", expectedFile.path, "--max-body-mb", "1",
         ])
     }
@@ -61,8 +62,9 @@ final class ServeTests: XCTestCase {
     func testAFullQueueAnswers503() throws {
         let image = TestPaths.asset("images/wallpaper-2560x1600-progressive.jpg")
         guard TestPaths.exists(image) else { return XCTFail("\(image.path) is missing: run scripts/setup") }
-        let model = try ServedModel(Self.classify(), options: ServingOptions(workers: 1, threadsPerWorker: 1, maxQueueSize: 0))
-        try checkWithClient(model, maxBodyMiB: 16, ["--image", image.path, "--overload", "8"])
+        let registry = MetricsRegistry()
+        let model = try ServedModel(Self.classify(), options: ServingOptions(workers: 1, threadsPerWorker: 1, maxQueueSize: 0), registry: registry)
+        try checkWithClient(model, registry: registry, maxBodyMiB: 16, ["--image", image.path, "--overload", "8"])
         XCTAssertEqual(model.pendingRequests, 0)
     }
 
@@ -70,22 +72,32 @@ final class ServeTests: XCTestCase {
         try Compiler.compile(path: TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path, options: CompileOptions())
     }
 
-    /// Serves `model` on a free loopback port and runs scripts/oip_client_check.py against it
-    /// with `arguments`; bounded in time, so a hung server fails instead of hanging the suite.
-    private func checkWithClient(_ model: ServedModel, maxBodyMiB: Int, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    /// Serves `model` on free loopback ports (inference and metrics) and runs
+    /// scripts/oip_client_check.py against it with `arguments`; bounded in time, so a hung
+    /// server fails instead of hanging the suite.
+    private func checkWithClient(
+        _ model: ServedModel, registry: MetricsRegistry, maxBodyMiB: Int, _ arguments: [String],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let python = TestPaths.repositoryRoot.appendingPathComponent(".venv-clients/bin/python")
         guard TestPaths.exists(python) else { return XCTFail("\(python.path) is missing: run scripts/setup", file: file, line: line) }
-        let server = try InferenceServer(models: [model], maxBodyBytes: maxBodyMiB << 20)
-        let bound = PortBox()
-        let serving = Task { try await server.run(host: "127.0.0.1", port: 0, handleSignals: false) { bound.set($0) } }
+        let server = try InferenceServer(models: [model], maxBodyBytes: maxBodyMiB << 20, registry: registry)
+        let bound = PortBox(), metricsBound = PortBox()
+        let serving = Task {
+            try await server.run(host: "127.0.0.1", port: 0, metricsPort: 0, handleSignals: false) { listener, port in
+                listener == .http ? bound.set(port) : metricsBound.set(port)
+            }
+        }
         defer { serving.cancel() }
-        guard let port = bound.wait(seconds: 30) else { return XCTFail("the server did not start listening within 30 s", file: file, line: line) }
+        guard let port = bound.wait(seconds: 30), let metricsPort = metricsBound.wait(seconds: 30) else {
+            return XCTFail("the server did not start listening within 30 s", file: file, line: line)
+        }
 
         let process = Process()
         process.executableURL = python
         process.arguments = [
             TestPaths.repositoryRoot.appendingPathComponent("scripts/oip_client_check.py").path,
-            "--url", "127.0.0.1:\(port)", "--model", model.name,
+            "--url", "127.0.0.1:\(port)", "--metrics-url", "127.0.0.1:\(metricsPort)", "--model", model.name,
         ] + arguments
         let output = Pipe()
         process.standardOutput = output

@@ -1,0 +1,59 @@
+import Driver
+import IR
+import Prometheus
+
+/// The registry a server's models record their metrics in (one per server).
+public typealias MetricsRegistry = PrometheusCollectorRegistry
+
+/// A served model's Prometheus metrics, named and labelled as Triton's (`nv_inference_…`,
+/// `model` and `version` labels) so dashboards made for Triton read them, plus visionc's own
+/// per-stage time (`visionc_stage_duration_us{stage="decode|preprocess|…|queue"}`): the
+/// paper's breakdown of where a served request's time goes, live. Durations are cumulative
+/// microseconds, as Triton exports them.
+final class ModelMetrics: Sendable {
+    private let success, failure, inferences, executions: Counter
+    private let requestDuration, queueDuration, computeInput, computeInfer, computeOutput: Counter
+    private let stages: [StageCategory: Counter]
+    let pending: Gauge
+
+    init(registry: PrometheusCollectorRegistry, model: String) {
+        let labels = [("model", model), ("version", "1")]
+        func counter(_ name: String, _ help: String) -> Counter { registry.makeCounter(name: name, labels: labels, help: help) }
+        success = counter("nv_inference_request_success", "Number of successful inference requests")
+        failure = counter("nv_inference_request_failure", "Number of failed inference requests")
+        inferences = counter("nv_inference_count", "Number of inferences performed")
+        executions = counter("nv_inference_exec_count", "Number of model executions performed")
+        requestDuration = counter("nv_inference_request_duration_us", "Cumulative inference request duration in microseconds")
+        queueDuration = counter("nv_inference_queue_duration_us", "Cumulative inference queuing duration in microseconds")
+        computeInput = counter("nv_inference_compute_input_duration_us", "Cumulative compute input duration in microseconds (decode and preprocess)")
+        computeInfer = counter("nv_inference_compute_infer_duration_us", "Cumulative compute inference duration in microseconds (the model)")
+        computeOutput = counter("nv_inference_compute_output_duration_us", "Cumulative compute output duration in microseconds (postprocess)")
+        pending = registry.makeGauge(name: "nv_inference_pending_request_count", labels: labels, help: "Instantaneous number of pending requests awaiting execution")
+        var stages: [StageCategory: Counter] = [:]
+        for stage in StageCategory.allCases {
+            stages[stage] = registry.makeCounter(
+                name: "visionc_stage_duration_us", labels: labels + [("stage", stage.rawValue)],
+                help: "Cumulative time of served requests by stage, in microseconds")
+        }
+        self.stages = stages
+    }
+
+    func record(_ result: Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError>, totalNanoseconds: UInt64) {
+        guard case .success(let (run, waited)) = result else {
+            failure.increment()
+            return
+        }
+        success.increment()
+        inferences.increment()
+        executions.increment()
+        requestDuration.increment(by: Int64(totalNanoseconds / 1000))
+        queueDuration.increment(by: Int64(waited / 1000))
+        let profile = run.profile
+        func us(_ seconds: Double) -> Int64 { Int64(max(0, seconds) * 1e6) }
+        computeInput.increment(by: us(profile.seconds(by: .decode) + profile.seconds(by: .preprocess)))
+        computeInfer.increment(by: us(profile.seconds(by: .inference)))
+        computeOutput.increment(by: us(profile.seconds(by: .postprocess)))
+        for (stage, counter) in stages where stage != .queue { counter.increment(by: us(profile.seconds(by: stage))) }
+        stages[.queue]?.increment(by: Int64(waited / 1000))
+    }
+}

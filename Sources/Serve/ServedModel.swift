@@ -77,7 +77,8 @@ public final class ServedModel: @unchecked Sendable {
         let runners = try (0..<options.workers).map { _ in try PipelineRunner(compiled, threads: options.threadsPerWorker) }
         for (index, runner) in runners.enumerated() {
             let owned = OwnedRunner(runner)
-            let thread = Thread { [unowned self] in self.work(owned.runner) }
+            // Each thread keeps the model alive until `shutdown` lets it finish.
+            let thread = Thread { self.work(owned.runner) }
             thread.name = "visionc-\(name)-\(index)"
             threads.append(thread)
             thread.start()

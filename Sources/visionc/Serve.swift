@@ -21,7 +21,8 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var flags: CompileFlags
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "HTTP port (0: any free port, printed at start).") var httpPort = 8000
-    @Option(help: "Port of the Prometheus metrics (GET /metrics; 0: any free port; -1: none).") var metricsPort = 8002
+    @Option(help: "Port of the Prometheus metrics (GET /metrics; 0: any free port).") var metricsPort = 8002
+    @Flag(help: "Serve no Prometheus metrics.") var noMetrics = false
     @Option(help: "Worker threads per model (default: one per core).") var workers: Int?
     @Option(help: "Kernel threads per worker (default: cores / workers).") var threads: Int?
     @Option(help: "Requests that may wait for a worker, per model, before new ones get 503.") var maxQueueSize = 64
@@ -32,7 +33,7 @@ struct ServeCommand: ParsableCommand {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be in 0...65535") }
-        guard (-1...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be in 0...65535, or -1 for none") }
+        guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be in 0...65535") }
         guard maxQueueSize >= 0 else { throw ValidationError("--max-queue-size must be at least 0") }
         guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be in 1...4096") }
     }
@@ -52,7 +53,7 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        let (host, port, metricsPort) = (host, httpPort, metricsPort >= 0 ? metricsPort : nil)
+        let (host, port, metricsPort) = (host, httpPort, noMetrics ? nil : metricsPort)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()
         Task {

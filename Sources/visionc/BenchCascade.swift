@@ -64,11 +64,16 @@ struct BenchCascade: ParsableCommand {
             throw fail(error)
         }
         if json {
-            let object: [String: Any] = ["schema": "visionc-bench-cascade/1", "graph": graph, "inputs": images, "runs": runs]
+            let options = flags.options
+            let object: [String: Any] = [
+                "schema": "visionc-bench-cascade/1", "graph": graph, "inputs": images, "runs": runs,
+                "compile": ["level": options.level.rawValue, "fidelity": options.fidelity.rawValue, "backends": options.target.backends.map(\.rawValue).sorted()],
+            ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
         }
+        print("models compiled at -\(flags.options.level.rawValue), fidelity \(flags.options.fidelity.rawValue)")
         for run in runs {
             let latency = run["latency_ms"] as! [String: Double]
             print(String(

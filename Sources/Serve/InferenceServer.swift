@@ -2,6 +2,7 @@ import Driver
 import Foundation
 import Hummingbird
 import Prometheus
+import ServiceLifecycle
 
 /// `visionc serve`: every graph as a model over the Open Inference Protocol's REST binding
 /// (KServe v2, as Triton speaks it), on Hummingbird.
@@ -58,12 +59,12 @@ public final class InferenceServer: Sendable {
                 onServerRunning: { channel in onRunning(.metrics, channel.localAddress?.port ?? metricsPort) }))
         }
         defer { for model in models { model.shutdown() } }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for app in apps {
-                group.addTask { handleSignals ? try await app.runService() : try await app.run() }
-            }
-            try await group.waitForAll()
-        }
+        // One group for both listeners: a signal drains both, and one failing (a port in use)
+        // ends the other instead of leaving it serving alone.
+        let group = ServiceGroup(
+            services: apps, gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [], cancellationSignals: [],
+            logger: apps[0].logger)
+        try await group.run()
     }
 
     func router() -> Router<BasicRequestContext> {

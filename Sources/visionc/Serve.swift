@@ -1,6 +1,7 @@
 import ArgumentParser
 import Driver
 import Foundation
+import MultiModel
 import Serve
 
 /// `visionc serve GRAPH…`: each graph compiled once and served as a model over the Open
@@ -36,6 +37,9 @@ struct ServeCommand: ParsableCommand {
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be in 0...65535") }
         guard maxQueueSize >= 0 else { throw ValidationError("--max-queue-size must be at least 0") }
         guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be in 1...4096") }
+        if let staged = graphs.first(where: { StagedPipelineSpec.isStaged(path: $0) }) {
+            throw ValidationError("\(staged) is a staged (multi-model) pipeline; serve takes single-graph pipelines for now")
+        }
     }
 
     func run() throws {

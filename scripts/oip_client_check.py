@@ -39,9 +39,13 @@ def check(condition: bool, what: str) -> None:
     print(f"ok: {what}", flush=True)
 
 
-def post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+def connect(url: str) -> http.client.HTTPConnection:
     host, port = url.split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    return http.client.HTTPConnection(host, int(port), timeout=60)
+
+
+def post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+    connection = connect(url)
     connection.request("POST", path, body=body, headers=headers)
     response = connection.getresponse()
     data = response.read()
@@ -49,8 +53,7 @@ def post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int
 
 
 def get(url: str, path: str) -> tuple[int, bytes]:
-    host, port = url.split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    connection = connect(url)
     connection.request("GET", path)
     response = connection.getresponse()
     return response.status, response.read()

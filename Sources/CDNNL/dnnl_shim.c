@@ -209,6 +209,38 @@ static dnnl_status_t attributes_with_user_scratchpad(dnnl_primitive_attr_t *attr
     return status;
 }
 
+/// Writes `from` (plain, laid out as from_md) into `to` (laid out as to_md, the layout a
+/// primitive picked) through a one-off reorder, synchronously: weights are prepared once, when
+/// the plan is built.
+static dnnl_status_t reorder_into(dnnl_stream_t stream, const dnnl_memory_desc_t *from_md, const void *from,
+                                  const dnnl_memory_desc_t *to_md, dnnl_memory_t to) {
+    dnnl_memory_t source = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t reorder = NULL;
+    dnnl_status_t status = api.dnnl_memory_create(&source, from_md, api.engine, (void *)from);
+    if (status == dnnl_success) status = api.dnnl_reorder_primitive_desc_create(&pd, from_md, api.engine, to_md, api.engine, NULL);
+    if (status == dnnl_success) status = api.dnnl_primitive_create(&reorder, pd);
+    if (status == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, to}};
+        status = api.dnnl_primitive_execute(reorder, stream, 2, args);
+    }
+    if (status == dnnl_success) status = api.dnnl_stream_wait(stream);
+    if (reorder) api.dnnl_primitive_destroy(reorder);
+    if (pd) api.dnnl_primitive_desc_destroy(pd);
+    if (source) api.dnnl_memory_destroy(source);
+    return status;
+}
+
+/// The bias, owned by p: `channels` values repeated `repeats` times (a matmul's columns hold
+/// several kernel taps of the same channels), described by md.
+static dnnl_status_t own_bias(vc_dnnl_primitive *p, const float *bias, size_t channels, size_t repeats,
+                              const dnnl_memory_desc_t *md) {
+    p->bias_data = aligned_alloc(64, align64(channels * repeats * sizeof(float)));
+    if (!p->bias_data) return dnnl_out_of_memory;
+    for (size_t r = 0; r < repeats; r++) memcpy((float *)p->bias_data + r * channels, bias, channels * sizeof(float));
+    return api.dnnl_memory_create(&p->bias, md, api.engine, p->bias_data);
+}
+
 /// The conv's post-ops in order into a new *post_ops; the residual add's index into p.
 static dnnl_status_t append_post_ops(const vc_dnnl_conv_params *c, vc_dnnl_primitive *p, const dnnl_memory_desc_t *residual_md,
                                      dnnl_post_ops_t *post_ops, char *err, size_t err_len) {
@@ -270,9 +302,7 @@ static int matmul_deconvolution_create(const vc_dnnl_conv_params *c, vc_dnnl_pri
     vc_dnnl_primitive *p = calloc(1, sizeof *p);
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t post_ops = NULL;
-    dnnl_primitive_desc_t pd = NULL, reorder_pd = NULL;
-    dnnl_primitive_t reorder = NULL;
-    dnnl_memory_t user_weights = NULL;
+    dnnl_primitive_desc_t pd = NULL;
     float *row_weights = NULL;
     if (!p) {
         snprintf(err, err_len, "out of memory");
@@ -312,33 +342,17 @@ static int matmul_deconvolution_create(const vc_dnnl_conv_params *c, vc_dnnl_pri
         goto fail;
     }
     VC_CHECK(api.dnnl_memory_create(&p->weights, weights_picked, api.engine, p->weights_data));
-    VC_CHECK(api.dnnl_memory_create(&user_weights, &weights_user_md, api.engine, row_weights));
-    VC_CHECK(api.dnnl_reorder_primitive_desc_create(&reorder_pd, &weights_user_md, api.engine, weights_picked, api.engine, NULL));
-    VC_CHECK(api.dnnl_primitive_create(&reorder, reorder_pd));
     for (dnnl_dim_t i = 0; i < kh; i++) {
         for (dnnl_dim_t ci = 0; ci < channels; ci++)
             for (dnnl_dim_t j = 0; j < kw; j++)
                 for (dnnl_dim_t o = 0; o < m; o++)
                     row_weights[ci * n + j * m + o] = c->weights[((ci * m + o) * kh + i) * kw + j];
         VC_CHECK(api.dnnl_memory_set_data_handle(p->weights, (char *)p->weights_data + (size_t)i * p->row_weights_bytes));
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user_weights}, {DNNL_ARG_TO, p->weights}};
-        VC_CHECK(api.dnnl_primitive_execute(reorder, p->stream, 2, args));
-        VC_CHECK(api.dnnl_stream_wait(p->stream));
+        VC_CHECK(reorder_into(p->stream, &weights_user_md, row_weights, weights_picked, p->weights));
     }
-    if (c->bias) {
-        p->bias_data = aligned_alloc(64, align64((size_t)n * sizeof(float)));
-        if (!p->bias_data) {
-            snprintf(err, err_len, "out of memory for the bias");
-            goto fail;
-        }
-        for (dnnl_dim_t j = 0; j < kw; j++) memcpy((float *)p->bias_data + j * m, c->bias, (size_t)m * sizeof(float));
-        VC_CHECK(api.dnnl_memory_create(&p->bias, &bias_md, api.engine, p->bias_data));
-    }
+    if (c->bias) VC_CHECK(own_bias(p, c->bias, (size_t)m, (size_t)kw, &bias_md));
     VC_CHECK(api.dnnl_memory_create(&p->src, &src_md, api.engine, DNNL_MEMORY_NONE));
     VC_CHECK(api.dnnl_memory_create(&p->dst, &dst_md, api.engine, DNNL_MEMORY_NONE));
-    api.dnnl_primitive_destroy(reorder);
-    api.dnnl_primitive_desc_destroy(reorder_pd);
-    api.dnnl_memory_destroy(user_weights);
     free(row_weights);
     api.dnnl_primitive_desc_destroy(pd);
     api.dnnl_post_ops_destroy(post_ops);
@@ -347,9 +361,6 @@ static int matmul_deconvolution_create(const vc_dnnl_conv_params *c, vc_dnnl_pri
     return 0;
 
 fail:
-    if (reorder) api.dnnl_primitive_destroy(reorder);
-    if (reorder_pd) api.dnnl_primitive_desc_destroy(reorder_pd);
-    if (user_weights) api.dnnl_memory_destroy(user_weights);
     free(row_weights);
     if (pd) api.dnnl_primitive_desc_destroy(pd);
     if (post_ops) api.dnnl_post_ops_destroy(post_ops);
@@ -364,8 +375,7 @@ int vc_dnnl_conv_create(const vc_dnnl_conv_params *c, vc_dnnl_primitive **out, c
     vc_dnnl_primitive *p = calloc(1, sizeof *p);
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t post_ops = NULL;
-    dnnl_primitive_desc_t pd = NULL, reorder_pd = NULL;
-    dnnl_memory_t user_weights = NULL;
+    dnnl_primitive_desc_t pd = NULL;
     if (!p) {
         snprintf(err, err_len, "out of memory");
         return -1;
@@ -422,29 +432,8 @@ int vc_dnnl_conv_create(const vc_dnnl_conv_params *c, vc_dnnl_primitive **out, c
         goto fail;
     }
     VC_CHECK(api.dnnl_memory_create(&p->weights, weights_picked, api.engine, p->weights_data));
-    VC_CHECK(api.dnnl_memory_create(&user_weights, &weights_user_md, api.engine, (void *)c->weights));
-    {
-        dnnl_primitive_t reorder = NULL;
-        VC_CHECK(api.dnnl_reorder_primitive_desc_create(&reorder_pd, &weights_user_md, api.engine, weights_picked,
-                                                        api.engine, NULL));
-        VC_CHECK(api.dnnl_primitive_create(&reorder, reorder_pd));
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user_weights}, {DNNL_ARG_TO, p->weights}};
-        dnnl_status_t status = api.dnnl_primitive_execute(reorder, p->stream, 2, args);
-        if (status == dnnl_success) status = api.dnnl_stream_wait(p->stream);
-        api.dnnl_primitive_destroy(reorder);
-        VC_CHECK(status);
-        api.dnnl_primitive_desc_destroy(reorder_pd);
-        reorder_pd = NULL;
-    }
-    if (c->bias) {
-        p->bias_data = aligned_alloc(64, align64((size_t)c->out_channels * sizeof(float)));
-        if (!p->bias_data) {
-            snprintf(err, err_len, "out of memory for the bias");
-            goto fail;
-        }
-        memcpy(p->bias_data, c->bias, (size_t)c->out_channels * sizeof(float));
-        VC_CHECK(api.dnnl_memory_create(&p->bias, &bias_md, api.engine, p->bias_data));
-    }
+    VC_CHECK(reorder_into(p->stream, &weights_user_md, c->weights, weights_picked, p->weights));
+    if (c->bias) VC_CHECK(own_bias(p, c->bias, (size_t)c->out_channels, 1, &bias_md));
 
     // The source as given, and for bf16 its converted copy (in scratch, after the scratchpad).
     VC_CHECK(api.dnnl_memory_create(&p->src, &src_user_md, api.engine, DNNL_MEMORY_NONE));
@@ -460,7 +449,6 @@ int vc_dnnl_conv_create(const vc_dnnl_conv_params *c, vc_dnnl_primitive **out, c
     VC_CHECK(api.dnnl_memory_create(&p->dst, &dst_md, api.engine, DNNL_MEMORY_NONE));
     if (p->residual_post_op >= 0) VC_CHECK(api.dnnl_memory_create(&p->residual, &residual_md, api.engine, DNNL_MEMORY_NONE));
 
-    api.dnnl_memory_destroy(user_weights);
     api.dnnl_primitive_desc_destroy(pd);
     api.dnnl_post_ops_destroy(post_ops);
     api.dnnl_primitive_attr_destroy(attr);
@@ -468,8 +456,6 @@ int vc_dnnl_conv_create(const vc_dnnl_conv_params *c, vc_dnnl_primitive **out, c
     return 0;
 
 fail:
-    if (user_weights) api.dnnl_memory_destroy(user_weights);
-    if (reorder_pd) api.dnnl_primitive_desc_destroy(reorder_pd);
     if (pd) api.dnnl_primitive_desc_destroy(pd);
     if (post_ops) api.dnnl_post_ops_destroy(post_ops);
     if (attr) api.dnnl_primitive_attr_destroy(attr);

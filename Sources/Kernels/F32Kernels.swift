@@ -226,10 +226,7 @@ public enum F32Kernels {
         _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>, height: Int, width: Int,
         channels: Int, rows: Range<Int>
     ) throws(KernelError) {
-        try checkTranspose("f32_hwc_to_chw", x.count, y.count, height, width, channels, rows)
-        vc_f32_hwc_to_chw(
-            x.baseAddress, y.baseAddress, Int32(height), Int32(width), Int32(channels), Int32(rows.lowerBound),
-            Int32(rows.upperBound))
+        try transposeImage("f32_hwc_to_chw", vc_f32_hwc_to_chw, x, y, height, width, channels, rows)
     }
 
     /// [c, h, w] -> [h, w, c] for image rows `rows`.
@@ -237,10 +234,16 @@ public enum F32Kernels {
         _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>, height: Int, width: Int,
         channels: Int, rows: Range<Int>
     ) throws(KernelError) {
-        try checkTranspose("f32_chw_to_hwc", x.count, y.count, height, width, channels, rows)
-        vc_f32_chw_to_hwc(
-            x.baseAddress, y.baseAddress, Int32(height), Int32(width), Int32(channels), Int32(rows.lowerBound),
-            Int32(rows.upperBound))
+        try transposeImage("f32_chw_to_hwc", vc_f32_chw_to_hwc, x, y, height, width, channels, rows)
+    }
+
+    private static func transposeImage(
+        _ name: String, _ kernel: (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int32, Int32, Int32, Int32, Int32) -> Void,
+        _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>, _ height: Int, _ width: Int,
+        _ channels: Int, _ rows: Range<Int>
+    ) throws(KernelError) {
+        try checkTranspose(name, x.count, y.count, height, width, channels, rows)
+        kernel(x.baseAddress, y.baseAddress, Int32(height), Int32(width), Int32(channels), Int32(rows.lowerBound), Int32(rows.upperBound))
     }
 
     static func checkTranspose(

@@ -37,23 +37,26 @@ public struct LowerPrecisionPass: Pass {
         guard target.bf16 else { return graph }
         var g = graph
         let dnnlConvs = g.nodes.indices.filter { g.nodes[$0].op == .conv && g.nodes[$0].backend == .dnnl }
+        let isDNNLConv = Set(dnnlConvs)
         var lowered = Set(dnnlConvs.filter { Self.gains(g.nodes[$0], in: g) })
-        // Convs that read a lowered conv's result, when that result feeds only convs' inputs: with
-        // them lowered too, it is stored in bf16 and nobody converts anything (a depthwise conv
-        // between two wide pointwise ones), so there the cost rule does not apply.
         let users = g.users(), producers = g.producers(), outputs = Set(g.outputs)
-        func bf16Readers(of value: ValueID) -> [Int]? {
+        /// The readers of `value` when every one is a node `qualifies` accepts, reading it only
+        /// as its input (operand 0) and the graph does not return it; else nil.
+        func inputOnlyReaders(of value: ValueID, _ qualifies: (Int) -> Bool) -> [Int]? {
             guard !outputs.contains(value), let readers = users[value], !readers.isEmpty,
-                  readers.allSatisfy({ dnnlConvs.contains($0) && g.nodes[$0].inputs.firstIndex(of: value) == 0
+                  readers.allSatisfy({ qualifies($0) && g.nodes[$0].inputs.firstIndex(of: value) == 0
                       && g.nodes[$0].inputs.dropFirst().allSatisfy { $0 != value } }) else { return nil }
             return readers
         }
+        // Convs that read a lowered conv's result, when that result feeds only convs' inputs: with
+        // them lowered too, it is stored in bf16 and nobody converts anything (a depthwise conv
+        // between two wide pointwise ones), so there the cost rule does not apply.
         var grew = true
         while grew {
             grew = false
             for index in dnnlConvs where !lowered.contains(index) {
                 guard let producer = producers[g.nodes[index].inputs[0]], lowered.contains(producer),
-                      let readers = bf16Readers(of: g.nodes[index].inputs[0]) else { continue }
+                      let readers = inputOnlyReaders(of: g.nodes[index].inputs[0], isDNNLConv.contains) else { continue }
                 lowered.formUnion(readers)
                 grew = true
             }
@@ -71,9 +74,7 @@ public struct LowerPrecisionPass: Pass {
         let isBF16 = { (node: Node) in node.op == .conv && node.attributes.string("precision") == "bf16" }
         for index in g.nodes.indices where isBF16(g.nodes[index]) && g.nodes[index].outputs.count == 1 {
             let result = g.nodes[index].outputs[0]
-            guard !outputs.contains(result), let readers = users[result], !readers.isEmpty,
-                  readers.allSatisfy({ isBF16(g.nodes[$0]) && g.nodes[$0].inputs.firstIndex(of: result) == 0 && g.nodes[$0].inputs.dropFirst().allSatisfy { $0 != result } })
-            else { continue }
+            guard inputOnlyReaders(of: result, { isBF16(g.nodes[$0]) }) != nil else { continue }
             g.nodes[index].attributes["result_dtype"] = .string(DType.bf16.rawValue)
             var type = g.type(of: result)
             type.dtype = .bf16

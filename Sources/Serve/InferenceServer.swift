@@ -120,7 +120,7 @@ public final class InferenceServer: Sendable {
             guard input.datatype == "BYTES", input.elements.count == 1 else {
                 throw InferenceError(.badRequest, "input '\(input.name)' must be BYTES with one element (one encoded image); got \(input.datatype) \(input.shape)")
             }
-            let (result, _) = try await model.infer(image: input.elements[0])
+            let result = try await model.infer(image: input.elements[0])
             let response = try InferenceResponse.encode(
                 result, model: model, id: decoded.id, requested: decoded.outputs, binaryByDefault: decoded.binaryOutputs)
             var headers = HTTPFields()

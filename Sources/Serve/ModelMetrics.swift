@@ -38,22 +38,21 @@ final class ModelMetrics: Sendable {
         self.stages = stages
     }
 
-    func record(_ result: Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError>, totalNanoseconds: UInt64) {
-        guard case .success(let (run, waited)) = result else {
+    /// One request: its timing when it succeeded, nil when it failed.
+    func record(_ timing: RequestTiming?) {
+        guard let timing else {
             failure.increment()
             return
         }
         success.increment()
         inferences.increment()
         executions.increment()
-        requestDuration.increment(by: Int64(totalNanoseconds / 1000))
-        queueDuration.increment(by: Int64(waited / 1000))
-        let profile = run.profile
-        func us(_ seconds: Double) -> Int64 { Int64(max(0, seconds) * 1e6) }
-        computeInput.increment(by: us(profile.seconds(by: .decode) + profile.seconds(by: .preprocess)))
-        computeInfer.increment(by: us(profile.seconds(by: .inference)))
-        computeOutput.increment(by: us(profile.seconds(by: .postprocess)))
-        for (stage, counter) in stages where stage != .queue { counter.increment(by: us(profile.seconds(by: stage))) }
-        stages[.queue]?.increment(by: Int64(waited / 1000))
+        func us(_ nanoseconds: UInt64) -> Int64 { Int64(nanoseconds / 1000) }
+        requestDuration.increment(by: us(timing.total))
+        queueDuration.increment(by: us(timing.queue))
+        computeInput.increment(by: us(timing.computeInput))
+        computeInfer.increment(by: us(timing.computeInfer))
+        computeOutput.increment(by: us(timing.computeOutput))
+        for (stage, counter) in stages { counter.increment(by: us(timing.stages[stage] ?? 0)) }
     }
 }

@@ -52,7 +52,7 @@ public final class ServedModel: @unchecked Sendable {
     private struct Job {
         var input: [UInt8]
         var enqueued: UInt64
-        var finish: @Sendable (Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError>) -> Void
+        var finish: @Sendable (Outcome) -> Void
     }
 
     /// Compiles nothing itself: `compiled` is the graph after the passes; each worker builds
@@ -86,9 +86,9 @@ public final class ServedModel: @unchecked Sendable {
     }
 
     /// Runs one image; throws 503 when the queue is full or the model is stopping.
-    public func infer(image: [UInt8]) async throws(InferenceError) -> (PipelineResult, queueNanoseconds: UInt64) {
+    public func infer(image: [UInt8]) async throws(InferenceError) -> PipelineResult {
         let started = DispatchTime.now().uptimeNanoseconds
-        let result: Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError> = await withCheckedContinuation { continuation in
+        let result: Outcome = await withCheckedContinuation { continuation in
             let job = Job(input: image, enqueued: started) { continuation.resume(returning: $0) }
             lock.lock()
             defer { lock.unlock() }
@@ -106,15 +106,17 @@ public final class ServedModel: @unchecked Sendable {
             metrics.pending.set(Double(queue.count))
             lock.signal()
         }
-        record(result, totalNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
-        return try result.get()
+        let total = DispatchTime.now().uptimeNanoseconds - started
+        record(try? result.map { RequestTiming($0.0.profile, queue: $0.queueNanoseconds, total: total) }.get(), total: total)
+        return try result.get().0
     }
 
-    private func record(_ result: Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError>, totalNanoseconds: UInt64) {
+    /// One request in the statistics and the metrics: its timing, nil when it failed.
+    private func record(_ timing: RequestTiming?, total: UInt64) {
         lock.lock()
-        statistics.record(result, totalNanoseconds: totalNanoseconds)
+        statistics.record(timing, failedAfter: total)
         lock.unlock()
-        metrics.record(result, totalNanoseconds: totalNanoseconds)
+        metrics.record(timing)
     }
 
     /// Triton's statistics object for this model (`/v2/models/{m}/stats`).
@@ -155,7 +157,7 @@ public final class ServedModel: @unchecked Sendable {
             busy += 1
             lock.unlock()
             let waited = DispatchTime.now().uptimeNanoseconds - job.enqueued
-            let outcome: Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError>
+            let outcome: Outcome
             do {
                 let tensor = Tensor(shape: [job.input.count], bytes: job.input)
                 outcome = .success((try runner.run(input: tensor, name: "request").0, waited))
@@ -190,6 +192,31 @@ public final class ServedModel: @unchecked Sendable {
     }
 }
 
+/// What a queued request comes back with: its result and how long it waited for a worker.
+typealias Outcome = Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError>
+
+/// Where one successful request's time went, in nanoseconds, split once for the statistics
+/// and the metrics: Triton's phases (decode and preprocess are `compute_input`, the model
+/// `compute_infer`, postprocess `compute_output`) and the paper's stage categories.
+struct RequestTiming {
+    var total: UInt64
+    var queue: UInt64
+    var stages: [StageCategory: UInt64]
+
+    init(_ profile: Profile, queue: UInt64, total: UInt64) {
+        self.total = total
+        self.queue = queue
+        var stages: [StageCategory: UInt64] = [:]
+        for stage in StageCategory.allCases where stage != .queue { stages[stage] = UInt64(max(0, profile.seconds(by: stage)) * 1e9) }
+        stages[.queue] = queue
+        self.stages = stages
+    }
+
+    var computeInput: UInt64 { (stages[.decode] ?? 0) + (stages[.preprocess] ?? 0) }
+    var computeInfer: UInt64 { stages[.inference] ?? 0 }
+    var computeOutput: UInt64 { stages[.postprocess] ?? 0 }
+}
+
 /// A runner handed to the one worker thread that uses it (a runner serves one thread at a time).
 private final class OwnedRunner: @unchecked Sendable {
     let runner: PipelineRunner
@@ -215,20 +242,18 @@ struct ModelStatistics {
         var object: [String: Any] { ["count": count, "ns": nanoseconds] }
     }
 
-    mutating func record(_ result: Result<(PipelineResult, queueNanoseconds: UInt64), InferenceError>, totalNanoseconds: UInt64) {
+    /// One request: its timing when it succeeded, else how long it took to fail.
+    mutating func record(_ timing: RequestTiming?, failedAfter total: UInt64) {
         lastInferenceMilliseconds = UInt64(Date().timeIntervalSince1970 * 1000)
-        switch result {
-        case .failure:
-            failure.add(totalNanoseconds)
-        case .success(let (run, waited)):
-            success.add(totalNanoseconds)
-            queue.add(waited)
-            let profile = run.profile
-            func ns(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
-            computeInput.add(ns(profile.seconds(by: .decode) + profile.seconds(by: .preprocess)))
-            computeInfer.add(ns(profile.seconds(by: .inference)))
-            computeOutput.add(ns(profile.seconds(by: .postprocess)))
+        guard let timing else {
+            failure.add(total)
+            return
         }
+        success.add(timing.total)
+        queue.add(timing.queue)
+        computeInput.add(timing.computeInput)
+        computeInfer.add(timing.computeInfer)
+        computeOutput.add(timing.computeOutput)
     }
 
     func object(name: String) -> [String: Any] {

@@ -3,8 +3,8 @@ import IR
 import Kernels
 
 /// Steps of the nodes placed on the `dnnl` backend: 2-D convolutions (bias, residual add,
-/// activation and the plan's fused elementwise chain as oneDNN post-ops), transposed
-/// convolutions (oneDNN's deconvolution) and poolings, in the
+/// activation and the conv's `epilogue` as oneDNN post-ops), transposed convolutions (oneDNN's
+/// deconvolution, or matmuls where the kernel equals the stride: see the shim) and poolings, in the
 /// layout the IR gives them (NHWC after `assign-layouts`, else NCHW).
 ///
 /// The primitive, its JIT code and its reordered weights are built here, once per plan; a

@@ -38,10 +38,19 @@ enum TransposeKernel {
         let isTwoD = strides[last - 1] == 1 && strides[last] == d0 && (dims.count == 2 || (dims.count == 3 && strides[0] == d0 * d1))
         let batch = dims.count == 3 ? dims[0] : 1
         if isTwoD && elementSize == 4 && d1 < d0 {
-            return channelsLast(batch: batch, channels: d1, pixels: d0, xSlot: xSlot, ySlot: ySlot)
+            return perImage(batch: batch, channels: d1, pixels: d0, elementSize: 4, xSlot: xSlot, ySlot: ySlot) {
+                vc_f32_chw_to_hwc($0.assumingMemoryBound(to: Float.self), $1.assumingMemoryBound(to: Float.self), $2, $3, $4, $5, $6)
+            }
         }
-        if isTwoD && (elementSize == 4 || elementSize == 1) {
-            return channelsFirst(batch: batch, channels: d0, pixels: d1, xSlot: xSlot, ySlot: ySlot, elementSize: elementSize)
+        if isTwoD && elementSize == 4 {
+            return perImage(batch: batch, channels: d0, pixels: d1, elementSize: 4, xSlot: xSlot, ySlot: ySlot) {
+                vc_f32_hwc_to_chw($0.assumingMemoryBound(to: Float.self), $1.assumingMemoryBound(to: Float.self), $2, $3, $4, $5, $6)
+            }
+        }
+        if isTwoD && elementSize == 1 {
+            return perImage(batch: batch, channels: d0, pixels: d1, elementSize: 1, xSlot: xSlot, ySlot: ySlot) {
+                vc_u8_hwc_to_chw($0.assumingMemoryBound(to: UInt8.self), $1.assumingMemoryBound(to: UInt8.self), $2, $3, $4, $5, $6)
+            }
         }
         switch elementSize {
         case 1: return strided(dims: dims, strides: strides, xSlot: xSlot, ySlot: ySlot, as: UInt8.self)
@@ -50,44 +59,25 @@ enum TransposeKernel {
         }
     }
 
-    private static func channelsFirst(batch: Int, channels: Int, pixels: Int, xSlot: Int, ySlot: Int, elementSize: Int) -> StepBody {
-        // The kernel walks image rows; any factorisation pixels = height * width works, and
+    /// One of the C HWC ↔ CHW kernels on each image: (x, y, height, width, channels, first row, end row).
+    private typealias ImageKernel = (UnsafeMutableRawPointer, UnsafeMutableRawPointer, Int32, Int32, Int32, Int32, Int32) -> Void
+
+    /// `kernel` on each of `batch` images of `channels × pixels` elements, split over rows.
+    private static func perImage(
+        batch: Int, channels: Int, pixels: Int, elementSize: Int, xSlot: Int, ySlot: Int, kernel: @escaping ImageKernel
+    ) -> StepBody {
+        // The kernels walk image rows; any factorisation pixels = height * width works, and
         // rows of up to 1024 pixels keep each strided copy long.
         let width = stride(from: min(pixels, 1024), through: 1, by: -1).first { pixels % $0 == 0 } ?? 1
         let height = pixels / width
-        let image = channels * pixels
+        let imageBytes = channels * pixels * elementSize
         let rowsPerTask = max(1, OpKernels.minElementsPerTask / max(1, width * channels))
         return { ctx in
             let x = ctx.raw(xSlot), y = ctx.raw(ySlot)
             for b in 0..<batch {
                 ctx.pool.parallelRanges(count: height, minChunk: rowsPerTask) { rows in
-                    if elementSize == 4 {
-                        vc_f32_hwc_to_chw(
-                            (x + b * image * 4).assumingMemoryBound(to: Float.self), (y + b * image * 4).assumingMemoryBound(to: Float.self),
-                            Int32(height), Int32(width), Int32(channels), Int32(rows.lowerBound), Int32(rows.upperBound))
-                    } else {
-                        vc_u8_hwc_to_chw(
-                            (x + b * image).assumingMemoryBound(to: UInt8.self), (y + b * image).assumingMemoryBound(to: UInt8.self),
-                            Int32(height), Int32(width), Int32(channels), Int32(rows.lowerBound), Int32(rows.upperBound))
-                    }
-                }
-            }
-        }
-    }
-
-    private static func channelsLast(batch: Int, channels: Int, pixels: Int, xSlot: Int, ySlot: Int) -> StepBody {
-        // As `channelsFirst`: rows of up to 1024 pixels.
-        let width = stride(from: min(pixels, 1024), through: 1, by: -1).first { pixels % $0 == 0 } ?? 1
-        let height = pixels / width
-        let image = channels * pixels
-        let rowsPerTask = max(1, OpKernels.minElementsPerTask / max(1, width * channels))
-        return { ctx in
-            let x = ctx.raw(xSlot).assumingMemoryBound(to: Float.self), y = ctx.raw(ySlot).assumingMemoryBound(to: Float.self)
-            for b in 0..<batch {
-                ctx.pool.parallelRanges(count: height, minChunk: rowsPerTask) { rows in
-                    vc_f32_chw_to_hwc(
-                        x + b * image, y + b * image, Int32(height), Int32(width), Int32(channels), Int32(rows.lowerBound),
-                        Int32(rows.upperBound))
+                    kernel(x + b * imageBytes, y + b * imageBytes, Int32(height), Int32(width), Int32(channels),
+                           Int32(rows.lowerBound), Int32(rows.upperBound))
                 }
             }
         }

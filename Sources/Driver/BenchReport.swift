@@ -57,9 +57,11 @@ public struct BenchReport: Codable, Equatable, Sendable {
         /// Median of per-round throughput ratios to the first variant.
         public var throughputRatioToFirst: Double?
         public var nodes: [Node]
+        /// One entry per batching queue of the graph (empty without queues).
+        public var queues: [QueueFigures]
 
         enum CodingKeys: String, CodingKey {
-            case input, files, variant, concurrency, workers, requests, images, seconds, nodes
+            case input, files, variant, concurrency, workers, requests, images, seconds, nodes, queues
             case imageSize = "image_size"
             case threadsPerWorker = "threads_per_worker"
             case throughputRps = "throughput_rps"
@@ -88,6 +90,7 @@ public struct BenchReport: Codable, Equatable, Sendable {
             try c.encode(breakdownMs, forKey: .breakdownMs)
             try c.encode(throughputRatioToFirst, forKey: .throughputRatioToFirst)
             try c.encode(nodes, forKey: .nodes)
+            try c.encode(queues, forKey: .queues)
         }
     }
 
@@ -119,7 +122,8 @@ public struct BenchReport: Codable, Equatable, Sendable {
                             mean: v.latencyMs.mean, min: v.latencyMs.min, max: v.latencyMs.max),
                         breakdownMs: Breakdown(v.breakdownMs),
                         throughputRatioToFirst: v.throughputRatioToFirst.isFinite ? v.throughputRatioToFirst : nil,
-                        nodes: v.nodes.map { Node(name: $0.name, op: $0.op.rawValue, category: $0.category.rawValue, medianMs: $0.medianMs) })
+                        nodes: v.nodes.map { Node(name: $0.name, op: $0.op.rawValue, category: $0.category.rawValue, medianMs: $0.medianMs) },
+                        queues: v.queues)
                 }
             }
         }

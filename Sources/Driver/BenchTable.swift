@@ -78,6 +78,24 @@ public enum BenchTables {
         return table
     }
 
+    /// Per batching queue: items, batches, mean batch, the batch-size histogram, mean wait and
+    /// the deepest the queue got; nil for a graph without queues.
+    public static func queues(_ input: InputResult) -> TextTable? {
+        var table = TextTable(headers: ["variant", "conc", "queue", "items", "batches", "mean batch", "batch sizes", "mean wait ms", "max depth"])
+        for level in input.levels {
+            for v in level.variants {
+                for q in v.queues {
+                    let sizes = q.batchSizes.sorted { Int($0.key)! < Int($1.key)! }.map { "\($0.key):\($0.value)" }.joined(separator: " ")
+                    table.rows.append([
+                        v.variant, "\(level.load.concurrency)", q.name, "\(q.items)", "\(q.batches)", fixed(q.meanBatch, 2), sizes,
+                        fixed(q.meanWaitMs), "\(q.maxDepth)",
+                    ])
+                }
+            }
+        }
+        return table.rows.isEmpty ? nil : table
+    }
+
     /// The `limit` slowest nodes of each variant at the first concurrency level (all when `limit` < 0).
     public static func slowestNodes(_ input: InputResult, limit: Int) -> [(variant: String, count: Int, table: TextTable)] {
         guard limit != 0, let level = input.levels.first else { return [] }
@@ -101,6 +119,7 @@ public enum BenchTables {
         for input in results.inputs {
             out += "\n## \(input.name) (\(input.sizeLabel))\n\n" + summary(input, variants: results.variants).markdown
             out += "\nWhere the time goes:\n\n" + breakdown(input).markdown
+            if let queues = queues(input) { out += "\nBatching queues:\n\n" + queues.markdown }
             for (variant, count, table) in slowestNodes(input, limit: nodeLimit) {
                 out += "\nSlowest nodes, \(variant) (\(count) nodes):\n\n" + table.markdown
             }

@@ -147,6 +147,8 @@ public struct VariantLoadResult: Sendable {
     /// Median over rounds of (this variant's throughput / the first variant's) in the same round.
     public var throughputRatioToFirst: Double
     public var latencyP50RatioFirstOverThis: Double
+    /// For a graph with batching queues: what each queue did during the measured rounds.
+    public var queues: [QueueFigures] = []
 
     /// Share of the mean request in each category (0…1).
     public var breakdownShare: [StageCategory: Double] {
@@ -156,6 +158,45 @@ public struct VariantLoadResult: Sendable {
 }
 
 /// Every variant under one load shape on one input.
+/// What one batching queue did between two snapshots of its pipeline.
+public struct QueueFigures: Sendable, Equatable, Codable {
+    /// The queue's IR value (`%classifier.queue`).
+    public var name: String
+    public var items: Int
+    public var batches: Int
+    public var meanBatch: Double
+    /// Batch size → how many batches had it.
+    public var batchSizes: [String: Int]
+    public var meanWaitMs: Double
+    /// The most items queued at once since the pipeline started (a maximum does not subtract).
+    public var maxDepth: Int
+
+    enum CodingKeys: String, CodingKey {
+        case name, items, batches
+        case meanBatch = "mean_batch"
+        case batchSizes = "batch_sizes"
+        case meanWaitMs = "mean_wait_ms"
+        case maxDepth = "max_depth"
+    }
+
+    /// Figures of every batched stage's queue from `before` to `after` (the input stage's
+    /// queue, which only takes one request at a time, is left out).
+    public static func between(_ before: PipelineStatistics, _ after: PipelineStatistics) -> [QueueFigures] {
+        zip(before.stages, after.stages).dropFirst().compactMap { old, new -> QueueFigures? in
+            guard let o = old.queue, let n = new.queue else { return nil }
+            let items = n.items - o.items, batches = n.batches - o.batches
+            var sizes: [String: Int] = [:]
+            for size in n.batchSizes.indices.dropFirst() where n.batchSizes[size] > o.batchSizes[size] {
+                sizes[String(size)] = n.batchSizes[size] - o.batchSizes[size]
+            }
+            return QueueFigures(
+                name: new.name, items: items, batches: batches, meanBatch: batches > 0 ? Double(items) / Double(batches) : 0,
+                batchSizes: sizes, meanWaitMs: items > 0 ? (n.totalWaitSeconds - o.totalWaitSeconds) / Double(items) * 1000 : 0,
+                maxDepth: n.maxDepth)
+        }
+    }
+}
+
 public struct LevelResult: Sendable {
     public var load: LoadShape
     public var variants: [VariantLoadResult]
@@ -227,11 +268,16 @@ public struct Benchmark {
         let compiled = try variants.map { try Compiler.compile(path: graphPath, options: $0.options) }
         var pools: [String: [RunnerBox]] = [:]
         func runners(_ v: Int, _ load: LoadShape) throws -> [RunnerBox] {
+            // A graph with queues runs on one shared runner that every client calls at once
+            // (that is how requests meet in a batch); its first stage has `workers` workers.
+            let staged = StagePartition.isStaged(compiled[v].optimized)
             let key = "\(v)/\(load.workers)/\(load.threadsPerWorker)"
-            if let cached = pools[key] { return cached }
-            let made = try (0..<load.workers).map { _ in RunnerBox(try PipelineRunner(compiled[v], threads: load.threadsPerWorker)) }
+            if let cached = pools[key] { return staged ? Array(repeating: cached[0], count: load.concurrency) : cached }
+            let made = staged
+                ? [RunnerBox(try PipelineRunner(compiled[v], threads: load.threadsPerWorker, inputWorkers: load.workers))]
+                : try (0..<load.workers).map { _ in RunnerBox(try PipelineRunner(compiled[v], threads: load.threadsPerWorker)) }
             pools[key] = made
-            return made
+            return staged ? Array(repeating: made[0], count: load.concurrency) : made
         }
 
         let total = inputs.count * concurrency.count * rounds * variants.count
@@ -248,6 +294,7 @@ public struct Benchmark {
                     }
                 }
                 var windows = Array(repeating: [Window](), count: variants.count)
+                let queuesBefore = pools.map { $0.first?.runner.queueStatistics() }
                 for round in 0..<rounds {
                     for v in variants.indices {
                         progress(BenchProgress(
@@ -257,7 +304,13 @@ public struct Benchmark {
                         done += 1
                     }
                 }
-                levels.append(LevelResult(load: load, variants: variants.indices.map { summarize(variants[$0].name, windows[$0], first: windows[0]) }))
+                levels.append(LevelResult(load: load, variants: variants.indices.map { v in
+                    var result = summarize(variants[v].name, windows[v], first: windows[0])
+                    if let before = queuesBefore[v], let after = pools[v].first?.runner.queueStatistics() {
+                        result.queues = QueueFigures.between(before, after)
+                    }
+                    return result
+                }))
             }
             results.append(InputResult(
                 name: input.name, sizeLabel: input.sizeLabel, progressive: input.progressive, files: input.payloads.count, levels: levels))

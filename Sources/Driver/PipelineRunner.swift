@@ -26,16 +26,43 @@ public struct PipelineResult: Sendable {
 }
 
 /// Runs a compiled pipeline on encoded images. Plans once per input size and reuses its
-/// buffers (see `Executable`); one runner serves one thread at a time.
-public final class PipelineRunner {
+/// buffers (see `Executable`). A graph without queues runs on one `Executable`, and one
+/// runner serves one thread at a time; a graph with batching queues runs on a
+/// `StagedExecutable`, and one runner serves any number of threads at once (`isShared`):
+/// their requests are what the queues batch together.
+public final class PipelineRunner: @unchecked Sendable {
     public let compiled: CompiledPipeline
-    private let executable: Executable
+    private enum Engine {
+        case single(Executable)
+        case staged(StagedExecutable)
+    }
+    private let engine: Engine
 
-    public init(_ compiled: CompiledPipeline, threads: Int? = nil) throws {
+    /// - Parameters:
+    ///   - threads: intra-op threads per worker (a queue's own `threads` wins for its stage).
+    ///   - inputWorkers: for a graph with queues, the workers of its first stage (decode and
+    ///     preprocessing, one request each); ignored otherwise.
+    public init(_ compiled: CompiledPipeline, threads: Int? = nil, inputWorkers: Int = 1) throws {
         self.compiled = compiled
         var options = RuntimeOptions()
         if let threads { options.threads = threads }
-        executable = try Executable(graph: compiled.optimized, options: options)
+        if StagePartition.isStaged(compiled.optimized) {
+            engine = .staged(try StagedExecutable(graph: compiled.optimized, options: options, inputWorkers: inputWorkers))
+        } else {
+            engine = .single(try Executable(graph: compiled.optimized, options: options))
+        }
+    }
+
+    /// Whether many threads may call `run` at once (the graph has batching queues).
+    public var isShared: Bool {
+        if case .staged = engine { return true }
+        return false
+    }
+
+    /// The queues' figures so far, for a graph with batching queues.
+    public func queueStatistics() -> PipelineStatistics? {
+        if case .staged(let staged) = engine { return staged.statistics() }
+        return nil
     }
 
     /// Reads a file the pipeline takes as encoded bytes, with a size cap so a wrong
@@ -62,7 +89,11 @@ public final class PipelineRunner {
 
     /// Runs the pipeline on one input, capturing the named values as well.
     public func run(input: Tensor, name: String, capture: Set<String> = []) throws -> (PipelineResult, [String: Tensor]) {
-        let result = try executable.run(inputs: [input], capture: capture)
+        let result: RunResult
+        switch engine {
+        case .single(let executable): result = try executable.run(inputs: [input], capture: capture)
+        case .staged(let staged): result = try staged.run(inputs: [input], capture: capture)
+        }
         let rankings = compiled.rankings.map { ranking -> [RankedClass] in
             let scores = result.outputs[ranking.scoresOutput].floats
             let indices = result.outputs[ranking.indicesOutput].integers

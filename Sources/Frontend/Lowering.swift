@@ -96,7 +96,7 @@ public struct Lowering {
         guard node.inputs.count == 1, let first = node.inputs.first else {
             throw LoweringError(at: node.location, "an ops node reads exactly one value, found \(node.inputs.count)")
         }
-        var current = try resolve(first)
+        var current = try queued(try resolve(first), for: node)
         var results: [(name: String, value: ValueID)] = []
         var extras: [(name: String, value: ValueID)] = []
         for (index, op) in ops.enumerated() {
@@ -260,13 +260,35 @@ public struct Lowering {
             value = graph.addInput(name: name, type: declared.type)
             inputValues[name] = value
         } else {
-            value = try resolve(reference)
+            value = try queued(try resolve(reference), for: node)
+        }
+        if let queue = node.queue, queue.maxBatch > 1, let declared = model.inputs.first(where: { $0.name == inputName }),
+           declared.type.rank >= 1, declared.type.shape[0].value != nil {
+            throw LoweringError(
+                at: queue.location,
+                "the model's input '\(inputName)' has a fixed batch of \(declared.type.shape[0]), so requests cannot be batched; use max_batch: 1 or a model exported with a dynamic batch dim")
         }
         do {
             let outputs = try model.inline(into: &graph, binding: [inputName: value])
             nodeResults[node.name] = outputs.map { (name: $0.name, value: $0.value) }
         } catch {
             throw LoweringError(at: node.location, "\(error)")
+        }
+    }
+
+    // MARK: - Queues
+
+    /// `value` through the batching queue the node declares, or `value` itself when it has none.
+    private mutating func queued(_ value: ValueID, for node: NodeSpec) throws -> ValueID {
+        guard let queue = node.queue else { return value }
+        let attributes: Attributes = [
+            "max_batch": .int(queue.maxBatch), "max_delay_us": .int(queue.maxDelayMicroseconds), "capacity": .int(queue.capacity),
+            "workers": .int(queue.workers), "threads": .int(queue.threads ?? 0),
+        ]
+        do {
+            return try graph.append(.queue, [value], attributes: attributes, name: "\(node.name).queue")[0]
+        } catch {
+            throw LoweringError(at: queue.location, "queue: \(error)")
         }
     }
 

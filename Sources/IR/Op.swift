@@ -74,6 +74,12 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// Mean over `axes` (all when absent), keeping them as 1 when `keepdims`.
     case reduceMean = "reduce_mean"
 
+    // MARK: Scheduling
+    /// A batching queue edge: each request's value waits here, and the nodes after it run on
+    /// batches of up to `max_batch` requests stacked on axis 0 (`[1, …]` in, `[?batch, …]`
+    /// out), on their own `workers` with `threads` each. Where the graph is cut into stages.
+    case queue
+
     public var group: OpGroup {
         switch self {
         case .const: .constant
@@ -88,6 +94,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         case .shape, .constantOfShape: .shapeArithmetic
         case .softmax, .reduceMean: .reduction
         case .topk: .selection
+        case .queue: .scheduling
         }
     }
 
@@ -97,6 +104,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         case .decode: .decode
         case .image: .preprocess
         case .selection: .postprocess
+        case .scheduling: .queue
         default: self == .softmax ? .postprocess : .inference
         }
     }
@@ -113,7 +121,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
 /// Bands of ops, so a rewrite can match a family (tinygrad's GroupOp).
 public enum OpGroup: String, Sendable, Hashable {
     case constant, decode, image, linear, normalization, unaryElementwise, binaryElementwise
-    case pooling, movement, shapeArithmetic, reduction, selection
+    case pooling, movement, shapeArithmetic, reduction, selection, scheduling
 }
 
 /// Where a node's time is counted in a profile.

@@ -333,8 +333,29 @@ public enum ShapeInference {
             var shape = x.shape
             shape[axis] = .known(k)
             return [TensorType(x.dtype, shape), TensorType(.i64, shape)]
+
+        case .queue:
+            try arity(1...1)
+            let x = inputs[0]
+            guard x.rank >= 1, x.shape[0] == .known(1) else {
+                throw IRError.typeMismatch(op: op.rawValue, "a batching queue stacks requests on axis 0, so its operand needs a leading dim of 1, found \(x)")
+            }
+            let maxBatch = a.int("max_batch", default: 1)
+            let delay = a.int("max_delay_us", default: 0)
+            let capacity = a.int("capacity", default: 64)
+            guard maxBatch >= 1, delay >= 0, capacity >= maxBatch, a.int("workers", default: 1) >= 1, a.int("threads", default: 0) >= 0 else {
+                throw IRError.invalidAttribute(
+                    op: op.rawValue, name: "max_batch",
+                    "expected max_batch ≥ 1, max_delay_us ≥ 0, capacity ≥ max_batch, workers ≥ 1, threads ≥ 0")
+            }
+            var shape = x.shape
+            shape[0] = .symbol(Self.queueBatchSymbol)
+            return [x.with(shape: shape)]
         }
     }
+
+    /// The dim a batching queue's result has on axis 0: the size of the batch it formed.
+    public static let queueBatchSymbol = "batch"
 
     // MARK: - Helpers
 

@@ -32,6 +32,14 @@ import Yams
 /// outputs: [postprocess]             # optional; default: the last node
 /// ```
 ///
+/// Any node may add `queue: {max_batch: 8, max_delay_us: 2000, capacity: 64, workers: 1,
+/// threads: 2}`: the edge into it becomes a batching queue, and it and every node after it
+/// that depends on it run as a separate stage on batches of requests (Triton's dynamic
+/// batcher). Keys: `max_batch` (1…4096, default 1), `max_delay_us` (how long the oldest
+/// request waits for the batch to fill, 0…10000000, default 0: take what is queued),
+/// `capacity` (queued requests before producers wait, max_batch…1000000, default 64),
+/// `workers` (1…64, default 1) and `threads` per worker (1…256; default: the runner's).
+///
 /// Ops and their arguments (each op item is a single-key mapping or a bare op name):
 /// - `decode`: `color` (rgb | bgr | gray, default rgb), `orientation` (apply | ignore,
 ///   default apply), `max_pixels` (integer > 0, default 100000000), `on_corrupt`
@@ -176,13 +184,36 @@ public struct NodeSpec: Hashable, Sendable {
     /// At least one; a model node has exactly one.
     public let inputs: [ValueReference]
     public let body: Body
+    /// The batching queue on the edge into this node, if the YAML asks for one.
+    public let queue: QueueSpec?
     /// Where the node's mapping starts.
     public let location: SourceLocation
 
-    public init(name: String, inputs: [ValueReference], body: Body, location: SourceLocation) {
+    public init(name: String, inputs: [ValueReference], body: Body, queue: QueueSpec? = nil, location: SourceLocation) {
         self.name = name
         self.inputs = inputs
         self.body = body
+        self.queue = queue
+        self.location = location
+    }
+}
+
+/// A batching queue in front of a node: how requests wait and batch, and who runs the batches.
+public struct QueueSpec: Hashable, Sendable {
+    public var maxBatch: Int
+    public var maxDelayMicroseconds: Int
+    public var capacity: Int
+    public var workers: Int
+    /// Intra-op threads per worker; nil keeps the runner's.
+    public var threads: Int?
+    public let location: SourceLocation
+
+    public init(maxBatch: Int, maxDelayMicroseconds: Int, capacity: Int, workers: Int, threads: Int?, location: SourceLocation) {
+        self.maxBatch = maxBatch
+        self.maxDelayMicroseconds = maxDelayMicroseconds
+        self.capacity = capacity
+        self.workers = workers
+        self.threads = threads
         self.location = location
     }
 }

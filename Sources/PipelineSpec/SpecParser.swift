@@ -8,7 +8,8 @@ struct SpecParser {
     let baseDirectory: String
 
     private static let pipelineKeys = ["pipeline", "description", "inputs", "nodes", "outputs"]
-    private static let nodeKeys = ["name", "input", "inputs", "ops", "model", "model_input"]
+    private static let nodeKeys = ["name", "input", "inputs", "ops", "model", "model_input", "queue"]
+    private static let queueKeys = ["max_batch", "max_delay_us", "capacity", "workers", "threads"]
 
     /// What a node can read while it is being parsed: the graph inputs, the nodes above
     /// it, and (only to explain forward references) where every node is declared.
@@ -132,7 +133,28 @@ struct SpecParser {
         let inputs = try nodeInputs(fields, nodeName: name, location: location, scope: scope)
         return NodeSpec(
             name: name, inputs: inputs, body: try body(fields, nodeName: name, inputs: inputs),
+            queue: try fields["queue"].map { (node) throws(SpecError) in try queue(from: node, nodeName: name) },
             location: location)
+    }
+
+    private func queue(from node: Node, nodeName: String) throws(SpecError) -> QueueSpec {
+        let fields = try reader.fields(
+            of: node, owner: "the queue of node '\(nodeName)'", allowedKeys: Self.queueKeys,
+            shape: "a mapping like {max_batch: 8, max_delay_us: 2000}")
+        let maxBatch = try fields.int("max_batch", default: 1, expected: "an integer in 1…4096") { (1...4096).contains($0) }
+        let capacity = try fields.int("capacity", default: max(64, maxBatch), expected: "an integer in \(maxBatch)…1000000 (at least max_batch)") {
+            (maxBatch...1_000_000).contains($0)
+        }
+        var threads: Int?
+        if fields["threads"] != nil {
+            threads = try fields.int("threads", expected: "an integer in 1…256") { (1...256).contains($0) }
+        }
+        return QueueSpec(
+            maxBatch: maxBatch,
+            maxDelayMicroseconds: try fields.int("max_delay_us", default: 0, expected: "an integer in 0…10000000") { (0...10_000_000).contains($0) },
+            capacity: capacity,
+            workers: try fields.int("workers", default: 1, expected: "an integer in 1…64") { (1...64).contains($0) },
+            threads: threads, location: reader.location(of: node))
     }
 
     private func nodeInputs(

@@ -23,6 +23,8 @@ enum OpSupport {
                 : "operands are \(dtypes.map(\.rawValue).joined(separator: ", ")); expected \(what)"
         }
         switch node.op {
+        case .queue:
+            return "a batching queue cuts the graph into stages; StagedExecutable runs such graphs, one Executable per stage"
         case .const, .decodeJPEG, .cast, .shape, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .transpose:
             return nil
         case .resize, .preprocess, .letterbox:

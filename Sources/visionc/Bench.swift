@@ -137,6 +137,7 @@ struct Bench: ParsableCommand {
             print("\(input.name) (\(input.sizeLabel)\(input.progressive == true ? ", progressive" : ""))")
             print(BenchTables.summary(input, variants: results.variants).text)
             print(BenchTables.breakdown(input).text)
+            if let queues = BenchTables.queues(input) { print(queues.text) }
             for (variant, count, table) in BenchTables.slowestNodes(input, limit: nodeLimit) {
                 let shown = nodeLimit < 0 || count <= nodeLimit ? "all \(count) nodes" : "slowest \(nodeLimit) of \(count) nodes"
                 print("  \(variant) at concurrency \(input.levels[0].load.concurrency): \(shown)")

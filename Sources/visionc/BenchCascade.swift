@@ -2,6 +2,7 @@ import ArgumentParser
 import Driver
 import Foundation
 import MultiModel
+import Runtime
 
 /// `visionc bench-cascade`: a multi-model cascade under closed-loop load, once per
 /// (max_batch, concurrency) pair: throughput, latency percentiles, and what each queue did.

@@ -1,6 +1,7 @@
 import Driver
 import Foundation
 import MultiModel
+import Runtime
 
 /// `visionc run` for a multi-model staged pipeline (see `StagedPipelineSpec`): every image goes
 /// through the staged pipeline at once (stages overlap across images), results print in

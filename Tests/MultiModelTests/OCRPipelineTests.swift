@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Runtime
 import XCTest
 
 @testable import MultiModel

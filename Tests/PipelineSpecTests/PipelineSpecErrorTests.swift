@@ -358,3 +358,52 @@ final class PipelineSpecErrorTests: XCTestCase {
             "expected a non-empty list of nodes")
     }
 }
+
+/// `queue:` on a node: what it accepts and the errors for what it does not.
+final class QueueSpecTests: XCTestCase {
+    private let path = "/pipelines/queue.yaml"
+
+    private func yaml(_ queue: String) -> String {
+        """
+        pipeline: p
+        inputs: {image: jpeg}
+        nodes:
+          - {name: pre, ops: [decode]}
+          - name: post
+            ops: [softmax]
+            queue: \(queue)
+        """
+    }
+
+    func testQueueKeysAndDefaults() throws {
+        let spec = try PipelineSpec.parse(yaml: yaml("{max_batch: 8, max_delay_us: 2000, workers: 2, threads: 1}"), path: path)
+        let queue = try XCTUnwrap(spec.nodes[1].queue)
+        XCTAssertEqual([queue.maxBatch, queue.maxDelayMicroseconds, queue.capacity, queue.workers], [8, 2000, 64, 2])
+        XCTAssertEqual(queue.threads, 1)
+        XCTAssertEqual(queue.location.line, 7)
+        XCTAssertNil(spec.nodes[0].queue)
+        let defaults = try XCTUnwrap(try PipelineSpec.parse(yaml: yaml("{}"), path: path).nodes[1].queue)
+        XCTAssertEqual([defaults.maxBatch, defaults.maxDelayMicroseconds, defaults.capacity, defaults.workers], [1, 0, 64, 1])
+        XCTAssertNil(defaults.threads)
+    }
+
+    func testBadQueuesNameTheKeyAndTheRange() {
+        let cases: [(String, [String])] = [
+            ("{max_batch: 0}", ["'max_batch' of the queue of node 'post' is 0", "an integer in 1…4096"]),
+            ("{max_batch: 8, capacity: 4}", ["'capacity'", "at least max_batch"]),
+            ("{max_delay_us: -1}", ["'max_delay_us'", "0…10000000"]),
+            ("{workers: 0}", ["'workers'", "1…64"]),
+            ("{batch: 4}", ["unknown key 'batch' in the queue of node 'post'"]),
+            ("8", ["the queue of node 'post' is", "a mapping like {max_batch: 8"]),
+        ]
+        for (queue, fragments) in cases {
+            do {
+                _ = try PipelineSpec.parse(yaml: yaml(queue), path: path)
+                XCTFail("\(queue): expected an error")
+            } catch {
+                XCTAssertEqual(error.location.line, 7, "\(queue): \(error)")
+                for fragment in fragments { XCTAssertTrue(error.description.contains(fragment), "\(queue): '\(fragment)' missing from \(error)") }
+            }
+        }
+    }
+}

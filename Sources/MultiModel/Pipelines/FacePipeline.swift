@@ -1,4 +1,5 @@
 import IR
+import Runtime
 import Kernels
 
 /// One detected face: its box (x1, y1, x2, y2 in image pixels), O-Net's score and the five

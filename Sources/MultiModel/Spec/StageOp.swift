@@ -1,4 +1,5 @@
 import Driver
+import Runtime
 import Foundation
 import Kernels
 import PipelineSpec

@@ -1,3 +1,4 @@
+import Runtime
 /// Greedy CTC decoding of a text recognizer's per-step class probabilities.
 ///
 /// Class 0 is the CTC blank; classes 1…n are the model's dictionary (its ONNX metadata

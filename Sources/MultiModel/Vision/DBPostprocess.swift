@@ -1,3 +1,4 @@
+import Runtime
 /// A detected text region: 4 corners clockwise from the top-left (in y-down pixels), and the
 /// detector's mean probability inside it.
 public struct TextBox: Sendable, Equatable {

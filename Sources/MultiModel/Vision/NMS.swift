@@ -1,3 +1,4 @@
+import Runtime
 /// An axis-aligned box with a score, in MTCNN's pixel-inclusive convention: it covers
 /// columns x1…x2, so its width is `x2 - x1 + 1`.
 public struct ScoredBox: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import Runtime
 /// Cutting a text box out of an image: RapidOCR's `get_rotate_crop_image`, and the 90°/180°
 /// rotations the OCR pipeline applies to crops.
 public enum PerspectiveCrop {

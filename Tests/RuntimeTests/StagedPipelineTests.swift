@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import MultiModel
+@testable import Runtime
 
 /// A child value that names its request, so a child routed to the wrong parent shows.
 private struct Tagged: Sendable, Equatable {

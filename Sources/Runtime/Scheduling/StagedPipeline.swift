@@ -56,7 +56,7 @@ public final class StagedPipeline: @unchecked Sendable {
     private let counters: [StageCounters]
     /// For each expand stage, the gather that closes it.
     private let closingGather: [Int: Int]
-    private let startedAt = monotonicNow()
+    private let startedAt = monotonicSeconds()
 
     private let state = NSCondition()
     private var nextRequest = 0
@@ -271,12 +271,12 @@ public final class StagedPipeline: @unchecked Sendable {
             let outputs: [any Sendable]
             do {
                 let inputs = try live.map { envelope in try stage.inputs.map { try envelope.record.value($0) as any Sendable } }
-                let start = monotonicNow()
+                let start = monotonicSeconds()
                 outputs = try worker.process(inputs)
                 let counter = counters[index]
                 counter.lock.lock()
                 counter.items += live.count
-                counter.busySeconds += monotonicNow() - start
+                counter.busySeconds += monotonicSeconds() - start
                 counter.lock.unlock()
                 guard outputs.count == live.count else {
                     throw PipelineError.wrongResultCount(stage: stage.name, expected: live.count, produced: outputs.count)
@@ -335,7 +335,7 @@ public final class StagedPipeline: @unchecked Sendable {
         defer { state.unlock() }
         return PipelineStatistics(
             stages: stageStatistics, requestsDelivered: nextToDeliver, maxInFlight: highestInFlight,
-            wallSeconds: monotonicNow() - startedAt)
+            wallSeconds: monotonicSeconds() - startedAt)
     }
 }
 

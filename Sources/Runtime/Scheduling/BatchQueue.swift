@@ -69,7 +69,7 @@ final class BatchQueue<Element: Sendable>: @unchecked Sendable {
         if count >= policy.capacity && !closed { stats.blockedPushes += 1 }
         while count >= policy.capacity && !closed { condition.wait() }
         if closed { return false }
-        items.append((element, monotonicNow()))
+        items.append((element, monotonicSeconds()))
         stats.maxDepth = max(stats.maxDepth, count)
         condition.broadcast()
         return true
@@ -85,7 +85,7 @@ final class BatchQueue<Element: Sendable>: @unchecked Sendable {
             guard policy.maxBatch > 1 && policy.maxDelayMicroseconds > 0 else { break }
             let deadline = items[head].enqueuedAt + Double(policy.maxDelayMicroseconds) * 1e-6
             while count < policy.maxBatch && !closed {
-                let remaining = deadline - monotonicNow()
+                let remaining = deadline - monotonicSeconds()
                 if remaining <= 0 { break }
                 _ = condition.wait(until: Date(timeIntervalSinceNow: remaining))
             }
@@ -93,7 +93,7 @@ final class BatchQueue<Element: Sendable>: @unchecked Sendable {
             if count > 0 { break }
         }
         let taken = min(count, policy.maxBatch)
-        let now = monotonicNow()
+        let now = monotonicSeconds()
         var batch: [Element] = []
         batch.reserveCapacity(taken)
         for index in head..<(head + taken) {
@@ -134,11 +134,4 @@ final class BatchQueue<Element: Sendable>: @unchecked Sendable {
         defer { condition.unlock() }
         return count
     }
-}
-
-/// Seconds on the monotonic clock.
-func monotonicNow() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
 }

@@ -7,6 +7,7 @@ and that the server stays live after bad requests. Run by Tests/ServeTests with 
     oip_client_check.py --url 127.0.0.1:PORT --model classify --image IMG --expected EXPECTED.json
                         --max-body-mb N
     oip_client_check.py --url 127.0.0.1:PORT --model classify --image IMG --overload 8
+    oip_client_check.py --url 127.0.0.1:PORT --model classify_batched --image IMG --expected E.json --batching 8
 
 The second form fires 8 requests at once at a server with one worker and no queue: some must
 get 503 (queue full) with an error body, the others 200, and the server stays live.
@@ -90,6 +91,36 @@ def overload(url: str, model: str, image: bytes, clients: int) -> None:
     check(status == 200, "still live after the overload")
 
 
+def batching(url: str, model: str, image: bytes, clients: int, expected: list[dict]) -> None:
+    """Fires `clients` requests at once at a model with a batching queue: every answer is
+    the expected ranking, and the stats endpoint shows fewer executions than inferences."""
+    results: list[tuple[int, bytes]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients)
+
+    def send() -> None:
+        start.wait()
+        status, body, _ = post(url, f"/v2/models/{model}/infer", image, {"Inference-Header-Content-Length": "0"})
+        with lock:
+            results.append((status, body))
+
+    threads = [threading.Thread(target=send) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    check([s for s, _ in results] == [200] * clients, f"all {clients} concurrent requests served (got {sorted(s for s, _ in results)})")
+    for _, body in results:
+        outputs = {o["name"]: o for o in json.loads(body)["outputs"]}
+        ranking = json.loads(outputs["result"]["data"][0])["results"]
+        check(same_ranking(ranking, expected), "a batched answer equals the single-request one")
+    status, body = get(url, f"/v2/models/{model}/stats")
+    stats = json.loads(body)["model_stats"][0]
+    check(status == 200 and stats["inference_count"] == clients, f"stats count {clients} inferences (got {stats['inference_count']})")
+    check(0 < stats["execution_count"] < clients, f"requests shared batches: {stats['execution_count']} executions for {clients} requests")
+    print(f"oip_client_check: {clients} requests in {stats['execution_count']} executions", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -99,8 +130,13 @@ def main() -> None:
     parser.add_argument("--expected")
     parser.add_argument("--max-body-mb", type=int)
     parser.add_argument("--overload", type=int, help="fire this many requests at once instead of the protocol checks")
+    parser.add_argument("--batching", type=int, help="fire this many requests at once at a batching model (needs --expected)")
     args = parser.parse_args()
     image = open(args.image, "rb").read()
+    if args.batching:
+        batching(args.url, args.model, image, args.batching, json.load(open(args.expected))["results"])
+        print(f"oip_client_check: {checks} checks passed", flush=True)
+        return
     if args.overload:
         overload(args.url, args.model, image, args.overload)
         print(f"oip_client_check: {checks} checks passed", flush=True)

@@ -41,6 +41,11 @@ public final class ServedModel: @unchecked Sendable {
     public static let resultOutput = "result"
 
     private let options: ServingOptions
+    /// The one runner every thread shares when the graph has batching queues.
+    private let shared: PipelineRunner?
+    /// Threads that take requests from the queue: the workers, plus a batch's worth per
+    /// batching queue when the runner is shared.
+    private let callers: Int
     private let lock = NSCondition()
     private var queue: [Job] = []
     private var stopping = false
@@ -74,7 +79,20 @@ public final class ServedModel: @unchecked Sendable {
         }
         if !compiled.rankings.isEmpty { outputs.append(TensorMetadata(name: Self.resultOutput, datatype: "BYTES", shape: [1])) }
         self.outputs = outputs
-        let runners = try (0..<options.workers).map { _ in try PipelineRunner(compiled, threads: options.threadsPerWorker) }
+        // A graph with batching queues runs on one shared runner (its first stage gets the
+        // workers); enough threads call it at once for every queue to fill a whole batch.
+        let runners: [PipelineRunner]
+        if StagePartition.isStaged(graph) {
+            let shared = try PipelineRunner(compiled, threads: options.threadsPerWorker, inputWorkers: options.workers)
+            let batchSlots = graph.nodes.filter { $0.op == .queue }.reduce(0) {
+                $0 + $1.attributes.int("max_batch", default: 1) * $1.attributes.int("workers", default: 1)
+            }
+            runners = Array(repeating: shared, count: options.workers + batchSlots)
+        } else {
+            runners = try (0..<options.workers).map { _ in try PipelineRunner(compiled, threads: options.threadsPerWorker) }
+        }
+        shared = runners.first.flatMap { $0.isShared ? $0 : nil }
+        callers = runners.count
         for (index, runner) in runners.enumerated() {
             let owned = OwnedRunner(runner)
             // Each thread keeps the model alive until `shutdown` lets it finish.
@@ -97,7 +115,7 @@ public final class ServedModel: @unchecked Sendable {
                 return
             }
             // Up to `maxQueueSize` wait beyond what the idle workers take at once.
-            guard queue.count < options.maxQueueSize + max(0, options.workers - busy) else {
+            guard queue.count < options.maxQueueSize + max(0, callers - busy) else {
                 continuation.resume(returning: .failure(InferenceError(
                     .unavailable, "model '\(name)': the queue is full (\(options.maxQueueSize) waiting); retry later")))
                 return
@@ -123,7 +141,10 @@ public final class ServedModel: @unchecked Sendable {
     public func statisticsObject() -> [String: Any] {
         lock.lock()
         defer { lock.unlock() }
-        return statistics.object(name: name)
+        // With batching queues, an execution is one batch of the last queue (Triton counts
+        // model executions); without, every request is one.
+        let executions = shared?.queueStatistics()?.stages.last?.queue?.batches
+        return statistics.object(name: name, executions: executions)
     }
 
     /// Requests now waiting for a worker.
@@ -205,10 +226,11 @@ struct RequestTiming {
 
     init(_ profile: Profile, queue: UInt64, total: UInt64) {
         self.total = total
-        self.queue = queue
         var stages: [StageCategory: UInt64] = [:]
-        for stage in StageCategory.allCases where stage != .queue { stages[stage] = UInt64(max(0, profile.seconds(by: stage)) * 1e9) }
-        stages[.queue] = queue
+        for stage in StageCategory.allCases { stages[stage] = UInt64(max(0, profile.seconds(by: stage)) * 1e9) }
+        // The wait for a worker, plus a batched graph's waits inside it (its batching queues).
+        stages[.queue, default: 0] += queue
+        self.queue = stages[.queue] ?? queue
         self.stages = stages
     }
 
@@ -256,11 +278,11 @@ struct ModelStatistics {
         computeOutput.add(timing.computeOutput)
     }
 
-    func object(name: String) -> [String: Any] {
+    func object(name: String, executions: Int? = nil) -> [String: Any] {
         [
             "model_stats": [[
                 "name": name, "version": "1", "last_inference": lastInferenceMilliseconds,
-                "inference_count": success.count, "execution_count": success.count,
+                "inference_count": success.count, "execution_count": executions ?? success.count,
                 "inference_stats": [
                     "success": success.object, "fail": failure.object, "queue": queue.object,
                     "compute_input": computeInput.object, "compute_infer": computeInfer.object,

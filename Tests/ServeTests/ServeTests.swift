@@ -68,6 +68,28 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(model.pendingRequests, 0)
     }
 
+    /// Triton's dynamic batching from outside: eight requests at once to a graph whose queue
+    /// waits 50 ms for a batch of up to 8 share executions (the stats endpoint), and each
+    /// gets the answer a lone request gets.
+    func testConcurrentRequestsShareBatches() throws {
+        let image = TestPaths.asset("images/chelsea.jpg").path
+        let expected = try PipelineRunner(try Self.classify(), threads: 1).run(path: image).rankingObject
+        let expectedFile = FileManager.default.temporaryDirectory.appendingPathComponent("serve-batched-\(getpid()).json")
+        try JSONSerialization.data(withJSONObject: expected).write(to: expectedFile)
+        defer { try? FileManager.default.removeItem(at: expectedFile) }
+        let yaml = try String(contentsOfFile: TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify-batched.yaml").path, encoding: .utf8)
+            .replacingOccurrences(of: "max_delay_us: 2000", with: "max_delay_us: 50000")
+            .replacingOccurrences(of: "../assets/", with: TestPaths.asset("").path + "/")
+        let graph = FileManager.default.temporaryDirectory.appendingPathComponent("serve-batched-\(getpid()).yaml")
+        try yaml.write(to: graph, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: graph) }
+        let registry = MetricsRegistry()
+        let model = try ServedModel(
+            try Compiler.compile(path: graph.path, options: CompileOptions()),
+            options: ServingOptions(workers: 2, threadsPerWorker: 1, maxQueueSize: 16), registry: registry)
+        try checkWithClient(model, registry: registry, maxBodyMiB: 1, ["--image", image, "--expected", expectedFile.path, "--batching", "8"])
+    }
+
     private static func classify() throws -> CompiledPipeline {
         try Compiler.compile(path: TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path, options: CompileOptions())
     }

@@ -13,7 +13,16 @@ import IR
 ///
 /// A transpose of a `pad_spatial` result first moves above the padding (padding commutes with
 /// a change of image layout), so the conversion `assign-layouts` puts before a channels-last
-/// first conv reaches the preprocess even when `fold-normalize` padded its input.
+/// first conv reaches the preprocess even when `fold-normalize` padded its input. Likewise
+/// above a batching `queue` when the transpose keeps axis 0 (stacking requests on axis 0
+/// commutes with permuting the others), so a model behind a queue still gets its layout
+/// written by the preprocess of each request:
+///
+/// ```
+/// %p : f32[1,3,h,w] NCHW = preprocess(…)                          %p : f32[1,h,w,3] NHWC = preprocess(…) {layout="NHWC"}
+/// %q : f32[?batch,3,h,w] NCHW = queue(%p)                    ──►   %q.nhwc : f32[?batch,h,w,3] NHWC = queue(%p)
+/// %q.nhwc : f32[?batch,h,w,3] NHWC = transpose(%q) {perm=[0,2,3,1]}
+/// ```
 ///
 /// MTCNN-style models take NHWC and transpose to NCHW themselves: preprocess writes NCHW, the
 /// YAML's `layout: NHWC` or the model's `Transpose(0,2,3,1)`… each pair folds away here.
@@ -40,8 +49,8 @@ public struct CancelTransposesPass: Pass {
             g.rename(source, to: name + "." + g.type(of: source).layout.rawValue.lowercased())
             let moved = g.addValue(name: name, type: type)
             g.nodes[padIndex] = Node(op: .transpose, inputs: [source], outputs: [moved], attributes: transpose.attributes)
-            g.nodes[transposeIndex] = Node(op: .padSpatial, inputs: [moved], outputs: transpose.outputs, attributes: pad.attributes)
-            statistics.count("hoisted # transposes above pad_spatial")
+            g.nodes[transposeIndex] = Node(op: pad.op, inputs: [moved], outputs: transpose.outputs, attributes: pad.attributes)
+            statistics.count("hoisted # transposes above \(pad.op.rawValue)")
         }
         // Each rewrite removes one node; repeat until no pair is left (chains of transposes).
         while let (producerIndex, transposeIndex, replacement, event) = Self.nextRewrite(in: g) {
@@ -52,19 +61,22 @@ public struct CancelTransposesPass: Pass {
         return g
     }
 
-    /// A `pad_spatial` read only by a transpose (between two image layouts): padding commutes
-    /// with the transpose (its pads name the spatial axes, whatever the layout), so the transpose
+    /// A `pad_spatial` or `queue` read only by a transpose (between two image layouts; for a
+    /// queue, one that keeps axis 0): padding commutes with the transpose (its pads name the
+    /// spatial axes, whatever the layout), and so does stacking on axis 0, so the transpose
     /// moves above it, towards a preprocess that can absorb it. Their node indices.
     static func nextHoist(in g: Graph) -> (Int, Int)? {
         let users = g.users(), uses = g.useCounts(), producers = g.producers()
         for (index, transpose) in g.nodes.enumerated() where transpose.op == .transpose {
-            guard let input = transpose.inputs.first, let padIndex = producers[input], g.nodes[padIndex].op == .padSpatial,
+            guard let input = transpose.inputs.first, let padIndex = producers[input],
+                  [.padSpatial, .queue].contains(g.nodes[padIndex].op),
                   g.soleUser(of: input, users: users, useCounts: uses) == index,
                   preprocessLayouts.contains(g.type(of: transpose.outputs[0]).layout) else { continue }
             let pad = g.nodes[padIndex]
+            if pad.op == .queue && transpose.attributes.ints("perm")?.first != 0 { continue }
             guard let moved = try? g.inferTypes(op: .transpose, inputs: [pad.inputs[0]], attributes: transpose.attributes).first,
                   preprocessLayouts.contains(moved.layout) else { continue }
-            guard let padded = try? ShapeInference.resultTypes(op: .padSpatial, inputs: [moved], attributes: pad.attributes, constants: [nil]),
+            guard let padded = try? ShapeInference.resultTypes(op: pad.op, inputs: [moved], attributes: pad.attributes, constants: [nil]),
                   padded == [g.type(of: transpose.outputs[0])] else { continue }
             return (padIndex, index)
         }

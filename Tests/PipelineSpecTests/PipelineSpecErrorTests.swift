@@ -389,7 +389,7 @@ final class QueueSpecTests: XCTestCase {
 
     func testBadQueuesNameTheKeyAndTheRange() {
         let cases: [(String, [String])] = [
-            ("{max_batch: 0}", ["'max_batch' of the queue of node 'post' is 0", "an integer in 1…4096"]),
+            ("{max_batch: 0}", ["'max_batch' of the queue of node 'post' is '0'", "an integer in 1…4096"]),
             ("{max_batch: 8, capacity: 4}", ["'capacity'", "at least max_batch"]),
             ("{max_delay_us: -1}", ["'max_delay_us'", "0…10000000"]),
             ("{workers: 0}", ["'workers'", "1…64"]),

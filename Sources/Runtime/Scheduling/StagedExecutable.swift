@@ -10,8 +10,9 @@ import IR
 /// Thread-safe, unlike `Executable`: requests from many threads are what share batches.
 /// A request's `Profile` holds its wait for a first-stage worker (`request`, category
 /// `queue`), stage 0's node times, its wait in each batching queue (named after the queue's
-/// value) and, for batched stages, each node's time divided
-/// by the batch size: the request's share of the work.
+/// value) and, for batched stages, each node's time for the whole batch: what the request
+/// waited through, so the entries add up to its latency (the work per request is the
+/// queue statistics' business: batch sizes and busy time).
 ///
 /// Results equal the unqueued graph's up to float rounding: the same ops run on the same
 /// rows, but a kernel may block a batch of several rows differently from a batch of one.
@@ -48,7 +49,8 @@ public final class StagedExecutable: @unchecked Sendable {
                 })
             }
         }
-        pipeline = try StagedPipeline(name: graph.name, stages: stages, maxInFlight: maxInFlight)
+        // Each caller waits for its own request, so results go out as they finish.
+        pipeline = try StagedPipeline(name: graph.name, stages: stages, maxInFlight: maxInFlight, ordered: false)
     }
 
     deinit { pipeline.shutdown() }
@@ -97,7 +99,7 @@ struct StagedRequest: Sendable {
 }
 
 /// What one stage produced for one request: its graph's outputs (the last one is the next
-/// queue's value when there is a next stage), the values it captured, the request's share of
+/// queue's value when there is a next stage), the values it captured, the request's time in
 /// its time, and when it finished (the next queue's wait starts there).
 struct StageOutput: Sendable {
     var tensors: [Tensor]
@@ -162,12 +164,7 @@ final class BatchedStageWorker: StageWorker {
         let capturedRows = result.captured.mapValues { tensor in
             tensor.shape.first == batch.count ? (try? tensor.rows(count: batch.count, value: queueName)) ?? [] : []
         }
-        let share = 1 / Double(batch.count)
-        let profile = result.profile.entries.map { timing -> NodeTiming in
-            var scaled = timing
-            scaled.seconds *= share
-            return scaled
-        }
+        let profile = result.profile.entries
         let finishedAt = monotonicSeconds()
         return previous.indices.map { request in
             let wait = NodeTiming(name: queueName, op: .queue, category: .queue, seconds: max(0, startedAt - previous[request].finishedAt))

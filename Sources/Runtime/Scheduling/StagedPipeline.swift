@@ -6,7 +6,8 @@ import Foundation
 /// Guarantees (tested in `StagedPipelineTests`):
 /// - every submitted request gets exactly one result, success or the first error any of its
 ///   records hit, and results are delivered in submission order (a reorder buffer holds
-///   early finishers);
+///   early finishers), or as soon as each is done when made with `ordered: false` (for
+///   callers that each wait for their own request, where order only adds head-of-line waits);
 /// - every child of a fan-out reaches its gather exactly once and lands in its own slot, so
 ///   gathered arrays keep child order whatever order the workers finish in; a fan-out with
 ///   no children forwards the parent at once with an empty array;
@@ -60,7 +61,13 @@ public final class StagedPipeline: @unchecked Sendable {
 
     private let state = NSCondition()
     private var nextRequest = 0
+    /// Every request below it has been delivered.
     private var nextToDeliver = 0
+    /// Requests at or above `nextToDeliver` delivered early (only without `ordered`).
+    private var deliveredEarly: Set<Int> = []
+    /// The request whose callback is running (still in flight, but never finished again).
+    private var delivering: Int?
+    private let ordered: Bool
     private var highestInFlight = 0
     private var stopping = false
     private var completions: [Int: Completion] = [:]
@@ -70,9 +77,12 @@ public final class StagedPipeline: @unchecked Sendable {
     private let threadsDone = DispatchGroup()
 
     /// Checks the stage chain, makes every worker (errors surface here) and starts the threads.
-    /// - Parameter maxInFlight: requests admitted before `submit` blocks.
-    public init(name: String, stages: [Stage], maxInFlight: Int = 64) throws {
+    /// - Parameters:
+    ///   - maxInFlight: requests admitted before `submit` blocks.
+    ///   - ordered: deliver results in submission order (else as each request finishes).
+    public init(name: String, stages: [Stage], maxInFlight: Int = 64, ordered: Bool = true) throws {
         guard maxInFlight >= 1 else { throw PipelineError.invalidStages("maxInFlight must be at least 1") }
+        self.ordered = ordered
         self.name = name
         self.stages = stages
         self.maxInFlight = maxInFlight
@@ -137,10 +147,10 @@ public final class StagedPipeline: @unchecked Sendable {
     // MARK: - Submitting and delivering
 
     /// Admits one request, waiting while `maxInFlight` requests are undelivered.
-    /// `completion` runs exactly once, on the delivery thread, in submission order.
+    /// `completion` runs exactly once, on the delivery thread (in submission order when `ordered`).
     public func submit(_ record: Record, completion: @escaping Completion) {
         state.lock()
-        while nextRequest - nextToDeliver >= maxInFlight && !stopping { state.wait() }
+        while inFlight >= maxInFlight && !stopping { state.wait() }
         if stopping {
             state.unlock()
             completion(.failure(PipelineError.shutDown))
@@ -149,7 +159,7 @@ public final class StagedPipeline: @unchecked Sendable {
         let request = nextRequest
         nextRequest += 1
         completions[request] = completion
-        highestInFlight = max(highestInFlight, nextRequest - nextToDeliver)
+        highestInFlight = max(highestInFlight, inFlight)
         state.unlock()
         forward(Envelope(request: request, path: [], record: record), to: 0)
     }
@@ -163,19 +173,31 @@ public final class StagedPipeline: @unchecked Sendable {
         return collector.wait()
     }
 
+    /// Submitted and not yet delivered (call with `state` locked).
+    private var inFlight: Int { nextRequest - nextToDeliver - deliveredEarly.count }
+
+    /// The finished request to deliver next, if any (call with `state` locked).
+    private var deliverable: Int? {
+        if ordered { return finished[nextToDeliver] == nil ? nil : nextToDeliver }
+        return finished.keys.min()
+    }
+
     private func deliveryLoop() {
         state.lock()
         while true {
-            while finished[nextToDeliver] == nil && !(stopping && nextToDeliver == nextRequest) { state.wait() }
-            guard let result = finished.removeValue(forKey: nextToDeliver) else { break }
-            let completion = completions.removeValue(forKey: nextToDeliver)
-            failed.remove(nextToDeliver)
+            while deliverable == nil && !(stopping && nextToDeliver == nextRequest) { state.wait() }
+            guard let request = deliverable, let result = finished.removeValue(forKey: request) else { break }
+            let completion = completions.removeValue(forKey: request)
+            failed.remove(request)
+            delivering = request
             state.unlock()
             completion?(result)
             state.lock()
             // Counted as delivered only once the callback returns, so a slow consumer keeps
             // its requests in flight and `submit` waits.
-            nextToDeliver += 1
+            delivering = nil
+            deliveredEarly.insert(request)
+            while deliveredEarly.remove(nextToDeliver) != nil { nextToDeliver += 1 }
             state.broadcast()
         }
         state.unlock()
@@ -184,7 +206,8 @@ public final class StagedPipeline: @unchecked Sendable {
     private func finish(_ request: Int, _ result: Result<Record, any Error>) {
         state.lock()
         defer { state.unlock() }
-        guard request >= nextToDeliver, finished[request] == nil, !failed.contains(request) else { return }
+        guard request >= nextToDeliver, finished[request] == nil, !failed.contains(request),
+              !deliveredEarly.contains(request), delivering != request else { return }
         finished[request] = result
         if case .failure = result {
             failed.insert(request)
@@ -196,7 +219,7 @@ public final class StagedPipeline: @unchecked Sendable {
     private func isDead(_ request: Int) -> Bool {
         state.lock()
         defer { state.unlock() }
-        return request < nextToDeliver || finished[request] != nil
+        return request < nextToDeliver || finished[request] != nil || deliveredEarly.contains(request) || delivering == request
     }
 
     // MARK: - Moving records between stages
@@ -334,7 +357,7 @@ public final class StagedPipeline: @unchecked Sendable {
         state.lock()
         defer { state.unlock() }
         return PipelineStatistics(
-            stages: stageStatistics, requestsDelivered: nextToDeliver, maxInFlight: highestInFlight,
+            stages: stageStatistics, requestsDelivered: nextToDeliver + deliveredEarly.count, maxInFlight: highestInFlight,
             wallSeconds: monotonicSeconds() - startedAt)
     }
 }

@@ -79,6 +79,18 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// batches of up to `max_batch` requests stacked on axis 0 (`[1, …]` in, `[?batch, …]`
     /// out), on their own `workers` with `threads` each. Where the graph is cut into stages.
     case queue
+    /// Fan-out: the nodes that depend on its result run once per row of its operand (a
+    /// child), each seeing one row `[1, …]` of `[?n, …]`. Closed by a `collect`.
+    case forEach = "for_each"
+    /// Fan-in: closes the innermost `for_each`; the `[1, …]` rows its operand had in every
+    /// child, concatenated on axis 0 in child order (`[?rows, …]`, 0 rows for no child).
+    case collect
+
+    // MARK: Vision postprocess
+    /// Non-maximum suppression of boxes `f32[?n,4]` (x1, y1, x2, y2) by `f32[?n]` scores:
+    /// the indices `i64[?kept]` of the kept boxes, best first. Its result size depends on
+    /// the data, so the runtime runs it between plans.
+    case nms
 
     public var group: OpGroup {
         switch self {
@@ -94,7 +106,8 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         case .shape, .constantOfShape: .shapeArithmetic
         case .softmax, .reduceMean: .reduction
         case .topk: .selection
-        case .queue: .scheduling
+        case .queue, .forEach, .collect: .scheduling
+        case .nms: .selection
         }
     }
 
@@ -108,6 +121,10 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         default: self == .softmax ? .postprocess : .inference
         }
     }
+
+    /// Whether the op's result shape depends on its operands' values, not only their shapes:
+    /// a plan cannot size it, so the runtime runs it between plans.
+    public var hasDataDependentShape: Bool { self == .nms }
 
     /// Whether this op can carry a fused activation in its epilogue (`activation` attribute).
     public var acceptsFusedActivation: Bool {

@@ -351,11 +351,46 @@ public enum ShapeInference {
             var shape = x.shape
             shape[0] = .symbol(Self.queueBatchSymbol)
             return [x.with(shape: shape)]
+
+        case .forEach:
+            try arity(1...1)
+            guard inputs[0].rank >= 1 else {
+                throw IRError.typeMismatch(op: op.rawValue, "a fan-out runs once per row of axis 0, so its operand needs one, found \(inputs[0])")
+            }
+            return [inputs[0].with(shape: [.known(1)] + inputs[0].shape.dropFirst())]
+
+        case .collect:
+            try arity(1...1)
+            // `?batch`: a value of a batched stage, one row per child once split back.
+            guard inputs[0].rank >= 1, [.known(1), .symbol(Self.queueBatchSymbol)].contains(inputs[0].shape[0]) else {
+                throw IRError.typeMismatch(op: op.rawValue, "a fan-in concatenates each child's one row, so its operand needs a leading dim of 1, found \(inputs[0])")
+            }
+            return [inputs[0].with(shape: [.symbol(Self.collectedRowsSymbol)] + inputs[0].shape.dropFirst())]
+
+        case .nms:
+            try arity(2...2)
+            let (boxes, scores) = (inputs[0], inputs[1])
+            guard boxes.dtype == .f32, boxes.rank == 2, boxes.shape[1] == .known(4), scores.dtype == .f32, scores.rank == 1 else {
+                throw IRError.typeMismatch(op: op.rawValue, "expected boxes f32[n,4] and scores f32[n], found \(boxes) and \(scores)")
+            }
+            if let n = boxes.shape[0].value, let m = scores.shape[0].value, n != m {
+                throw IRError.typeMismatch(op: op.rawValue, "\(n) boxes but \(m) scores")
+            }
+            let threshold = a.float("iou_threshold", default: 0.5)
+            guard threshold >= 0, threshold <= 1, ["union", "minimum"].contains(a.string("mode") ?? "union"), a.int("max_output", default: 0) >= 0,
+                  [0, 1].contains(a.int("pixel_inclusive", default: 0)) else {
+                throw IRError.invalidAttribute(
+                    op: op.rawValue, name: "iou_threshold",
+                    "expected iou_threshold in 0…1, mode union or minimum, max_output ≥ 0 (0: no limit), pixel_inclusive 0 or 1")
+            }
+            return [TensorType(.i64, [.symbol("kept")])]
         }
     }
 
     /// The dim a batching queue's result has on axis 0: the size of the batch it formed.
     public static let queueBatchSymbol = "batch"
+    /// The dim of a `collect` result's axis 0: how many rows the children gave.
+    public static let collectedRowsSymbol = "rows"
 
     // MARK: - Helpers
 

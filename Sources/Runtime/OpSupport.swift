@@ -23,8 +23,10 @@ enum OpSupport {
                 : "operands are \(dtypes.map(\.rawValue).joined(separator: ", ")); expected \(what)"
         }
         switch node.op {
-        case .queue:
-            return "a batching queue cuts the graph into stages; StagedExecutable runs such graphs, one Executable per stage"
+        case .queue, .forEach, .collect:
+            return "a stage boundary (batching queue, fan-out or fan-in): StagedExecutable runs such graphs, one plan per stage"
+        case .nms:
+            return "its result size depends on the data, so no plan can size it: StagedExecutable runs it between plans"
         case .const, .decodeJPEG, .cast, .shape, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .transpose:
             return nil
         case .resize, .preprocess, .letterbox:

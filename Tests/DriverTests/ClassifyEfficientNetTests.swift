@@ -52,12 +52,19 @@ final class ClassifyEfficientNetTests: XCTestCase {
         let requests = 8
         let lock = NSLock()
         nonisolated(unsafe) var results = [Result<[Float], any Error>?](repeating: nil, count: requests)
-        DispatchQueue.concurrentPerform(iterations: requests) { request in
-            let result = Result { try batched.run(input: inputs[request % inputs.count], name: "").0.outputs[0].floats }
-            lock.lock()
-            results[request] = result
-            lock.unlock()
+        // One thread per request (concurrentPerform would run only as many as there are cores).
+        let group = DispatchGroup()
+        for request in 0..<requests {
+            group.enter()
+            Thread {
+                let result = Result { try batched.run(input: inputs[request % inputs.count], name: "").0.outputs[0].floats }
+                lock.lock()
+                results[request] = result
+                lock.unlock()
+                group.leave()
+            }.start()
         }
+        group.wait()
         for request in 0..<requests {
             let scores = try XCTUnwrap(results[request]).get()
             XCTAssertNil(allcloseFailure(scores, expected[request % inputs.count], rtol: 1e-4, atol: 1e-6), "request \(request)")

@@ -16,15 +16,59 @@ final class StagedExecutableTests: XCTestCase {
         }
         """
 
-    func testPartitionCutsAtTheQueueAndRoutesOutputs() throws {
+    func testPartitionCutsAtTheQueueAndRoutesValues() throws {
         let partition = try StagePartition(try IRParser.parse(Self.twoStages))
-        XCTAssertEqual(partition.stages.count, 2)
-        XCTAssertEqual(partition.stages[0].graph.nodes.map(\.op), [.relu])
-        XCTAssertEqual(partition.stages[0].outputs, [.graphOutput(1), .nextQueue])
-        XCTAssertEqual(partition.stages[1].graph.nodes.map(\.op), [.softmax])
-        XCTAssertEqual(partition.stages[1].graph.type(of: partition.stages[1].graph.inputs[0]).description, "f32[?batch,4]")
-        XCTAssertEqual(partition.stages[1].outputs, [.graphOutput(0)])
-        XCTAssertEqual(partition.stages[1].queue?.int("max_batch"), 8)
+        XCTAssertEqual(partition.stages.map(\.name), ["input", "q"])
+        guard case .plan(let first) = partition.stages[0].steps.first, case .plan(let second) = partition.stages[1].steps.first,
+              case .batched(let queue) = partition.stages[1].kind else { return XCTFail("two plan stages, the second batched") }
+        XCTAssertEqual(first.nodes.map(\.op), [.relu])
+        XCTAssertEqual(partition.stages[0].reads, ["x"])
+        XCTAssertEqual(partition.stages[0].writes, ["y"])
+        XCTAssertEqual(second.nodes.map(\.op), [.softmax])
+        XCTAssertEqual(second.type(of: second.inputs[0]).description, "f32[?batch,4]")
+        XCTAssertEqual(partition.stages[1].reads, ["q"])
+        XCTAssertEqual(partition.stages[1].writes, ["z"])
+        XCTAssertEqual(queue.int("max_batch"), 8)
+        XCTAssertEqual(partition.outputs, ["z", "y"])
+    }
+
+    /// One child per row of %rows: each child's row scaled by the request's own factor (read
+    /// from the parent), children batched through a queue, collected in row order, then NMS.
+    static let fanOut = """
+        graph g(%boxes: f32[?n,4], %scores: f32[?n], %factor: f32[1,1]) {
+          %box : f32[1,4] = for_each(%boxes)
+          %scaled : f32[1,4] = mul(%box, %factor)
+          %q : f32[?batch,4] = queue(%scaled) {capacity=64, max_batch=4, max_delay_us=1000, threads=1, workers=1}
+          %r : f32[?batch,4] = relu(%q)
+          %all : f32[?rows,4] = collect(%r)
+          %kept : i64[?kept] = nms(%all, %scores) {iou_threshold=0.5}
+          return %all, %kept
+        }
+        """
+
+    func testFanOutRunsEachRowAndCollectsInOrderThenNMS() throws {
+        let graph = try IRParser.parse(Self.fanOut)
+        try Verifier.verify(graph)
+        let partition = try StagePartition(graph)
+        XCTAssertEqual(partition.stages.map(\.name), ["input", "box", "box.each", "q", "all", "all.then"])
+        XCTAssertEqual(partition.stages.map(\.depth), [0, 0, 1, 1, 0, 0])
+        XCTAssertEqual(partition.stages[2].reads, ["factor", "box"], "a child reads its parent's %factor")
+        let staged = try StagedExecutable(graph: graph, options: RuntimeOptions(threads: 1))
+        // Box 1 overlaps box 0 (IoU 81/119 > 0.5) and scores lower: suppressed. Negative
+        // coordinates go through relu, so %all shows the children ran their own rows.
+        let boxes: [Float] = [0, 0, 10, 10, 1, 1, 11, 11, -5, 20, 30, 40]
+        let result = try staged.run(inputs: [
+            Tensor(shape: [3, 4], floats: boxes), Tensor(shape: [3], floats: [0.9, 0.8, 0.7]), Tensor(shape: [1, 1], floats: [2]),
+        ])
+        XCTAssertEqual(result.outputs[0].shape, [3, 4])
+        XCTAssertEqual(result.outputs[0].floats, boxes.map { max(0, $0 * 2) })
+        XCTAssertEqual(result.outputs[1].integers, [0, 2])
+        XCTAssertTrue(result.profile.entries.contains { $0.op == .nms })
+        XCTAssertEqual(result.profile.entries.filter { $0.op == .relu }.count, 3, "each child's trace holds the relu of its batch")
+        // No rows: no children, zero collected rows, nothing kept.
+        let empty = try staged.run(inputs: [Tensor(shape: [0, 4], floats: []), Tensor(shape: [0], floats: []), Tensor(shape: [1, 1], floats: [2])])
+        XCTAssertEqual(empty.outputs[0].shape, [0, 4])
+        XCTAssertEqual(empty.outputs[1].shape, [0])
     }
 
     func testNotLegal() throws {
@@ -38,7 +82,8 @@ final class StagedExecutableTests: XCTestCase {
               return %z
             }
             """, "only the queue's value crosses a batching edge"),
-            // Two queues fed from the same stage are not a chain.
+            // Two queues fed from the same stage run one after the other; a node reading both
+            // would read a value from before its own queue.
             ("""
             graph g(%x: f32[1,4]) {
               %q1 : f32[?batch,4] = queue(%x) {max_batch=2}
@@ -46,7 +91,30 @@ final class StagedExecutableTests: XCTestCase {
               %z : f32[?batch,4] = add(%q1, %q2)
               return %z
             }
-            """, "queues must form a chain"),
+            """, "only the queue's value crosses a batching edge"),
+            // A fan-out must be closed, and its children's values stay inside it.
+            ("""
+            graph g(%x: f32[?n,4]) {
+              %e : f32[1,4] = for_each(%x)
+              %r : f32[1,4] = relu(%e)
+              return %r
+            }
+            """, "never closed by a collect"),
+            ("""
+            graph g(%x: f32[1,4]) {
+              %c : f32[?rows,4] = collect(%x)
+              return %c
+            }
+            """, "has no for_each before it"),
+            ("""
+            graph g(%x: f32[?n,4]) {
+              %e : f32[1,4] = for_each(%x)
+              %r : f32[1,4] = relu(%e)
+              %c : f32[?rows,4] = collect(%r)
+              %s : f32[?rows,4] = add(%c, %e)
+              return %s
+            }
+            """, "not open around it"),
             // An output with a known leading dim cannot be split into one row per request.
             ("""
             graph g(%x: f32[1,4]) {
@@ -80,10 +148,17 @@ final class StagedExecutableTests: XCTestCase {
         let staged = try StagedExecutable(graph: try IRParser.parse(Self.twoStages), options: RuntimeOptions(threads: 1))
         let requests = 8
         let results = ResultBox(count: requests)
-        DispatchQueue.concurrentPerform(iterations: requests) { request in
-            let row: [Float] = [Float(request), -1, 0.5 * Float(request), 2]
-            results.set(request, Result { try staged.run(inputs: [Tensor(shape: [1, 4], floats: row)]) })
+        // One thread per request (concurrentPerform would run only as many as there are cores).
+        let group = DispatchGroup()
+        for request in 0..<requests {
+            group.enter()
+            Thread {
+                let row: [Float] = [Float(request), -1, 0.5 * Float(request), 2]
+                results.set(request, Result { try staged.run(inputs: [Tensor(shape: [1, 4], floats: row)]) })
+                group.leave()
+            }.start()
         }
+        group.wait()
         for request in 0..<requests {
             let result = try results.get(request).get()
             let relu: [Float] = [Float(request), 0, 0.5 * Float(request), 2]

@@ -35,8 +35,8 @@ enum OpKernels {
         case .const, .decodeJPEG, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .shape, .constantOfShape:
             // The planner handles these itself (constants, decoding, views, plan-time folding).
             throw n.unsupported("has no run-time step (its operands must be known when the plan is built)")
-        case .queue:
-            throw n.unsupported("a batching queue is a stage boundary: StagedExecutable cuts the graph there")
+        case .queue, .forEach, .collect, .nms:
+            throw n.unsupported("a stage boundary or a data-dependent op: StagedExecutable runs it between plans")
         }
     }
 

@@ -45,6 +45,13 @@ public struct Stage: Sendable {
     }
 }
 
+/// What a map worker returns to add several values to a record, each under its own name
+/// (instead of one value under the stage's name).
+public struct RecordValues: Sendable {
+    public var values: [String: any Sendable]
+    public init(_ values: [String: any Sendable]) { self.values = values }
+}
+
 /// The work of one stage. Each worker thread owns one instance (a model stage owns its own
 /// `Executable`, which is single-threaded), so implementations need no locking.
 public protocol StageWorker: AnyObject {

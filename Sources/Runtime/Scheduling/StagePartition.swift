@@ -1,135 +1,293 @@
 import IR
 
-/// A graph with batching queues (`queue` nodes) cut into stages at them.
+/// A graph with stage boundaries — batching queues (`queue`), fan-outs (`for_each`) and
+/// fan-ins (`collect`) — cut into the chain of stages a `StagedPipeline` runs.
 ///
 /// ```
-/// %image : u8[?n]                                   stage 0 (per request)
-/// %pre = preprocess %image …  : f32[1,3,224,224]
-/// %classifier.queue = queue %pre {max_batch = 8, …} : f32[?batch,3,224,224]
-/// %logits = conv %classifier.queue …                stage 1 (per batch)
+/// %image : u8[?n]                                      stage 0: map, per request
+/// %pre = preprocess(…) : f32[1,3,224,224]
+/// %boxes = … : f32[?n,4]
+/// %box = for_each(%boxes) : f32[1,4]                   stage 1: expand (one child per row)
+/// %crop = …(%pre, %box)                                stage 2: map, per child
+/// %q = queue(%crop) {max_batch = 8} : f32[?batch,…]    stage 3: batched, per batch of children
+/// %score = …(%q)
+/// %scores = collect(%score) : f32[?rows,…]             stage 4: gather (children's rows, in order)
+/// %best = …(%scores)                                   stage 5: map, per request
 /// ```
-/// Stage 0 holds every node that does not depend on a queue; stage j (j ≥ 1) holds the nodes
-/// that depend on the j-th queue (in node order) and on no later one. Each stage becomes its
-/// own graph: stage 0's inputs are the graph's, stage j's only input is its queue's result,
-/// typed `[?batch, …]`, so one plan serves every batch size. Constants are copied into each
-/// stage that reads them.
+/// Each cut node opens a stage in node order; every other node joins the latest stage among
+/// its operands (constants, and nodes that read only constants, join each stage that reads
+/// them). So a node that needs nothing from a fan-out still runs once per request, before it.
 ///
-/// Legal only when the queues form a chain and each stage reads nothing from an earlier stage
-/// but its queue (a batch has one value per request only for what crossed the queue), and
-/// every graph output of a batched stage keeps the batch on axis 0 (so it splits back into
-/// one row per request; a known leading dim is refused here, a wrong row count at run time). Violations are errors naming the node and value.
+/// A stage reads what it needs from the request's record by IR name (a child's record is a
+/// copy of its parent's, so a child may read the request's values) and writes what later
+/// stages or the graph outputs need. Within a stage, nodes run as plans (`Executable`s)
+/// between the ops whose result size depends on data (`nms`), which run on their own.
+///
+/// Not legal, with an error naming the value: a batched stage reading anything but its
+/// queue's value (a batch holds one row per request or child only of what crossed the queue),
+/// reading a value of a fan-out level that is not open around the reader, an unclosed
+/// `for_each` or an unmatched `collect`, a graph output inside a fan-out, and an output of a
+/// batched stage with a known leading dim (it could not be split into rows).
 public struct StagePartition: Sendable {
-    /// One stage: its graph and how it is fed and run.
-    public struct Stage: Sendable {
-        public var name: String
-        /// The stage's nodes as a graph of their own.
-        public var graph: Graph
-        /// For a batched stage: the queue's attributes (nil for stage 0).
-        public var queue: Attributes?
-        /// Where each output of `graph` goes: a graph output (by position) or the next stage's queue.
-        public var outputs: [Destination]
+    public enum Kind: Sendable, Equatable {
+        /// Per request (or per child inside a fan-out), one at a time.
+        case map
+        /// Behind a batching queue: the queue's attributes.
+        case batched(Attributes)
+        /// Splits the value `list` into one child per row.
+        case fanOut(list: String)
+        /// Collects `value` from every child; `rowType` types a row (for zero children).
+        case fanIn(value: String, rowType: TensorType)
     }
 
-    public enum Destination: Sendable, Equatable {
-        case graphOutput(Int)
-        case nextQueue
+    /// What a map or batched stage runs, in order.
+    public enum Step: Sendable {
+        /// Nodes planned and run together; inputs and outputs by IR name.
+        case plan(Graph)
+        /// One node whose result size depends on its operands' values.
+        case dataDependent(Node, inputs: [String], output: String)
+    }
+
+    public struct Stage: Sendable {
+        /// `input` for the first stage; a batched, fan-out or fan-in stage has its cut node's
+        /// result's IR name (under which its record value travels); the map stage after a
+        /// fan-out or fan-in adds `.each` or `.then` to it.
+        public var name: String
+        public var kind: Kind
+        public var steps: [Step]
+        /// Values the steps read, by IR name (for a batched stage: only the queue's value).
+        public var reads: [String]
+        /// Where each read comes from in the record: its own name, except a queue's value,
+        /// which is the queue's operand stacked over the batch.
+        public var sources: [String]
+        /// Values the stage writes into the record for later stages and the graph outputs.
+        public var writes: [String]
+        /// Fan-out levels open around the stage.
+        public var depth: Int
     }
 
     public let stages: [Stage]
+    /// The graph inputs and outputs by IR name, in order.
+    public let inputs: [String]
+    public let outputs: [String]
+    /// The type of one row of each value a fan-in collects, by the collect's result name
+    /// (to make zero rows of when a fan-out had no children).
+    public let rowTypes: [String: TensorType]
 
-    /// Whether the graph has queues to cut at.
-    public static func isStaged(_ graph: Graph) -> Bool { graph.nodes.contains { $0.op == .queue } }
+    static let cutOps: Set<Op> = [.queue, .forEach, .collect]
+
+    /// Whether the graph needs staged running: it has a stage boundary, or an op whose result
+    /// size depends on data.
+    public static func isStaged(_ graph: Graph) -> Bool { graph.nodes.contains { cutOps.contains($0.op) || $0.op.hasDataDependentShape } }
 
     public init(_ graph: Graph) throws {
         let producers = graph.producers()
-        let queueNodes = graph.nodes.indices.filter { graph.nodes[$0].op == .queue }
-        guard !queueNodes.isEmpty else { throw RuntimeError.invalidGraph("the graph has no queue to cut at") }
+        func name(_ id: ValueID) -> String { graph[id].name }
+        func invalid(_ message: String) -> RuntimeError { .invalidGraph(message) }
 
-        // The stage of each value: graph inputs 0, a queue's result its own number, any other
-        // result the latest stage among its operands. Constants, and nodes that read only
-        // constants, belong to no stage (-1): each stage that reads them gets its own copy.
+        // Stages opened by the cut nodes, in node order, with their fan-out depth.
+        var kinds: [Kind] = [.map]
+        var names = ["input"]
+        var depths = [0]
         var stageOf = [Int](repeating: 0, count: graph.values.count)
         var nodeStage = [Int](repeating: 0, count: graph.nodes.count)
-        func name(_ id: ValueID) -> String { "%" + graph[id].name }
+        // The stage whose fan-out each open level came from, innermost last.
+        var openFanOuts: [Int] = []
+        // The fan-out stage a stage sits inside (its innermost), for the nesting check.
+        var enclosing: [Int?] = [nil]
+
+        func stageFor(_ node: Node) -> Int {
+            node.inputs.map { stageOf[$0.index] }.max() ?? 0
+        }
+        /// Whether stage `reader` may read a value of stage `source`: same stage, or `source`'s
+        /// fan-out level is open around `reader` (a child may read its parents' values).
+        func visible(_ source: Int, from reader: Int) -> Bool {
+            if source < 0 || source == reader { return true }
+            var level = enclosing[reader]
+            let sourceLevel = enclosing[source]
+            while true {
+                if level == sourceLevel { return true }
+                guard let current = level else { return false }
+                level = enclosing[current]
+            }
+        }
+
         for (index, node) in graph.nodes.enumerated() {
             if node.op == .const {
                 nodeStage[index] = -1
                 for output in node.outputs { stageOf[output.index] = -1 }
                 continue
             }
-            let operandStages = node.inputs.map { stageOf[$0.index] }
-            let latest = operandStages.max() ?? 0
-            if node.op == .queue {
-                let number = queueNodes.firstIndex(of: index)! + 1
-                guard latest == number - 1 else {
-                    throw RuntimeError.invalidGraph(
-                        "queue \(name(node.outputs[0])) reads a value of stage \(latest), but queues must form a chain: queue \(number) must read stage \(number - 1)")
-                }
-                nodeStage[index] = number - 1
-                stageOf[node.outputs[0].index] = number
+            let latest = stageFor(node)
+            guard Self.cutOps.contains(node.op) else {
+                nodeStage[index] = node.inputs.isEmpty ? 0 : latest
+                for output in node.outputs { stageOf[output.index] = nodeStage[index] }
                 continue
             }
-            for (operand, stage) in zip(node.inputs, operandStages) where stage >= 0 && stage < latest {
-                throw RuntimeError.invalidGraph(
-                    "\(name(node.outputs[0])) runs after queue \(latest) but also reads \(name(operand)) from before it; only the queue's value crosses a batching edge")
+            // A cut node's operand must come from the stage just before it (the chain).
+            let current = kinds.count - 1
+            let operand = node.inputs[0]
+            guard stageOf[operand.index] >= 0, visible(stageOf[operand.index], from: current) else {
+                throw invalid("\(node.op.rawValue) %\(name(node.outputs[0])) reads %\(name(operand)) from a fan-out level that is closed or not yet open")
             }
-            nodeStage[index] = node.inputs.isEmpty ? 0 : latest
-            for output in node.outputs { stageOf[output.index] = nodeStage[index] }
+            nodeStage[index] = current
+            switch node.op {
+            case .queue:
+                kinds.append(.batched(node.attributes))
+                names.append(name(node.outputs[0]))
+                depths.append(depths[current])
+                enclosing.append(enclosing[current])
+            case .forEach:
+                kinds.append(.fanOut(list: name(operand)))
+                names.append(name(node.outputs[0]))
+                depths.append(depths[current])
+                enclosing.append(enclosing[current])
+                openFanOuts.append(kinds.count - 1)
+                kinds.append(.map)
+                names.append(name(node.outputs[0]) + ".each")
+                depths.append(depths[current] + 1)
+                enclosing.append(kinds.count - 2)
+            default:  // collect
+                guard let fanOut = openFanOuts.popLast() else {
+                    throw invalid("collect %\(name(node.outputs[0])) has no for_each before it to close")
+                }
+                guard stageOf[operand.index] > fanOut else {
+                    throw invalid("collect %\(name(node.outputs[0])) gathers %\(name(operand)), which is computed outside the fan-out it closes")
+                }
+                kinds.append(.fanIn(value: name(operand), rowType: graph.type(of: operand)))
+                names.append(name(node.outputs[0]))
+                depths.append(depths[fanOut])
+                enclosing.append(enclosing[fanOut])
+                kinds.append(.map)
+                names.append(name(node.outputs[0]) + ".then")
+                depths.append(depths[fanOut])
+                enclosing.append(enclosing[fanOut])
+            }
+            stageOf[node.outputs[0].index] = kinds.count - 1
+        }
+        if let unclosed = openFanOuts.last, case .fanOut(let list) = kinds[unclosed] {
+            throw invalid("the for_each over %\(list) is never closed by a collect")
         }
 
+        // Check every read: visible, and into a batched stage only its queue's value.
+        var readsOf = [Set<ValueID>](repeating: [], count: kinds.count)
+        let users = graph.users()
+        for (index, node) in graph.nodes.enumerated() where nodeStage[index] >= 0 && !Self.cutOps.contains(node.op) {
+            let stage = nodeStage[index]
+            for operand in node.inputs {
+                let source = stageOf[operand.index]
+                if source < 0 { continue }  // constants: copied into the plans that read them
+                if let producer = producers[operand], nodeStage[producer] == stage, !Self.cutOps.contains(graph.nodes[producer].op) { continue }
+                guard visible(source, from: stage) else {
+                    throw invalid("%\(name(node.outputs[0])) reads %\(name(operand)) from a fan-out level that is not open around it")
+                }
+                if case .batched = kinds[stage], source != stage {
+                    throw invalid("%\(name(node.outputs[0])) runs after a batching queue but reads %\(name(operand)) from before it; only the queue's value crosses a batching edge")
+                }
+                readsOf[stage].insert(operand)
+            }
+        }
+        for output in graph.outputs {
+            let stage = stageOf[output.index]
+            guard stage >= 0 else { throw invalid("output %\(name(output)) is a constant; a staged graph returns computed values") }
+            guard depths[stage] == 0 else { throw invalid("output %\(name(output)) is inside a fan-out; collect it first") }
+        }
+
+        // Values each stage writes: what a later stage reads or the graph returns.
+        var needed = Set(graph.outputs)
+        for reads in readsOf { needed.formUnion(reads) }
+        for node in graph.nodes where Self.cutOps.contains(node.op) { needed.insert(node.inputs[0]) }
+
         var stages: [Stage] = []
-        for number in 0...queueNodes.count {
-            var sub = Graph(name: number == 0 ? graph.name : "\(graph.name).stage\(number)")
-            var mapped: [ValueID: ValueID] = [:]
-            var queue: Attributes?
-            if number == 0 {
-                for input in graph.inputs { mapped[input] = sub.addInput(name: graph[input].name, type: graph.type(of: input)) }
-            } else {
-                let node = graph.nodes[queueNodes[number - 1]]
-                queue = node.attributes
-                mapped[node.outputs[0]] = sub.addInput(name: graph[node.outputs[0]].name, type: graph.type(of: node.outputs[0]))
-            }
-            // The stage's nodes and the stageless ones they read (transitively), in graph order,
-            // which is topological.
-            var included = Set(graph.nodes.indices.filter { nodeStage[$0] == number && graph.nodes[$0].op != .queue })
-            var pending = Array(included)
-            while let index = pending.popLast() {
-                for operand in graph.nodes[index].inputs {
-                    if let producer = producers[operand], nodeStage[producer] == -1, included.insert(producer).inserted {
-                        pending.append(producer)
-                    }
+        for (number, kind) in kinds.enumerated() {
+            let members = graph.nodes.indices.filter { nodeStage[$0] == number && !Self.cutOps.contains(graph.nodes[$0].op) }
+            let writes = members.flatMap { graph.nodes[$0].outputs }.filter { needed.contains($0) }
+            if case .batched = kind {
+                for value in writes where graph.outputs.contains(value) && graph.type(of: value).shape.first?.value != nil {
+                    throw invalid("output %\(name(value)) : \(graph.type(of: value)) of a batched stage has no batch axis (a known leading dim), so it cannot be split back into one result per request")
                 }
             }
-            for index in graph.nodes.indices where included.contains(index) {
-                let node = graph.nodes[index]
-                if let weight = node.weight, sub.weights[weight] == nil { sub.weights[weight] = graph.weights[weight] }
-                let outputs = sub.append(
-                    node.op, node.inputs.map { mapped[$0]! }, attributes: node.attributes,
-                    results: node.outputs.map { (graph[$0].name, graph.type(of: $0)) }, weight: node.weight)
-                for (old, new) in zip(node.outputs, outputs) { mapped[old] = new }
+            let steps = try Self.steps(members, graph: graph, producers: producers, nodeStage: nodeStage, users: users, needed: needed)
+            let reads = readsOf[number].sorted()
+            let sources = reads.map { value -> String in
+                guard let producer = producers[value], graph.nodes[producer].op == .queue else { return name(value) }
+                return name(graph.nodes[producer].inputs[0])
             }
-            var destinations: [Destination] = []
-            for (position, output) in graph.outputs.enumerated() where stageOf[output.index] == number {
-                guard let value = mapped[output] else {
-                    throw RuntimeError.invalidGraph("output \(name(output)) is a graph input or constant; a staged graph returns computed values")
-                }
-                // Model ops may rename the batch symbol, so only a known leading dim is surely
-                // not the batch; the run checks the row count of the rest.
-                if number > 0, graph.type(of: output).shape.first?.value != nil {
-                    throw RuntimeError.invalidGraph(
-                        "output \(name(output)) : \(graph.type(of: output)) of stage \(number) has no batch axis (a known leading dim), so it cannot be split back into one result per request")
-                }
-                sub.outputs.append(value)
-                destinations.append(.graphOutput(position))
-            }
-            if number < queueNodes.count {
-                let next = graph.nodes[queueNodes[number]].inputs[0]
-                sub.outputs.append(mapped[next]!)
-                destinations.append(.nextQueue)
-            }
-            try Verifier.verify(sub)
-            stages.append(Stage(name: number == 0 ? "input" : graph[graph.nodes[queueNodes[number - 1]].outputs[0]].name, graph: sub, queue: queue, outputs: destinations))
+            stages.append(Stage(
+                name: names[number], kind: kind, steps: steps, reads: reads.map(name), sources: sources,
+                writes: writes.map(name), depth: depths[number]))
         }
         self.stages = stages
+        inputs = graph.inputs.map(name)
+        outputs = graph.outputs.map(name)
+        var rowTypes: [String: TensorType] = [:]
+        for node in graph.nodes where node.op == .collect {
+            let row = graph.type(of: node.inputs[0])
+            rowTypes[name(node.outputs[0])] = row.with(shape: [.known(1)] + row.shape.dropFirst())
+        }
+        self.rowTypes = rowTypes
+    }
+
+    /// A stage's nodes as steps: runs of plan-sized nodes, each data-dependent node alone.
+    private static func steps(
+        _ members: [Int], graph: Graph, producers: [ValueID: Int], nodeStage: [Int], users: [ValueID: [Int]], needed: Set<ValueID>
+    ) throws -> [Step] {
+        var steps: [Step] = []
+        var run: [Int] = []
+        let memberSet = Set(members)
+        func flush() throws {
+            guard !run.isEmpty else { return }
+            steps.append(.plan(try planGraph(run, after: memberSet, graph: graph, producers: producers, nodeStage: nodeStage, users: users, needed: needed)))
+            run = []
+        }
+        for index in members {
+            let node = graph.nodes[index]
+            if node.op.hasDataDependentShape {
+                try flush()
+                steps.append(.dataDependent(node, inputs: node.inputs.map { graph[$0].name }, output: graph[node.outputs[0]].name))
+            } else {
+                run.append(index)
+            }
+        }
+        try flush()
+        return steps
+    }
+
+    /// The nodes of `run` as a graph: inputs are the values they read from outside the run,
+    /// outputs the values anything after the run reads (or the graph returns); constants are
+    /// copied in.
+    private static func planGraph(
+        _ run: [Int], after members: Set<Int>, graph: Graph, producers: [ValueID: Int], nodeStage: [Int], users: [ValueID: [Int]], needed: Set<ValueID>
+    ) throws -> Graph {
+        let inRun = Set(run)
+        var included = inRun
+        var pending = Array(inRun)
+        while let index = pending.popLast() {
+            for operand in graph.nodes[index].inputs {
+                if let producer = producers[operand], nodeStage[producer] == -1, included.insert(producer).inserted { pending.append(producer) }
+            }
+        }
+        var sub = Graph(name: graph.name)
+        var mapped: [ValueID: ValueID] = [:]
+        for index in graph.nodes.indices where included.contains(index) {
+            for operand in graph.nodes[index].inputs where mapped[operand] == nil {
+                // Read from outside the run: an input of the plan.
+                mapped[operand] = sub.addInput(name: graph[operand].name, type: graph.type(of: operand))
+            }
+            let node = graph.nodes[index]
+            if let weight = node.weight, sub.weights[weight] == nil { sub.weights[weight] = graph.weights[weight] }
+            let outputs = sub.append(
+                node.op, node.inputs.map { mapped[$0]! }, attributes: node.attributes,
+                results: node.outputs.map { (graph[$0].name, graph.type(of: $0)) }, weight: node.weight)
+            for (old, new) in zip(node.outputs, outputs) { mapped[old] = new }
+        }
+        for index in run {
+            for output in graph.nodes[index].outputs {
+                let readLater = (users[output] ?? []).contains { !inRun.contains($0) }
+                if readLater || needed.contains(output) { sub.outputs.append(mapped[output]!) }
+            }
+        }
+        try Verifier.verify(sub)
+        return sub
     }
 }

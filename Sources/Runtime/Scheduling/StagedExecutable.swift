@@ -1,52 +1,65 @@
+import Foundation
 import IR
 
-/// Runs a graph with batching queues: the graph is cut into stages at its `queue` nodes
-/// (`StagePartition`), each stage gets its own `Executable` per worker, and a
-/// `StagedPipeline` moves requests between them. Stage 0 runs per request on
-/// `inputWorkers` workers; every later stage runs on the batches its queue forms: the
-/// queued `[1, …]` values of up to `max_batch` requests stacked on axis 0, the stage's
-/// outputs split back into one row per request.
+/// Runs a graph with stage boundaries (batching queues, fan-outs, fan-ins): the graph is
+/// cut into a chain of stages (`StagePartition`) and a `StagedPipeline` moves each request
+/// through them, its values travelling in its record by IR name.
+///
+/// - The first stage runs per request on `inputWorkers` workers; a map stage inside a
+///   fan-out runs per child.
+/// - A batched stage runs on the batches its queue forms: the queued `[1, …]` values of up to
+///   `max_batch` requests (or children) stacked on axis 0, its outputs split back into one row
+///   each.
+/// - A fan-out makes one child per row of its list; a fan-in concatenates the children's
+///   rows in child order (zero rows when there were none).
 ///
 /// Thread-safe, unlike `Executable`: requests from many threads are what share batches.
-/// A request's `Profile` holds its wait for a first-stage worker (`request`, category
-/// `queue`), stage 0's node times, its wait in each batching queue (named after the queue's
-/// value) and, for batched stages, each node's time for the whole batch: what the request
-/// waited through, so the entries add up to its latency (the work per request is the
-/// queue statistics' business: batch sizes and busy time).
+/// A request's `Profile` holds its wait for a first-stage worker (`request`, category `queue`),
+/// every node time of every stage it and its children went through, and each wait in a
+/// batching queue (named after the queue's value). A batched stage's node times are the whole
+/// batch's: what the request waited through, so its entries add up to its latency.
 ///
-/// Results equal the unqueued graph's up to float rounding: the same ops run on the same
+/// Results equal the unstaged graph's up to float rounding: the same ops run on the same
 /// rows, but a kernel may block a batch of several rows differently from a batch of one.
 public final class StagedExecutable: @unchecked Sendable {
     public let partition: StagePartition
     private let pipeline: StagedPipeline
-    private let outputCount: Int
 
     /// - Parameters:
-    ///   - options: stage 0's threads per worker, and the default of a queue without `threads`.
-    ///   - inputWorkers: workers of stage 0 (decode and preprocessing run there, one request each).
+    ///   - options: threads per worker, and the default of a queue without `threads`.
+    ///   - inputWorkers: workers of the first stage (decode and preprocessing, one request each).
     ///   - maxInFlight: requests admitted before `run` waits for earlier ones to finish.
     public init(graph: Graph, options: RuntimeOptions = RuntimeOptions(), inputWorkers: Int = 1, maxInFlight: Int = 256) throws {
         try Verifier.verify(graph)
         partition = try StagePartition(graph)
-        outputCount = graph.outputs.count
         var stages: [Stage] = []
+        let rowTypes = partition.rowTypes
         for (index, stage) in partition.stages.enumerated() {
-            let inputs = [index == 0 ? Self.requestKey : partition.stages[index - 1].name]
-            if let queue = stage.queue {
+            let reads = stage.sources
+            switch stage.kind {
+            case .map:
+                let workers = index == 0 ? max(1, inputWorkers) : 1
+                stages.append(.map(stage.name, inputs: [Self.traceKey, Self.readyKey] + reads, policy: QueuePolicy(maxBatch: 1, capacity: max(1, maxInFlight)), workers: workers) {
+                    try StepWorker(stage: stage, rowTypes: rowTypes, options: options, batched: false, first: index == 0)
+                })
+            case .batched(let queue):
                 let threads = queue.int("threads", default: 0)
                 let stageOptions = threads > 0 ? RuntimeOptions(threads: threads, planCacheCapacity: options.planCacheCapacity) : options
                 let policy = QueuePolicy(
                     maxBatch: queue.int("max_batch", default: 1), maxDelayMicroseconds: queue.int("max_delay_us", default: 0),
                     capacity: queue.int("capacity", default: 64))
-                let graph = stage.graph
-                stages.append(.map(stage.name, inputs: inputs, policy: policy, workers: queue.int("workers", default: 1)) {
-                    try BatchedStageWorker(graph: graph, options: stageOptions)
+                stages.append(.map(stage.name, inputs: [Self.traceKey, Self.readyKey] + reads, policy: policy, workers: queue.int("workers", default: 1)) {
+                    try StepWorker(stage: stage, rowTypes: rowTypes, options: stageOptions, batched: true)
                 })
-            } else {
-                let graph = stage.graph
-                stages.append(.map(stage.name, inputs: inputs, policy: QueuePolicy(maxBatch: 1, capacity: max(1, maxInFlight)), workers: max(1, inputWorkers)) {
-                    try RequestStageWorker(graph: graph, options: options)
+            case .fanOut(let list):
+                stages.append(.expand(stage.name, inputs: [list], policy: QueuePolicy(maxBatch: 1, capacity: max(1, maxInFlight))) {
+                    ClosureWorker.perRecord { values in
+                        let rows = try RecordValue.tensor(values[0], name: list)
+                        return try rows.rows(count: rows.shape.first ?? 0, value: list) as [any Sendable]
+                    }
                 })
+            case .fanIn(let value, _):
+                stages.append(.gather(stage.name, collecting: value))
             }
         }
         // Each caller waits for its own request, so results go out as they finish.
@@ -55,126 +68,218 @@ public final class StagedExecutable: @unchecked Sendable {
 
     deinit { pipeline.shutdown() }
 
-    static let requestKey = "request"
+    /// Where a request's record keeps its `RequestTrace` (no IR name is empty).
+    static let traceKey = ""
+    /// When the stage before finished the record (no IR name has an `@`).
+    static let readyKey = "@ready"
+    static let requestStage = "request"
 
-    /// Runs one request through every stage, waiting for its batches; callable from any thread.
-    /// - Throws: the error of the stage that failed (a bad request fails alone, not its batch-mates,
-    ///   unless the failure is in a batched stage, which fails every request of that batch).
-    ///   - capture: IR names of values to copy out, from whichever stage computes them (a
-    ///     batched stage's value is split to the request's row when it has one row per request).
+    /// Runs one request through every stage, waiting for its batches and children; callable
+    /// from any thread.
+    /// - Parameters:
+    ///   - inputs: one tensor per graph input, in order.
+    ///   - capture: IR names of values to copy out, from whichever stage computes them (inside
+    ///     a fan-out, the first child's; in a batched stage, the request's row when the value
+    ///     has one row per request, else the whole batch's).
+    /// - Throws: the error of the stage that failed (a request that fails in a per-request
+    ///   stage fails alone; a failure in a batched stage fails every request of that batch).
     public func run(inputs: [Tensor], capture: Set<String> = []) throws -> RunResult {
-        let result = pipeline.process([Record([Self.requestKey: StagedRequest(inputs: inputs, capture: capture, submittedAt: monotonicSeconds())])])[0]
+        guard inputs.count == partition.inputs.count else {
+            throw RuntimeError.inputCount(expected: partition.inputs.count, given: inputs.count)
+        }
+        let trace = RequestTrace(capture: capture)
+        var values: [String: any Sendable] = [Self.traceKey: trace, Self.readyKey: trace.submittedAt]
+        for (name, tensor) in zip(graphInputNames, inputs) { values[name] = tensor }
+        let result = pipeline.process([Record(values)])[0]
         let record: Record
         switch result {
         case .success(let finished): record = finished
         case .failure(let error as StageError): throw error.underlying
         case .failure(let error): throw error
         }
-        var outputs = [Tensor?](repeating: nil, count: outputCount)
-        var profile = Profile()
-        var warnings: [String] = []
-        var captured: [String: Tensor] = [:]
-        for stage in partition.stages {
-            let output: StageOutput = try record.value(stage.name)
-            captured.merge(output.captured) { first, _ in first }
-            for (tensor, destination) in zip(output.tensors, stage.outputs) {
-                if case .graphOutput(let position) = destination { outputs[position] = tensor }
-            }
-            profile.entries += output.profile.entries
-            warnings += output.warnings
+        let outputs = try partition.outputs.map { name -> Tensor in
+            guard let value = record[name] else { throw RuntimeError.invalidGraph("output %\(name) was never computed") }
+            return try RecordValue.tensor(value, name: name, rowType: partition.rowTypes[name])
         }
-        return RunResult(outputs: outputs.map { $0! }, captured: captured, profile: profile, warnings: warnings)
+        return trace.result(outputs: outputs)
     }
+
+    private var graphInputNames: [String] { partition.inputs }
 
     /// The queues' and workers' figures so far (items, batch sizes, waits, depth).
     public func statistics() -> PipelineStatistics { pipeline.statistics() }
 }
 
-/// A request as stage 0 receives it.
-struct StagedRequest: Sendable {
-    var inputs: [Tensor]
-    var capture: Set<String>
-    /// When `run` submitted it: the wait for a free first-stage worker starts here.
-    var submittedAt: Double
-}
+/// Everything one request accumulates across stages and children: node times, warnings and
+/// captured values. Shared by reference between a request's records (children copy their
+/// parent's record), so it locks.
+final class RequestTrace: @unchecked Sendable {
+    let capture: Set<String>
+    let submittedAt = monotonicSeconds()
+    private let lock = NSLock()
+    private var entries: [NodeTiming] = []
+    private var warnings: [String] = []
+    private var captured: [String: Tensor] = [:]
 
-/// What one stage produced for one request: its graph's outputs (the last one is the next
-/// queue's value when there is a next stage), the values it captured, the request's time in
-/// its time, and when it finished (the next queue's wait starts there).
-struct StageOutput: Sendable {
-    var tensors: [Tensor]
-    var capture: Set<String>
-    var captured: [String: Tensor]
-    var profile: Profile
-    var warnings: [String]
-    var finishedAt: Double
-}
+    init(capture: Set<String>) { self.capture = capture }
 
-/// Stage 0: one request at a time.
-final class RequestStageWorker: StageWorker {
-    private let executable: Executable
-    private let valueNames: Set<String>
-
-    init(graph: Graph, options: RuntimeOptions) throws {
-        executable = try Executable(graph: graph, options: options)
-        valueNames = Set(graph.values.map(\.name))
+    func add(_ timings: [NodeTiming], warnings more: [String] = [], captured values: [String: Tensor] = [:]) {
+        lock.lock()
+        entries += timings
+        warnings += more
+        captured.merge(values) { first, _ in first }
+        lock.unlock()
     }
 
-    func process(_ batch: [[any Sendable]]) throws -> [any Sendable] {
-        try batch.map { values in
-            guard let request = values[0] as? StagedRequest else { throw RuntimeError.invalidGraph("a staged request carries its input tensors") }
-            let wait = NodeTiming(name: StagedExecutable.requestKey, op: .queue, category: .queue, seconds: max(0, monotonicSeconds() - request.submittedAt))
-            let result = try executable.run(inputs: request.inputs, capture: request.capture.intersection(valueNames))
-            return StageOutput(
-                tensors: result.outputs, capture: request.capture, captured: result.captured,
-                profile: Profile(entries: [wait] + result.profile.entries),
-                warnings: result.warnings, finishedAt: monotonicSeconds())
+    func result(outputs: [Tensor]) -> RunResult {
+        lock.lock()
+        defer { lock.unlock() }
+        return RunResult(outputs: outputs, captured: captured, profile: Profile(entries: entries), warnings: warnings)
+    }
+}
+
+/// How record values become tensors: a tensor as is; a fan-in's array of child rows stacked
+/// on axis 0 (`rowType` gives the shape of zero rows).
+enum RecordValue {
+    static func tensor(_ value: any Sendable, name: String, rowType: TensorType? = nil) throws -> Tensor {
+        if let tensor = value as? Tensor { return tensor }
+        guard let rows = value as? [any Sendable] else {
+            throw RuntimeError.invalidGraph("record value %\(name) is a \(type(of: value)), not a tensor")
         }
+        let tensors = try rows.map { row -> Tensor in
+            guard let tensor = row as? Tensor else { throw RuntimeError.invalidGraph("a collected row of %\(name) is not a tensor") }
+            return tensor
+        }
+        if tensors.isEmpty {
+            guard let rowType, let trailing = rowType.knownShape?.dropFirst() else {
+                throw RuntimeError.shape(value: name, "a fan-out with no children, and rows of unknown shape to make zero of")
+            }
+            let shape = [0] + Array(trailing)
+            switch rowType.dtype {
+            case .u8: return Tensor(shape: shape, data: .u8([]))
+            case .i32: return Tensor(shape: shape, data: .i32([]))
+            case .i64: return Tensor(shape: shape, data: .i64([]))
+            case .f32, .bf16: return Tensor(shape: shape, data: .f32([]))
+            }
+        }
+        return try Tensor.stacking(tensors, value: name)
     }
 }
 
-/// A stage behind a queue: stacks the batch's queued values, runs once, splits the outputs by row.
-final class BatchedStageWorker: StageWorker {
-    private let executable: Executable
-    private let queueName: String
-    private let valueNames: Set<String>
+/// Runs one map or batched stage's steps: plans and data-dependent ops, in order, on values
+/// by IR name. A batched worker stacks each record's values into one batch first and splits
+/// what it writes back into one row per record.
+final class StepWorker: StageWorker {
+    private enum CompiledStep {
+        case plan(Executable, inputs: [String], outputs: [String], names: Set<String>)
+        case dataDependent(Node, inputs: [String], output: String)
+    }
 
-    init(graph: Graph, options: RuntimeOptions) throws {
-        executable = try Executable(graph: graph, options: options)
-        queueName = graph[graph.inputs[0]].name
-        valueNames = Set(graph.values.map(\.name))
+    private let stage: StagePartition.Stage
+    private let steps: [CompiledStep]
+    private let batched: Bool
+    private let first: Bool
+    private let rowTypes: [String: TensorType]
+
+    init(stage: StagePartition.Stage, rowTypes: [String: TensorType], options: RuntimeOptions, batched: Bool, first: Bool = false) throws {
+        self.stage = stage
+        self.rowTypes = rowTypes
+        self.batched = batched
+        self.first = first
+        steps = try stage.steps.map { step in
+            switch step {
+            case .plan(let graph):
+                .plan(
+                    try Executable(graph: graph, options: options), inputs: graph.inputs.map { graph[$0].name },
+                    outputs: graph.outputs.map { graph[$0].name }, names: Set(graph.values.map(\.name)))
+            case .dataDependent(let node, let inputs, let output):
+                .dataDependent(node, inputs: inputs, output: output)
+            }
+        }
     }
 
     func process(_ batch: [[any Sendable]]) throws -> [any Sendable] {
         let startedAt = monotonicSeconds()
-        let previous = try batch.map { values -> StageOutput in
-            guard let output = values[0] as? StageOutput, let queued = output.tensors.last else {
-                throw RuntimeError.invalidGraph("a batched stage reads the previous stage's output")
-            }
-            guard queued.shape.first == 1 else {
-                throw RuntimeError.shape(value: queueName, "a queued value needs a leading dim of 1, got \(queued.shape)")
-            }
-            return output
+        let traces = try batch.map { values -> RequestTrace in
+            guard let trace = values[0] as? RequestTrace else { throw RuntimeError.invalidGraph("a staged record carries its trace") }
+            return trace
         }
-        let stacked = try Tensor.stacking(previous.map { $0.tensors.last! }, value: queueName)
-        let capture = previous.reduce(into: Set<String>()) { $0.formUnion($1.capture) }.intersection(valueNames)
-        let result = try executable.run(inputs: [stacked], capture: capture)
-        let rows = try result.outputs.map { try $0.rows(count: batch.count, value: queueName) }
-        // A captured value with one row per request is split; any other is the batch's, whole.
-        let capturedRows = result.captured.mapValues { tensor in
-            tensor.shape.first == batch.count ? (try? tensor.rows(count: batch.count, value: queueName)) ?? [] : []
+        // When each record became ready for this stage (the previous stage finished it).
+        let readyAt = zip(batch, traces).map { values, trace in values[1] as? Double ?? trace.submittedAt }
+        // The stage's inputs, stacked over the batch when batched.
+        var environment: [String: Tensor] = [:]
+        for (position, name) in stage.reads.enumerated() {
+            let perRecord = try batch.map { try RecordValue.tensor($0[position + 2], name: name, rowType: rowTypes[name]) }
+            if batched {
+                for tensor in perRecord where tensor.shape.first != 1 {
+                    throw RuntimeError.shape(value: name, "a queued value needs a leading dim of 1, got \(tensor.shape)")
+                }
+                environment[name] = try Tensor.stacking(perRecord, value: name)
+            } else {
+                environment[name] = perRecord[0]
+            }
         }
-        let profile = result.profile.entries
+        let capture = traces.reduce(into: Set<String>()) { $0.formUnion($1.capture) }
+        var timings: [NodeTiming] = []
+        var warnings: [String] = []
+        var captured: [String: Tensor] = [:]
+        for step in steps {
+            switch step {
+            case .plan(let executable, let inputs, let outputs, let names):
+                let operands = try inputs.map { name -> Tensor in
+                    guard let value = environment[name] else { throw RuntimeError.invalidGraph("stage '\(stage.name)' has no value %\(name)") }
+                    return value
+                }
+                let result = try executable.run(inputs: operands, capture: capture.intersection(names))
+                for (name, tensor) in zip(outputs, result.outputs) { environment[name] = tensor }
+                timings += result.profile.entries
+                warnings += result.warnings
+                captured.merge(result.captured) { first, _ in first }
+            case .dataDependent(let node, let inputs, let output):
+                let start = monotonicSeconds()
+                let operands = try inputs.map { name -> Tensor in
+                    guard let value = environment[name] else { throw RuntimeError.invalidGraph("stage '\(stage.name)' has no value %\(name)") }
+                    return value
+                }
+                environment[output] = try DataDependentOps.run(node, operands, name: output)
+                timings.append(NodeTiming(name: output, op: node.op, category: node.op.category, seconds: monotonicSeconds() - start))
+            }
+        }
+        let writes = try stage.writes.map { name -> Tensor in
+            guard let value = environment[name] else { throw RuntimeError.invalidGraph("stage '\(stage.name)' did not compute %\(name)") }
+            return value
+        }
         let finishedAt = monotonicSeconds()
-        return previous.indices.map { request in
-            let wait = NodeTiming(name: queueName, op: .queue, category: .queue, seconds: max(0, startedAt - previous[request].finishedAt))
-            let captured = result.captured.reduce(into: [String: Tensor]()) { captured, entry in
-                let rows = capturedRows[entry.key] ?? []
-                captured[entry.key] = rows.isEmpty ? entry.value : rows[request]
-            }
-            return StageOutput(
-                tensors: rows.map { $0[request] }, capture: previous[request].capture, captured: captured,
-                profile: Profile(entries: [wait] + profile), warnings: result.warnings, finishedAt: finishedAt)
+        guard batched else {
+            // The first stage counts the request's wait for a worker.
+            let wait = first ? [NodeTiming(name: StagedExecutable.requestStage, op: .queue, category: .queue, seconds: max(0, startedAt - readyAt[0]))] : []
+            traces[0].add(wait + timings, warnings: warnings, captured: captured.filter { traces[0].capture.contains($0.key) })
+            var values = Dictionary(uniqueKeysWithValues: zip(stage.writes, writes.map { $0 as any Sendable }))
+            values[StagedExecutable.readyKey] = finishedAt
+            return [RecordValues(values)]
+        }
+        let rows = try writes.map { try $0.rows(count: batch.count, value: stage.name) }
+        let capturedRows = captured.mapValues { tensor in
+            tensor.shape.first == batch.count ? (try? tensor.rows(count: batch.count, value: stage.name)) ?? [] : []
+        }
+        return traces.indices.map { record -> any Sendable in
+            var own = captured
+            for (name, split) in capturedRows where !split.isEmpty { own[name] = split[record] }
+            let wait = NodeTiming(name: stage.name, op: .queue, category: .queue, seconds: max(0, startedAt - readyAt[record]))
+            traces[record].add([wait] + timings, warnings: warnings, captured: own.filter { traces[record].capture.contains($0.key) })
+            var values = Dictionary(uniqueKeysWithValues: zip(stage.writes, rows.map { $0[record] as any Sendable }))
+            values[StagedExecutable.readyKey] = finishedAt
+            return RecordValues(values)
+        }
+    }
+}
+
+/// The ops whose result size depends on data, run between plans on whole tensors.
+enum DataDependentOps {
+    static func run(_ node: Node, _ operands: [Tensor], name: String) throws -> Tensor {
+        switch node.op {
+        case .nms: return try NonMaximumSuppression.run(node, operands, name: name)
+        default: throw RuntimeError.unsupported(op: node.op, value: name, reason: "not a data-dependent op")
         }
     }
 }
@@ -186,7 +291,7 @@ extension Tensor {
         if parts.count == 1 { return first }
         let trailing = Array(first.shape.dropFirst())
         for part in parts where part.dtype != first.dtype || Array(part.shape.dropFirst()) != trailing {
-            throw RuntimeError.shape(value: value, "requests of one batch must agree in dtype and shape beyond axis 0: \(first.dtype)\(first.shape) and \(part.dtype)\(part.shape)")
+            throw RuntimeError.shape(value: value, "rows stacked together must agree in dtype and shape beyond axis 0: \(first.dtype)\(first.shape) and \(part.dtype)\(part.shape)")
         }
         let shape = [parts.reduce(0) { $0 + $1.shape[0] }] + trailing
         switch first.data {
@@ -200,7 +305,7 @@ extension Tensor {
     /// The tensor cut on axis 0 into `count` equal parts, each keeping axis 0 (of size 1 per row).
     func rows(count: Int, value: String) throws -> [Tensor] {
         guard let rows = shape.first, rows == count else {
-            throw RuntimeError.shape(value: value, "a batched output has \(shape.first ?? 0) rows for \(count) requests")
+            throw RuntimeError.shape(value: value, "\(shape.first ?? 0) rows for \(count) requests or children")
         }
         let shape = [1] + self.shape.dropFirst()
         let stride = self.shape.dropFirst().reduce(1, *)

@@ -312,7 +312,11 @@ public final class StagedPipeline: @unchecked Sendable {
                 switch stage.role {
                 case .map, .gather:
                     var next = envelope
-                    next.record[stage.name] = output
+                    if let values = output as? RecordValues {
+                        for (name, value) in values.values { next.record[name] = value }
+                    } else {
+                        next.record[stage.name] = output
+                    }
                     forward(next, to: index + 1)
                 case .expand:
                     guard let children = output as? [any Sendable] else {

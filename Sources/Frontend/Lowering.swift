@@ -93,18 +93,25 @@ public struct Lowering {
     // MARK: - Op lists
 
     private mutating func lowerOps(_ ops: [OpSpec], of node: NodeSpec) throws {
-        guard node.inputs.count == 1, let first = node.inputs.first else {
-            throw LoweringError(at: node.location, "an ops node reads exactly one value, found \(node.inputs.count)")
+        let operandCount = ops.first?.operation.operandCount ?? 1
+        guard node.inputs.count == operandCount else {
+            let what = operandCount == 1 ? "exactly one value" : "\(operandCount) values (its first op, \(ops[0].operation.name), takes \(operandCount))"
+            throw LoweringError(at: node.location, "an ops node reads \(what), found \(node.inputs.count)")
         }
-        var current = try queued(try resolve(first), for: node)
+        var operands = try node.inputs.map { try resolve($0) }
+        operands[0] = try queued(operands[0], for: node)
+        var current = operands[0]
         var results: [(name: String, value: ValueID)] = []
         var extras: [(name: String, value: ValueID)] = []
         for (index, op) in ops.enumerated() {
             extras += results.dropFirst()
             let isLast = index == ops.count - 1
             let name = isLast ? node.name : "\(node.name).\(op.operation.name)"
+            if index > 0 && op.operation.operandCount > 1 {
+                throw LoweringError(at: op.location, "\(op.operation.name) reads \(op.operation.operandCount) values, so it must be the first op of its node (with inputs: [...])")
+            }
             do {
-                results = try lower(op, input: current, name: name, node: node.name)
+                results = try lower(op, input: current, extra: index == 0 ? Array(operands.dropFirst()) : [], name: name, node: node.name)
             } catch let error as LoweringError {
                 throw error
             } catch {
@@ -118,7 +125,7 @@ public struct Lowering {
 
     /// The IR for one YAML op; returns its named results.
     private mutating func lower(
-        _ op: OpSpec, input: ValueID, name: String, node: String
+        _ op: OpSpec, input: ValueID, extra: [ValueID], name: String, node: String
     ) throws -> [(name: String, value: ValueID)] {
         func single(_ irOp: Op, _ x: ValueID, _ attributes: Attributes) throws -> [(name: String, value: ValueID)] {
             [(name: "result", value: try graph.append(irOp, [x], attributes: attributes, name: name)[0])]
@@ -191,6 +198,24 @@ public struct Lowering {
             let results = try graph.append(.topk, [input], attributes: ["k": .int(t.k), "axis": .int(t.axis)], name: name)
             topks.append((results[0], results[1], try t.labels.map(readLabels)))
             return [(name: "values", value: results[0]), (name: "indices", value: results[1])]
+        case .forEach:
+            return try single(.forEach, input, [:])
+        case .collect:
+            return try single(.collect, input, [:])
+        case .nms(let n):
+            var attributes: Attributes = [
+                "iou_threshold": .float(Float(n.iouThreshold)), "mode": .string(n.overlap.rawValue),
+                "pixel_inclusive": .int(n.pixelInclusive ? 1 : 0),
+            ]
+            if let threshold = n.scoreThreshold { attributes["score_threshold"] = .float(Float(threshold)) }
+            if let limit = n.maxOutput { attributes["max_output"] = .int(limit) }
+            return [(name: "result", value: try graph.append(.nms, [input] + extra, attributes: attributes, name: name)[0])]
+        case .tileBoxes(let t):
+            return try single(.tileBoxes, input, ["size": .ints([t.height, t.width]), "rows": .int(t.rows), "cols": .int(t.cols)])
+        case .cropBox(let c):
+            return [(name: "result", value: try graph.append(.cropBox, [input] + extra, attributes: ["size": .ints([c.height, c.width])], name: name)[0])]
+        case .mean(let axis):
+            return try single(.reduceMean, input, ["axes": .ints([axis]), "keepdims": .int(1)])
         }
     }
 

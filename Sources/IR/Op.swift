@@ -82,9 +82,18 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// Fan-out: the nodes that depend on its result run once per row of its operand (a
     /// child), each seeing one row `[1, …]` of `[?n, …]`. Closed by a `collect`.
     case forEach = "for_each"
-    /// Fan-in: closes the innermost `for_each`; the `[1, …]` rows its operand had in every
-    /// child, concatenated on axis 0 in child order (`[?rows, …]`, 0 rows for no child).
+    /// Fan-in: closes the innermost `for_each`; the rows its operand had in every child
+    /// (one each after a `[1, …]` row, any number after a data-dependent op), concatenated
+    /// on axis 0 in child order (`[?rows, …]`, 0 rows for no child).
     case collect
+
+    // MARK: Regions
+    /// `rows × cols` windows of `size` spread evenly over an HWC image, corners included
+    /// (one centred window on an axis with one): `f32[rows·cols, 4]` as x1, y1, x2, y2.
+    case tileBoxes = "tile_boxes"
+    /// The `size` window of an HWC image whose top-left corner is a box's (x1, y1), the box
+    /// `f32[1,4]` given at run time (one row of `tile_boxes`, or any box source).
+    case cropBox = "crop_box"
 
     // MARK: Vision postprocess
     /// Non-maximum suppression of boxes `f32[?n,4]` (x1, y1, x2, y2) by `f32[?n]` scores:
@@ -96,7 +105,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .const: .constant
         case .decodeJPEG: .decode
-        case .resize, .crop, .convertColor, .cast, .normalize, .preprocess, .letterbox, .padSpatial: .image
+        case .resize, .crop, .convertColor, .cast, .normalize, .preprocess, .letterbox, .padSpatial, .tileBoxes, .cropBox: .image
         case .conv, .convTranspose, .gemm, .matmul: .linear
         case .batchNorm: .normalization
         case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .sqrt: .unaryElementwise

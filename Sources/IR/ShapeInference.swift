@@ -361,11 +361,33 @@ public enum ShapeInference {
 
         case .collect:
             try arity(1...1)
-            // `?batch`: a value of a batched stage, one row per child once split back.
-            guard inputs[0].rank >= 1, [.known(1), .symbol(Self.queueBatchSymbol)].contains(inputs[0].shape[0]) else {
-                throw IRError.typeMismatch(op: op.rawValue, "a fan-in concatenates each child's one row, so its operand needs a leading dim of 1, found \(inputs[0])")
+            guard inputs[0].rank >= 1 else {
+                throw IRError.typeMismatch(op: op.rawValue, "a fan-in concatenates the children's rows on axis 0, so its operand needs one, found \(inputs[0])")
             }
             return [inputs[0].with(shape: [.symbol(Self.collectedRowsSymbol)] + inputs[0].shape.dropFirst())]
+
+        case .tileBoxes:
+            try arity(1...1)
+            let x = try image(inputs[0], op)
+            guard let size = a.ints("size"), size.count == 2, size.allSatisfy({ $0 > 0 }),
+                  let rows = a.int("rows"), let cols = a.int("cols"), rows >= 1, cols >= 1, rows * cols <= 4096 else {
+                throw IRError.invalidAttribute(op: op.rawValue, name: "size", "expected size=[h,w] > 0 and 1 ≤ rows·cols ≤ 4096")
+            }
+            if let h = x.shape[0].value, let w = x.shape[1].value, h < size[0] || w < size[1] {
+                throw IRError.invalidShape("tile_boxes: a \(size[0])×\(size[1]) window does not fit a \(h)×\(w) image")
+            }
+            return [TensorType(.f32, [.known(rows * cols), .known(4)])]
+
+        case .cropBox:
+            try arity(2...2)
+            let x = try image(inputs[0], op)
+            guard inputs[1].dtype == .f32, inputs[1].shape == [.known(1), .known(4)] else {
+                throw IRError.typeMismatch(op: op.rawValue, "expected one box f32[1,4], found \(inputs[1])")
+            }
+            guard let size = a.ints("size"), size.count == 2, size.allSatisfy({ $0 > 0 && $0 <= 65_535 }) else {
+                throw IRError.invalidAttribute(op: op.rawValue, name: "size", "expected size=[h,w], each 1…65535")
+            }
+            return [x.with(shape: [.known(size[0]), .known(size[1]), x.shape[2]])]
 
         case .nms:
             try arity(2...2)

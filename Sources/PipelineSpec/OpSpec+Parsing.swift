@@ -48,6 +48,28 @@ extension OpSpec {
         ("to_tensor", { arguments throws(SpecError) in .toTensor(try ToTensorSpec(arguments)) }),
         ("softmax", { arguments throws(SpecError) in .softmax(try SoftmaxSpec(arguments)) }),
         ("topk", { arguments throws(SpecError) in .topk(try TopKSpec(arguments)) }),
+        ("for_each", { arguments throws(SpecError) in
+            _ = try arguments.fields([])
+            return .forEach
+        }),
+        ("collect", { arguments throws(SpecError) in
+            _ = try arguments.fields([])
+            return .collect
+        }),
+        ("nms", { arguments throws(SpecError) in .nms(try NMSSpec(arguments)) }),
+        ("tile_boxes", { arguments throws(SpecError) in
+            let fields = try arguments.fields(["size", "rows", "cols"])
+            let size = try fields.imageSize("size")
+            return .tileBoxes(TileBoxesSpec(
+                height: size.height, width: size.width,
+                rows: try fields.int("rows", default: 1, expected: "an integer in 1…64") { (1...64).contains($0) },
+                cols: try fields.int("cols", default: 1, expected: "an integer in 1…64") { (1...64).contains($0) }))
+        }),
+        ("crop_box", { arguments throws(SpecError) in
+            let size = try arguments.fields(["size"]).imageSize("size")
+            return .cropBox(CenterCropSpec(height: size.height, width: size.width))
+        }),
+        ("mean", { arguments throws(SpecError) in .mean(axis: try arguments.fields(["axis"]).int("axis", default: 0)) }),
     ]
 }
 
@@ -365,5 +387,20 @@ extension TopKSpec {
             k: try fields.int("k", expected: "an integer > 0", where: { $0 > 0 }),
             axis: try fields.int("axis", default: -1),
             labels: labels)
+    }
+}
+
+extension NMSSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let fields = try arguments.fields(["iou_threshold", "mode", "score_threshold", "max_output", "pixel_inclusive"])
+        var scoreThreshold: Double?
+        if fields["score_threshold"] != nil { scoreThreshold = try fields.double("score_threshold", default: 0, expected: "a number") }
+        var maxOutput: Int?
+        if fields["max_output"] != nil { maxOutput = try fields.int("max_output", expected: "an integer > 0") { $0 > 0 } }
+        let pixelInclusive = try fields.bool("pixel_inclusive", default: false)
+        self.init(
+            iouThreshold: try fields.double("iou_threshold", default: 0.5, expected: "a number in 0…1") { (0...1).contains($0) },
+            overlap: try fields.choice("mode", default: .union), scoreThreshold: scoreThreshold, maxOutput: maxOutput,
+            pixelInclusive: pixelInclusive)
     }
 }

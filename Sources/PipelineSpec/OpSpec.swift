@@ -25,6 +25,16 @@ public struct OpSpec: Hashable, Sendable {
         case toTensor(ToTensorSpec)
         case softmax(SoftmaxSpec)
         case topk(TopKSpec)
+        /// Fan-out: what follows runs once per row of the input (no arguments).
+        case forEach
+        /// Fan-in: the rows the input had in every child of the innermost fan-out (no arguments).
+        case collect
+        case nms(NMSSpec)
+        case tileBoxes(TileBoxesSpec)
+        /// The window of `size` at a run-time box's top-left corner: reads the image and the box.
+        case cropBox(CenterCropSpec)
+        /// Mean over one axis, keeping it as 1 (averages the rows a fan-in collected).
+        case mean(axis: Int)
 
         /// The op's name as written in YAML.
         public var name: String {
@@ -41,6 +51,21 @@ public struct OpSpec: Hashable, Sendable {
             case .toTensor: "to_tensor"
             case .softmax: "softmax"
             case .topk: "topk"
+            case .forEach: "for_each"
+            case .collect: "collect"
+            case .nms: "nms"
+            case .tileBoxes: "tile_boxes"
+            case .cropBox: "crop_box"
+            case .mean: "mean"
+            }
+        }
+
+        /// How many values the op reads when it is the first of a node's list (later ops read
+        /// the one value before them).
+        public var operandCount: Int {
+            switch self {
+            case .nms, .cropBox: 2
+            default: 1
             }
         }
     }
@@ -264,5 +289,46 @@ public struct TopKSpec: Hashable, Sendable {
         self.k = k
         self.axis = axis
         self.labels = labels
+    }
+}
+
+/// `nms`: greedy non-maximum suppression of boxes `[n, 4]` (x1, y1, x2, y2) by scores `[n]`;
+/// reads two values (`inputs: [boxes, scores]`), gives the kept indices, best first.
+public struct NMSSpec: Hashable, Sendable {
+    public enum Overlap: String, Hashable, Sendable, CaseIterable {
+        case union, minimum
+    }
+
+    public let iouThreshold: Double
+    public let overlap: Overlap
+    /// Drop boxes scoring below it first (nil keeps all).
+    public let scoreThreshold: Double?
+    /// Keep at most this many (nil: no limit).
+    public let maxOutput: Int?
+    /// Boxes cover pixels x1…x2 inclusive (width x2 − x1 + 1), as MTCNN counts.
+    public let pixelInclusive: Bool
+
+    public init(iouThreshold: Double = 0.5, overlap: Overlap = .union, scoreThreshold: Double? = nil, maxOutput: Int? = nil, pixelInclusive: Bool = false) {
+        self.iouThreshold = iouThreshold
+        self.overlap = overlap
+        self.scoreThreshold = scoreThreshold
+        self.maxOutput = maxOutput
+        self.pixelInclusive = pixelInclusive
+    }
+}
+
+/// `tile_boxes`: `rows × cols` windows of `height × width` spread evenly over the image,
+/// corners included (one centred window on an axis with one), as boxes `[rows·cols, 4]`.
+public struct TileBoxesSpec: Hashable, Sendable {
+    public let height: Int
+    public let width: Int
+    public let rows: Int
+    public let cols: Int
+
+    public init(height: Int, width: Int, rows: Int, cols: Int) {
+        self.height = height
+        self.width = width
+        self.rows = rows
+        self.cols = cols
     }
 }

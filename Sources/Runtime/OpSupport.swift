@@ -33,8 +33,10 @@ enum OpSupport {
             return all([.u8], "u8 images")
         case .padSpatial:
             return all([.u8, .f32], "u8 or f32 images")
-        case .crop, .convertColor:
+        case .crop, .convertColor, .tileBoxes:
             return all([.u8, .f32], "u8 or f32 images")
+        case .cropBox:
+            return dtypes.count == 2 && [.u8, .f32].contains(dtypes[0]) && dtypes[1] == .f32 ? nil : "expected a u8 or f32 image and an f32 box"
         case .concat:
             return Set(dtypes).count <= 1 ? nil : "operands mix dtypes \(dtypes.map(\.rawValue).joined(separator: ", "))"
         case .add, .sub, .mul, .div, .sum:

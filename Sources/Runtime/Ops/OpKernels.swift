@@ -24,6 +24,8 @@ enum OpKernels {
         case .concat: ConcatKernel.make(n)
         case .resize: try ResizeKernel.make(n)
         case .crop: try CropKernel.make(n)
+        case .tileBoxes: try TileBoxesKernel.make(n)
+        case .cropBox: try CropBoxKernel.make(n)
         case .convertColor: try ConvertColorKernel.make(n)
         case .cast: CastKernel.make(n)
         case .normalize: try NormalizeKernel.make(n)

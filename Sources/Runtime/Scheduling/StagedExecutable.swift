@@ -262,11 +262,21 @@ final class StepWorker: StageWorker {
         let capturedRows = captured.mapValues { tensor in
             tensor.shape.first == batch.count ? (try? tensor.rows(count: batch.count, value: stage.name)) ?? [] : []
         }
+        // Children of one request may share a batch: its trace gets the batch's node times
+        // once and the longest of their waits (what the request waited through).
+        var longestWait: [ObjectIdentifier: Double] = [:]
+        for (record, trace) in traces.enumerated() {
+            longestWait[ObjectIdentifier(trace), default: 0] = max(longestWait[ObjectIdentifier(trace), default: 0], startedAt - readyAt[record])
+        }
+        var traced = Set<ObjectIdentifier>()
         return traces.indices.map { record -> any Sendable in
             var own = captured
             for (name, split) in capturedRows where !split.isEmpty { own[name] = split[record] }
-            let wait = NodeTiming(name: stage.name, op: .queue, category: .queue, seconds: max(0, startedAt - readyAt[record]))
-            traces[record].add([wait] + timings, warnings: warnings, captured: own.filter { traces[record].capture.contains($0.key) })
+            let trace = traces[record]
+            if traced.insert(ObjectIdentifier(trace)).inserted {
+                let wait = NodeTiming(name: stage.name, op: .queue, category: .queue, seconds: max(0, longestWait[ObjectIdentifier(trace)] ?? 0))
+                trace.add([wait] + timings, warnings: warnings, captured: own.filter { trace.capture.contains($0.key) })
+            }
             var values = Dictionary(uniqueKeysWithValues: zip(stage.writes, rows.map { $0[record] as any Sendable }))
             values[StagedExecutable.readyKey] = finishedAt
             return RecordValues(values)

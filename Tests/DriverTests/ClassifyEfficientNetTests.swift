@@ -96,3 +96,71 @@ final class ClassifyEfficientNetTests: XCTestCase {
         }
     }
 }
+
+/// Graphs/classify-tiles.yaml, a YAML-only cascade (tiles fan out, a queue batches them,
+/// collect brings them back): each tile's probabilities equal classify's pipeline run on the
+/// same crop written as a static `crop:` (no fan-out, no queue), up to float rounding, and
+/// the average still finds the cat.
+final class ClassifyTilesTests: XCTestCase {
+    func testEachTileMatchesAStaticCropAndTheAverageIsACat() throws {
+        for asset in ["models/efficientnet_lite0.onnx", "imagenet_labels.txt", "images/chelsea.jpg"]
+        where !TestPaths.exists(TestPaths.asset(asset)) {
+            throw XCTSkip("asset \(asset) missing: run scripts/setup")
+        }
+        let root = TestPaths.repositoryRoot.appendingPathComponent("Graphs")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tiles-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func write(_ yaml: String, _ name: String) throws -> String {
+            let path = directory.appendingPathComponent(name).path
+            try yaml.replacingOccurrences(of: "../assets/", with: TestPaths.asset("").path + "/").write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        // The tiles graph, also returning every tile's probabilities.
+        let tilesYAML = try String(contentsOf: root.appendingPathComponent("classify-tiles.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "outputs: [postprocess]", with: "outputs: [postprocess, all]")
+        let options = CompileOptions(level: .O2, verifyEach: true)
+        let tiles = try PipelineRunner(try Compiler.compile(path: try write(tilesYAML, "tiles.yaml"), options: options), threads: 2)
+        let image = try PipelineRunner.readInput(path: TestPaths.asset("images/chelsea.jpg").path)
+        let (result, _) = try tiles.run(input: image, name: "chelsea")
+        let all = result.outputs[2]
+        XCTAssertEqual(all.shape, [9, 1000])
+        let best = try XCTUnwrap(result.rankings.first?.first)
+        XCTAssertTrue(ClassifyEfficientNetTests.catClasses.contains(best.index), "top-1 \(best.index) \(best.label ?? "?")")
+
+        // chelsea.jpg is 451×300: resized to 384×256 (451·256/300 = 384.9, truncated), so
+        // tiles start at x 0, 80, 160 and y 0, 16, 32.
+        let boxes = TileBoxesReference.boxes(height: 256, width: 384)
+        for tile in [0, 4, 8] {
+            let (x, y) = boxes[tile]
+            let staticYAML = """
+                pipeline: one_tile
+                inputs: {image: jpeg}
+                nodes:
+                  - name: crop
+                    ops:
+                      - decode: {color: rgb}
+                      - resize: {shorter: 256, interpolation: bilinear}
+                      - crop: {box: [\(y), \(x), 224, 224]}
+                      - normalize: {scale: 1, mean: 127, std: 128}
+                      - layout: NCHW
+                  - {name: classifier, model: ../assets/models/efficientnet_lite0.onnx, model_input: input}
+                  - {name: probabilities, ops: [softmax]}
+                """
+            let single = try PipelineRunner(try Compiler.compile(path: try write(staticYAML, "tile\(tile).yaml"), options: options), threads: 2)
+            let expected = try single.run(input: image, name: "tile").0.outputs[0].floats
+            let row = Array(all.floats[tile * 1000..<(tile + 1) * 1000])
+            XCTAssertNil(allcloseFailure(row, expected, rtol: 1e-4, atol: 1e-6), "tile \(tile) at x \(x), y \(y)")
+        }
+    }
+}
+
+/// The 3×3 grid of 224 windows by the rule the graph documents (first and last touch the
+/// edges, the middle one halfway), worked out here independently of the kernel.
+private enum TileBoxesReference {
+    static func boxes(height: Int, width: Int) -> [(x: Int, y: Int)] {
+        let xs = [0, Int((Double(width - 224) / 2).rounded()), width - 224]
+        let ys = [0, Int((Double(height - 224) / 2).rounded()), height - 224]
+        return ys.flatMap { y in xs.map { x in (x, y) } }
+    }
+}

@@ -1,6 +1,6 @@
 import Foundation
 import IR
-import Runtime
+@testable import Runtime
 import XCTest
 
 /// Graphs with batching queues: where `StagePartition` cuts them, what it refuses, and that
@@ -64,7 +64,8 @@ final class StagedExecutableTests: XCTestCase {
         XCTAssertEqual(result.outputs[0].floats, boxes.map { max(0, $0 * 2) })
         XCTAssertEqual(result.outputs[1].integers, [0, 2])
         XCTAssertTrue(result.profile.entries.contains { $0.op == .nms })
-        XCTAssertEqual(result.profile.entries.filter { $0.op == .relu }.count, 3, "each child's trace holds the relu of its batch")
+        let batches = try XCTUnwrap(staged.statistics().stages.first { $0.name == "q" }?.queue?.batches)
+        XCTAssertEqual(result.profile.entries.filter { $0.op == .relu }.count, batches, "the request's trace holds each batch's relu once")
         // No rows: no children, zero collected rows, nothing kept.
         let empty = try staged.run(inputs: [Tensor(shape: [0, 4], floats: []), Tensor(shape: [0], floats: []), Tensor(shape: [1, 1], floats: [2])])
         XCTAssertEqual(empty.outputs[0].shape, [0, 4])
@@ -197,5 +198,36 @@ private final class ResultBox: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return results[index]!
+    }
+}
+
+/// The region ops: tile_boxes' grid and crop_box's window, checked by hand.
+final class RegionOpTests: XCTestCase {
+    func testTileBoxesSpreadWindowsFromEdgeToEdge() {
+        // 256×300 image, 224 windows: rows start at 0, 16, 32; columns at 0, 38, 76.
+        XCTAssertEqual(
+            TileBoxesKernel.boxes(height: 256, width: 300, size: [224, 224], rows: 3, cols: 3),
+            [0, 0, 224, 224, 38, 0, 262, 224, 76, 0, 300, 224,
+             0, 16, 224, 240, 38, 16, 262, 240, 76, 16, 300, 240,
+             0, 32, 224, 256, 38, 32, 262, 256, 76, 32, 300, 256])
+        // One window per axis is centred (floor).
+        XCTAssertEqual(TileBoxesKernel.boxes(height: 5, width: 8, size: [2, 3], rows: 1, cols: 1), [2, 1, 5, 3])
+    }
+
+    func testCropBoxCopiesTheWindowAndRefusesOneOutsideTheImage() throws {
+        let graph = try IRParser.parse("""
+            graph g(%img: u8[3,4,1] HWC, %box: f32[1,4]) {
+              %c : u8[2,2,1] HWC = crop_box(%img, %box) {size=[2,2]}
+              return %c
+            }
+            """)
+        let executable = try Executable(graph: graph, options: RuntimeOptions(threads: 1))
+        let image = Tensor(shape: [3, 4, 1], bytes: Array(0..<12))
+        let inside = try executable.run(inputs: [image, Tensor(shape: [1, 4], floats: [2, 1, 4, 3])]).outputs[0]
+        XCTAssertEqual(inside.data, .u8([6, 7, 10, 11]))
+        XCTAssertThrowsError(try executable.run(inputs: [image, Tensor(shape: [1, 4], floats: [3, 0, 5, 2])])) { error in
+            XCTAssertTrue("\(error)".contains("leaves the 3×4 image"), "\(error)")
+        }
+        XCTAssertThrowsError(try executable.run(inputs: [image, Tensor(shape: [1, 4], floats: [.nan, 0, 1, 1])]))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import IR
 @testable import Runtime
+import TestSupport
 import XCTest
 
 /// Graphs with batching queues: where `StagePartition` cuts them, what it refuses, and that
@@ -229,5 +230,46 @@ final class RegionOpTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("leaves the 3×4 image"), "\(error)")
         }
         XCTAssertThrowsError(try executable.run(inputs: [image, Tensor(shape: [1, 4], floats: [.nan, 0, 1, 1])]))
+    }
+}
+
+/// The `nms` op against ONNX Runtime's NonMaxSuppression (scripts/nms_reference.py in .venv)
+/// on random boxes with clusters of overlaps, at several thresholds and output limits.
+final class NonMaximumSuppressionTests: XCTestCase {
+    func testMatchesONNXRuntime() throws {
+        let python = TestPaths.repositoryRoot.appendingPathComponent(".venv/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else { return XCTFail("\(python.path) is missing: run scripts/setup") }
+        let script = TestPaths.repositoryRoot.appendingPathComponent("scripts/nms_reference.py")
+        var noise = Noise(seed: 7)
+        for (count, threshold, limit) in [(40, 0.5, 0), (200, 0.3, 0), (200, 0.7, 10), (1, 0.5, 0)] {
+            // Boxes around a few centres, so many overlap; distinct scores (no ties to break).
+            var boxes: [Float] = []
+            for _ in 0..<count {
+                let centre = Float(noise.next() % 4) * 40, x = centre + Float(noise.next() % 20), y = centre + Float(noise.next() % 20)
+                boxes += [x, y, x + 10 + Float(noise.next() % 30), y + 10 + Float(noise.next() % 30)]
+            }
+            let scores = (0..<count).map { Float($0 * 7919 % count) / Float(count) + 0.001 }
+            let node = Node(op: .nms, inputs: [], outputs: [], attributes: ["iou_threshold": .float(Float(threshold)), "max_output": .int(limit)])
+            let ours = try NonMaximumSuppression.run(node, [Tensor(shape: [count, 4], floats: boxes), Tensor(shape: [count], floats: scores)], name: "nms").integers
+
+            let query: [String: Any] = [
+                "boxes": boxes.map(Double.init), "scores": scores.map(Double.init), "iou_threshold": threshold, "max_output": limit,
+            ]
+            let process = Process()
+            process.executableURL = python
+            process.arguments = [script.path]
+            let input = Pipe(), output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            try process.run()
+            input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: query))
+            try input.fileHandleForWriting.close()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0)
+            let reference = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [Int])
+            XCTAssertEqual(ours, reference, "\(count) boxes, IoU \(threshold), limit \(limit)")
+            if count > 1 { XCTAssertLessThan(ours.count, count, "the clusters overlap, so some boxes go") }
+        }
     }
 }

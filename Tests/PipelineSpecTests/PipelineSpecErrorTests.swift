@@ -407,3 +407,52 @@ final class QueueSpecTests: XCTestCase {
         }
     }
 }
+
+/// The fan-out, fan-in and region ops of the YAML vocabulary: what they parse to, their errors.
+final class RegionOpSpecTests: XCTestCase {
+    private let path = "/pipelines/regions.yaml"
+
+    func testOpsParse() throws {
+        let spec = try PipelineSpec.parse(yaml: """
+            pipeline: p
+            inputs: {image: jpeg}
+            nodes:
+              - {name: img, ops: [decode]}
+              - {name: tiles, ops: [{tile_boxes: {size: [32, 48], rows: 2, cols: 3}}]}
+              - {name: tile, ops: [for_each]}
+              - {name: crop, inputs: [img, tile], ops: [{crop_box: {size: 16}}]}
+              - {name: all, ops: [collect, {mean: {axis: 0}}]}
+              - {name: kept, inputs: [tiles, scores], ops: [{nms: {iou_threshold: 0.3, mode: minimum, max_output: 5, pixel_inclusive: true}}]}
+              - {name: scores, ops: [softmax]}
+            """.replacingOccurrences(of: "inputs: [tiles, scores]", with: "inputs: [tiles, all]"), path: path)
+        let ops = spec.nodes.flatMap { node -> [OpSpec.Operation] in
+            if case .ops(let ops) = node.body { return ops.map(\.operation) }
+            return []
+        }
+        XCTAssertEqual(ops[1], .tileBoxes(TileBoxesSpec(height: 32, width: 48, rows: 2, cols: 3)))
+        XCTAssertEqual(ops[2], .forEach)
+        XCTAssertEqual(ops[3], .cropBox(CenterCropSpec(height: 16, width: 16)))
+        XCTAssertEqual(ops[3].operandCount, 2)
+        XCTAssertEqual(ops[4], .collect)
+        XCTAssertEqual(ops[5], .mean(axis: 0))
+        XCTAssertEqual(ops[6], .nms(NMSSpec(iouThreshold: 0.3, overlap: .minimum, maxOutput: 5, pixelInclusive: true)))
+    }
+
+    func testBadArgumentsNameTheOp() {
+        let cases: [(String, String)] = [
+            ("[{for_each: {axis: 0}}]", "unknown key 'axis' in for_each"),
+            ("[{tile_boxes: {size: 8, rows: 0}}]", "'rows' of tile_boxes is '0'; expected an integer in 1…64"),
+            ("[{nms: {iou_threshold: 2}}]", "'iou_threshold' of nms is '2'; expected a number in 0…1"),
+            ("[{nms: {mode: max}}]", "'mode' of nms is 'max'"),
+            ("[{crop_box: {}}]", "crop_box has no 'size'"),
+        ]
+        for (ops, fragment) in cases {
+            do {
+                _ = try PipelineSpec.parse(yaml: "pipeline: p\ninputs: {image: jpeg}\nnodes:\n  - {name: a, ops: \(ops)}\n", path: path)
+                XCTFail("\(ops): expected an error")
+            } catch {
+                XCTAssertTrue(error.description.contains(fragment), "\(ops): '\(fragment)' missing from \(error)")
+            }
+        }
+    }
+}

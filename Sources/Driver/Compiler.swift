@@ -49,6 +49,15 @@ public enum Compiler {
         let lowered = try Lowering.lower(spec)
         afterEach?("lowering", lowered.graph)
         let (optimized, reports) = try optimize(lowered.graph, options: options, afterEach: afterEach)
+        // Where queues and fan-outs cut the graph is checked here, so `compile` reports an
+        // unclosed fan-out or a value read across a batching edge, not only `run`.
+        if StagePartition.isStaged(optimized) {
+            do {
+                _ = try StagePartition(optimized)
+            } catch {
+                throw DriverError("\(path): the graph cannot be cut into stages: \(error)")
+            }
+        }
         return CompiledPipeline(
             spec: spec, options: options, lowered: lowered.graph, optimized: optimized, reports: reports,
             outputs: lowered.outputs, rankings: lowered.rankings)

@@ -21,8 +21,11 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
+import signal
 import sys
 import threading
+import time
 
 import numpy as np
 import tritonclient.http as httpclient
@@ -121,18 +124,49 @@ def batching(url: str, model: str, image: bytes, clients: int, expected: list[di
     print(f"oip_client_check: {clients} requests in {stats['execution_count']} executions", flush=True)
 
 
+def drain(url: str, model: str, image: bytes, pid: int) -> None:
+    """SIGTERMs the server `pid` and checks the drain: readiness 503 at once while live
+    stays 200 and inference still answers, then the listener closes."""
+    status, _ = get(url, "/v2/health/ready")
+    check(status == 200, f"ready before the signal (got {status})")
+    os.kill(pid, signal.SIGTERM)
+    time.sleep(0.3)
+    status, body = get(url, "/v2/health/ready")
+    check(status == 503 and "error" in json.loads(body), f"readiness answers 503 once draining (got {status})")
+    status, _ = get(url, f"/v2/models/{model}/ready")
+    check(status == 503, f"model readiness answers 503 once draining (got {status})")
+    status, _ = get(url, "/v2/health/live")
+    check(status == 200, f"still live while draining (got {status})")
+    status, _, _ = post(url, f"/v2/models/{model}/infer", image, {"Inference-Header-Content-Length": "0"})
+    check(status == 200, f"a request during the drain is still served (got {status})")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            get(url, "/v2/health/live")
+        except OSError:
+            break
+        time.sleep(0.2)
+    else:
+        check(False, "the listener closed within 30 s of the signal")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
-    parser.add_argument("--metrics-url", required=True, help="host:port of the Prometheus listener")
+    parser.add_argument("--metrics-url", help="host:port of the Prometheus listener (needed by the protocol checks)")
     parser.add_argument("--model", required=True)
     parser.add_argument("--image", required=True)
     parser.add_argument("--expected")
     parser.add_argument("--max-body-mb", type=int)
     parser.add_argument("--overload", type=int, help="fire this many requests at once instead of the protocol checks")
     parser.add_argument("--batching", type=int, help="fire this many requests at once at a batching model (needs --expected)")
+    parser.add_argument("--drain-pid", type=int, help="SIGTERM this server process and check that it drains")
     args = parser.parse_args()
     image = open(args.image, "rb").read()
+    if args.drain_pid:
+        drain(args.url, args.model, image, args.drain_pid)
+        print(f"oip_client_check: {checks} checks passed", flush=True)
+        return
     if args.batching:
         batching(args.url, args.model, image, args.batching, json.load(open(args.expected))["results"])
         print(f"oip_client_check: {checks} checks passed", flush=True)

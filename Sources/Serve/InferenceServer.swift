@@ -32,14 +32,22 @@ public final class InferenceServer: Sendable {
         self.registry = registry
     }
 
+    /// Whether readiness probes pass: true until a shutdown signal.
+    let readiness = Readiness()
+
     /// Which listener came up, and on which port (useful with port 0).
     public enum Listener: Sendable { case http, metrics }
 
     /// Serves until SIGTERM or SIGINT (`handleSignals`, as `visionc serve` does) or until the
     /// calling task is cancelled. With `metricsPort`, Prometheus metrics (`GET /metrics`) have
     /// their own listener, as Triton's do; `onRunning` hears each listener's bound port.
+    ///
+    /// On a signal the server drains: readiness (`/v2/health/ready`, `/v2/models/{m}/ready`)
+    /// answers 503 at once, so load balancers stop sending; for `drainSeconds` it still serves
+    /// what arrives; then the listeners stop accepting, the requests in flight finish, and
+    /// `run` returns.
     public func run(
-        host: String, port: Int, metricsPort: Int?, handleSignals: Bool = true,
+        host: String, port: Int, metricsPort: Int?, handleSignals: Bool = true, drainSeconds: Double = 0,
         onRunning: @escaping @Sendable (Listener, Int) -> Void
     ) async throws {
         var apps = [Application(
@@ -60,17 +68,22 @@ public final class InferenceServer: Sendable {
         }
         defer { for model in models { model.shutdown() } }
         // One group for both listeners: a signal drains both, and one failing (a port in use)
-        // ends the other instead of leaving it serving alone.
+        // ends the other instead of leaving it serving alone. The group shuts services down
+        // in reverse order, so the drain (last) turns readiness off and waits before the
+        // listeners stop.
+        let drain = DrainService(seconds: drainSeconds) { self.readiness.set(false) }
         let group = ServiceGroup(
-            services: apps, gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [], cancellationSignals: [],
-            logger: apps[0].logger)
+            services: apps.map { $0 as any Service } + [drain], gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+            cancellationSignals: [], logger: apps[0].logger)
         try await group.run()
     }
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.get("v2/health/live") { _, _ in Response(status: .ok) }
-        router.get("v2/health/ready") { _, _ in Response(status: .ok) }
+        router.get("v2/health/ready") { _, _ in
+            self.readiness.isReady ? Response(status: .ok) : Self.json(.serviceUnavailable, ["error": "the server is shutting down"])
+        }
         router.get("v2") { _, _ in
             Self.json(.ok, ["name": "visionc", "version": Self.version, "extensions": ["binary_tensor_data", "statistics"]])
         }
@@ -89,7 +102,8 @@ public final class InferenceServer: Sendable {
         }
         router.get("v2/models/:model/ready") { _, context in
             try self.respond { () throws(InferenceError) in
-                _ = try self.model(context)
+                let model = try self.model(context)
+                guard self.readiness.isReady else { throw InferenceError(.unavailable, "model '\(model.name)' is shutting down") }
                 return Response(status: .ok)
             }
         }
@@ -182,5 +196,38 @@ public final class InferenceServer: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The server's readiness, flipped once when it starts draining.
+final class Readiness: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ready = true
+
+    var isReady: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return ready
+    }
+
+    func set(_ value: Bool) {
+        lock.lock()
+        ready = value
+        lock.unlock()
+    }
+}
+
+/// The first service the group shuts down: on graceful shutdown it marks the server not
+/// ready and keeps it serving for `seconds`, so clients and load balancers see 503 on
+/// readiness before the listeners close.
+struct DrainService: Service {
+    let seconds: Double
+    let onDrain: @Sendable () -> Void
+
+    func run() async throws {
+        // Thrown on cancellation (the group ended another way): nothing to drain then.
+        guard (try? await gracefulShutdown()) != nil else { return }
+        onDrain()
+        if seconds > 0 { try? await Task.sleep(for: .milliseconds(Int(seconds * 1000))) }
     }
 }

@@ -15,7 +15,9 @@ struct ServeCommand: ParsableCommand {
             encoded image) and giving the graph's outputs, plus `result` (the ranked classes as
             JSON) for graphs that rank. Clients: tritonclient, KServe's, curl (a body posted with
             `Inference-Header-Content-Length: 0` is the image itself). Prints
-            `visionc serve: http://HOST:PORT` once it listens.
+            `visionc serve: http://HOST:PORT` once it listens. SIGTERM or SIGINT drains:
+            readiness turns 503, requests are served for --drain-seconds, then the listeners
+            close, in-flight requests finish and it exits 0.
             """)
 
     @Argument(help: "Pipeline graphs (YAML).") var graphs: [String]
@@ -28,6 +30,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Kernel threads per worker (default: cores / workers).") var threads: Int?
     @Option(help: "Requests that may wait for a worker, per model, before new ones get 503.") var maxQueueSize = 64
     @Option(help: "Largest request body accepted, in MiB (larger: 400).") var maxBodyMb = 64
+    @Option(help: "On SIGTERM/SIGINT: seconds readiness answers 503 while requests are still served, before the listeners close and in-flight requests finish.")
+    var drainSeconds = 2.0
 
     func validate() throws {
         guard !graphs.isEmpty else { throw ValidationError("give at least one pipeline graph") }
@@ -37,6 +41,7 @@ struct ServeCommand: ParsableCommand {
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be in 0...65535") }
         guard maxQueueSize >= 0 else { throw ValidationError("--max-queue-size must be at least 0") }
         guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be in 1...4096") }
+        guard drainSeconds >= 0, drainSeconds <= 3600 else { throw ValidationError("--drain-seconds must be in 0...3600") }
         if let staged = graphs.first(where: { StagedPipelineSpec.isStaged(path: $0) }) {
             throw ValidationError("\(staged) is a staged (multi-model) pipeline; serve takes single-graph pipelines for now")
         }
@@ -57,12 +62,12 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        let (host, port, metricsPort) = (host, httpPort, noMetrics ? nil : metricsPort)
+        let (host, port, metricsPort, drainSeconds) = (host, httpPort, noMetrics ? nil : metricsPort, drainSeconds)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()
         Task {
             do {
-                try await server.run(host: host, port: port, metricsPort: metricsPort) { listener, bound in
+                try await server.run(host: host, port: port, metricsPort: metricsPort, drainSeconds: drainSeconds) { listener, bound in
                     // Written straight to the descriptor, so a script reading the pipe sees it at once.
                     let line = switch listener {
                     case .http: "visionc serve: http://\(host):\(bound) · models \(server.models.map(\.name).joined(separator: ", "))\n"

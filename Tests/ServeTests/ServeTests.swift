@@ -90,6 +90,54 @@ final class ServeTests: XCTestCase {
         try checkWithClient(model, registry: registry, maxBodyMiB: 1, ["--image", image, "--expected", expectedFile.path, "--batching", "8"])
     }
 
+    /// `visionc serve` as a process: SIGTERM turns readiness 503 while it still serves for
+    /// --drain-seconds, then it stops listening and exits 0 (scripts/oip_client_check.py
+    /// --drain-pid sends the signal and checks each step).
+    func testSIGTERMDrainsThenExitsZero() throws {
+        let binary = try XCTUnwrap(
+            ["debug", "release"].map { TestPaths.repositoryRoot.appendingPathComponent(".build/\($0)/visionc") }
+                .filter { TestPaths.exists($0) }
+                .max { (try? $0.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate ?? .distantPast) ?? .distantPast
+                    < (try? $1.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate ?? .distantPast) ?? .distantPast },
+            "build visionc first (swift build)")
+        let server = Process()
+        server.executableURL = binary
+        server.arguments = [
+            "serve", TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path,
+            "--http-port", "0", "--no-metrics", "--workers", "1", "--drain-seconds", "1.5",
+        ]
+        let output = Pipe()
+        server.standardOutput = output
+        try server.run()
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        // The first line names the port.
+        var line = Data()
+        let deadline = Date().addingTimeInterval(60)
+        while !line.contains(UInt8(ascii: "\n")) && Date() < deadline {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        let address = try XCTUnwrap(text.range(of: "http://").map { text[$0.upperBound...].prefix { $0 != " " && $0 != "\n" } }, "no address in: \(text)")
+
+        let python = TestPaths.repositoryRoot.appendingPathComponent(".venv-clients/bin/python")
+        guard TestPaths.exists(python) else { return XCTFail("\(python.path) is missing: run scripts/setup") }
+        let client = Process()
+        client.executableURL = python
+        client.arguments = [
+            TestPaths.repositoryRoot.appendingPathComponent("scripts/oip_client_check.py").path, "--url", String(address), "--model", "classify",
+            "--image", TestPaths.asset("images/chelsea.jpg").path, "--drain-pid", String(server.processIdentifier),
+        ]
+        try client.run()
+        client.waitUntilExit()
+        XCTAssertEqual(client.terminationStatus, 0, "the drain checks failed")
+        let exitDeadline = Date().addingTimeInterval(30)
+        while server.isRunning && Date() < exitDeadline { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertFalse(server.isRunning, "the server did not exit within 30 s of SIGTERM")
+        if !server.isRunning { XCTAssertEqual(server.terminationStatus, 0) }
+    }
+
     private static func classify() throws -> CompiledPipeline {
         try Compiler.compile(path: TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path, options: CompileOptions())
     }

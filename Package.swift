@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     ],
     targets: [
         // MARK: - System libraries and C kernels
@@ -63,14 +66,21 @@ let package = Package(
             name: "MultiModel",
             dependencies: ["Driver", "IR", "PipelineSpec", "ONNXImport", "Runtime", "Kernels", .product(name: "Yams", package: "Yams")]
         ),
-        // `visionc serve`: the Open Inference Protocol over HTTP, Prometheus metrics.
+        // `visionc serve`: the Open Inference Protocol over HTTP and gRPC, Prometheus metrics.
+        // Sources/Serve/Generated holds the code generated from Proto/open_inference.proto
+        // (scripts/generate-grpc-proto), committed; the .proto itself is not compiled.
         .target(
             name: "Serve",
             dependencies: [
                 "Driver", "IR", "Runtime", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Proto"]
         ),
         .executableTarget(
             name: "visionc",

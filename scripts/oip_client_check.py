@@ -8,6 +8,7 @@ and that the server stays live after bad requests. Run by Tests/ServeTests with 
                         --max-body-mb N
     oip_client_check.py --url 127.0.0.1:PORT --model classify --image IMG --overload 8
     oip_client_check.py --url 127.0.0.1:PORT --model classify_batched --image IMG --expected E.json --batching 8
+    oip_client_check.py --url H:P --grpc-url H:P --model classify --image IMG --expected E.json --grpc --big-image B --big-expected BE.json
 
 The second form fires 8 requests at once at a server with one worker and no queue: some must
 get 503 (queue full) with an error body, the others 200, and the server stays live.
@@ -150,6 +151,58 @@ def drain(url: str, model: str, image: bytes, pid: int) -> None:
         check(False, "the listener closed within 30 s of the signal")
 
 
+def grpc_checks(url: str, model: str, image: bytes, expected: list[dict], big_image: bytes, big_expected: list[dict]) -> None:
+    """inference.GRPCInferenceService with tritonclient.grpc: health, metadata, inference on
+    a JPEG and on a large image (BYTES in raw_input_contents), the error codes."""
+    import tritonclient.grpc as grpcclient
+
+    client = grpcclient.InferenceServerClient(url=url)
+    check(client.is_server_live() and client.is_server_ready(), "gRPC: server live and ready")
+    check(client.is_model_ready(model), f"gRPC: model {model} ready")
+    metadata = client.get_server_metadata()
+    check(metadata.name == "visionc" and "binary_tensor_data" in metadata.extensions, "gRPC: server metadata")
+    model_metadata = client.get_model_metadata(model)
+    check([i.datatype for i in model_metadata.inputs] == ["BYTES"], "gRPC: the model takes one BYTES input")
+    input_name = model_metadata.inputs[0].name
+    output_names = [o.name for o in model_metadata.outputs]
+    check("result" in output_names, "gRPC: the model has a readable result output")
+
+    def infer(data: bytes, request_id: str = ""):
+        tensor = grpcclient.InferInput(input_name, [1], "BYTES")
+        tensor.set_data_from_numpy(np.array([data], dtype=np.object_))
+        return client.infer(model, [tensor], request_id=request_id, client_timeout=120)
+
+    answer = infer(image, "g1")
+    check(answer.get_response().id == "g1", "gRPC: the response carries the request id")
+    check(same_ranking(json.loads(answer.as_numpy("result")[0])["results"], expected), "gRPC: top-5 equals visionc run")
+    scores = [answer.as_numpy(n) for n in output_names if n != "result"]
+    check(any(s.dtype == np.float32 and np.allclose(s.ravel(), [e["score"] for e in expected], atol=1e-5) for s in scores),
+          "gRPC: the FP32 output holds the top-5 scores")
+    answer = infer(big_image)
+    check(len(big_image) > 20_000_000 and same_ranking(json.loads(answer.as_numpy("result")[0])["results"], big_expected),
+          f"gRPC: a {len(big_image) / 1e6:.1f} MB image answers as visionc run")
+
+    def code_of(call) -> str:
+        try:
+            call()
+        except InferenceServerException as error:
+            return str(error.status())
+        return "OK"
+    status = code_of(lambda: client.get_model_metadata("no-such-model"))
+    check(status == "StatusCode.NOT_FOUND", f"gRPC: unknown model is NOT_FOUND (got {status})")
+    status = code_of(lambda: client.infer("no-such-model", []))
+    check(status == "StatusCode.NOT_FOUND", f"gRPC: infer on an unknown model is NOT_FOUND (got {status})")
+    def wrong_datatype():
+        tensor = grpcclient.InferInput(input_name, [1, 3], "FP32")
+        tensor.set_data_from_numpy(np.zeros((1, 3), dtype=np.float32))
+        client.infer(model, [tensor])
+    status = code_of(wrong_datatype)
+    check(status == "StatusCode.INVALID_ARGUMENT", f"gRPC: wrong datatype is INVALID_ARGUMENT (got {status})")
+    status = code_of(lambda: infer(b"not an image at all"))
+    check(status == "StatusCode.INVALID_ARGUMENT", f"gRPC: bytes that are no image are INVALID_ARGUMENT (got {status})")
+    check(client.is_server_live(), "gRPC: still live after the bad requests")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -161,8 +214,17 @@ def main() -> None:
     parser.add_argument("--overload", type=int, help="fire this many requests at once instead of the protocol checks")
     parser.add_argument("--batching", type=int, help="fire this many requests at once at a batching model (needs --expected)")
     parser.add_argument("--drain-pid", type=int, help="SIGTERM this server process and check that it drains")
+    parser.add_argument("--grpc-url", help="host:port of the gRPC listener")
+    parser.add_argument("--grpc", action="store_true", help="run the gRPC checks (needs --grpc-url, --expected, --big-image, --big-expected)")
+    parser.add_argument("--big-image")
+    parser.add_argument("--big-expected")
     args = parser.parse_args()
     image = open(args.image, "rb").read()
+    if args.grpc:
+        grpc_checks(args.grpc_url, args.model, image, json.load(open(args.expected))["results"],
+                    open(args.big_image, "rb").read(), json.load(open(args.big_expected))["results"])
+        print(f"oip_client_check: {checks} checks passed", flush=True)
+        return
     if args.drain_pid:
         drain(args.url, args.model, image, args.drain_pid)
         print(f"oip_client_check: {checks} checks passed", flush=True)

@@ -15,24 +15,12 @@ struct InferenceResponse {
     static func encode(
         _ result: PipelineResult, model: ServedModel, id: String?, requested: [RequestedOutput]?, binaryByDefault: Bool
     ) throws(InferenceError) -> InferenceResponse {
-        var tensors: [String: (datatype: String, shape: [Int], data: OutputData)] = [:]
-        for (meta, tensor) in zip(model.outputs, result.outputs) {
-            tensors[meta.name] = (meta.datatype, tensor.shape, OutputData(tensor.data))
-        }
-        if model.outputs.contains(where: { $0.name == ServedModel.resultOutput }) {
-            let json = (try? JSONSerialization.data(withJSONObject: result.rankingObject, options: [.sortedKeys])) ?? Data("{}".utf8)
-            tensors[ServedModel.resultOutput] = ("BYTES", [1], .bytes([[UInt8](json)]))
-        }
-        let wanted = requested ?? model.outputs.map { RequestedOutput(name: $0.name, binary: nil) }
+        let tensors = try ResponseTensor.select(result, model: model, names: requested?.map(\.name))
         var outputs: [[String: Any]] = []
         var binary: [UInt8] = []
-        for output in wanted {
-            guard let tensor = tensors[output.name] else {
-                let names = model.outputs.map(\.name).joined(separator: ", ")
-                throw InferenceError(.badRequest, "model '\(model.name)' has no output '\(output.name)' (its outputs: \(names))")
-            }
-            var entry: [String: Any] = ["name": output.name, "datatype": tensor.datatype, "shape": tensor.shape]
-            if output.binary ?? binaryByDefault {
+        for (index, tensor) in tensors.enumerated() {
+            var entry: [String: Any] = ["name": tensor.name, "datatype": tensor.datatype, "shape": tensor.shape]
+            if requested?[index].binary ?? binaryByDefault {
                 let bytes = tensor.data.littleEndianBytes
                 entry["parameters"] = ["binary_data_size": bytes.count]
                 binary += bytes
@@ -50,6 +38,34 @@ struct InferenceResponse {
             throw InferenceError(.internalError, "cannot encode the response: \(error)")
         }
         return InferenceResponse(body: [UInt8](json) + binary, headerLength: binary.isEmpty ? nil : json.count)
+    }
+}
+
+/// One output of a successful inference, as both the REST and the gRPC responses carry it.
+struct ResponseTensor {
+    var name: String
+    var datatype: String
+    var shape: [Int]
+    var data: OutputData
+
+    /// The outputs asked for by name (nil: all, in the model's order), with `result` (the
+    /// ranked classes as JSON) for a graph that ranks.
+    static func select(_ result: PipelineResult, model: ServedModel, names: [String]?) throws(InferenceError) -> [ResponseTensor] {
+        var tensors: [String: ResponseTensor] = [:]
+        for (meta, tensor) in zip(model.outputs, result.outputs) {
+            tensors[meta.name] = ResponseTensor(name: meta.name, datatype: meta.datatype, shape: tensor.shape, data: OutputData(tensor.data))
+        }
+        if model.outputs.contains(where: { $0.name == ServedModel.resultOutput }) {
+            let json = (try? JSONSerialization.data(withJSONObject: result.rankingObject, options: [.sortedKeys])) ?? Data("{}".utf8)
+            tensors[ServedModel.resultOutput] = ResponseTensor(name: ServedModel.resultOutput, datatype: "BYTES", shape: [1], data: .bytes([[UInt8](json)]))
+        }
+        return try (names ?? model.outputs.map(\.name)).map { name throws(InferenceError) -> ResponseTensor in
+            guard let tensor = tensors[name] else {
+                let known = model.outputs.map(\.name).joined(separator: ", ")
+                throw InferenceError(.badRequest, "model '\(model.name)' has no output '\(name)' (its outputs: \(known))")
+            }
+            return tensor
+        }
     }
 }
 

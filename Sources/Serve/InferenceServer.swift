@@ -1,5 +1,7 @@
 import Driver
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
 import Hummingbird
 import Prometheus
 import ServiceLifecycle
@@ -36,7 +38,7 @@ public final class InferenceServer: Sendable {
     let readiness = Readiness()
 
     /// Which listener came up, and on which port (useful with port 0).
-    public enum Listener: Sendable { case http, metrics }
+    public enum Listener: Sendable { case http, grpc, metrics }
 
     /// Serves until SIGTERM or SIGINT (`handleSignals`, as `visionc serve` does) or until the
     /// calling task is cancelled. With `metricsPort`, Prometheus metrics (`GET /metrics`) have
@@ -47,7 +49,7 @@ public final class InferenceServer: Sendable {
     /// what arrives; then the listeners stop accepting, the requests in flight finish, and
     /// `run` returns.
     public func run(
-        host: String, port: Int, metricsPort: Int?, handleSignals: Bool = true, drainSeconds: Double = 0,
+        host: String, port: Int, grpcPort: Int? = nil, metricsPort: Int?, handleSignals: Bool = true, drainSeconds: Double = 0,
         onRunning: @escaping @Sendable (Listener, Int) -> Void
     ) async throws {
         var apps = [Application(
@@ -66,6 +68,15 @@ public final class InferenceServer: Sendable {
                 configuration: .init(address: .hostname(host, port: metricsPort), serverName: "visionc-metrics"),
                 onServerRunning: { channel in onRunning(.metrics, channel.localAddress?.port ?? metricsPort) }))
         }
+        var services: [any Service] = apps
+        if let grpcPort {
+            // The same body limit as REST: a 20 MB image is one message.
+            let transport = HTTP2ServerTransport.Posix(
+                address: .ipv4(host: host, port: grpcPort), transportSecurity: .plaintext,
+                config: .defaults { $0.rpc.maxRequestPayloadSize = self.maxBodyBytes })
+            let server = GRPCServer(transport: transport, services: [GRPCInferenceService(server: self)])
+            services.append(GRPCListener(server: server) { onRunning(.grpc, $0) })
+        }
         defer { for model in models { model.shutdown() } }
         // One group for both listeners: a signal drains both, and one failing (a port in use)
         // ends the other instead of leaving it serving alone. The group shuts services down
@@ -73,7 +84,7 @@ public final class InferenceServer: Sendable {
         // listeners stop.
         let drain = DrainService(seconds: drainSeconds) { self.readiness.set(false) }
         let group = ServiceGroup(
-            services: apps.map { $0 as any Service } + [drain], gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+            services: services + [drain], gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
             cancellationSignals: [], logger: apps[0].logger)
         try await group.run()
     }
@@ -128,13 +139,7 @@ public final class InferenceServer: Sendable {
             }
             let headerLength = try Self.headerLength(request.headers)
             let decoded = try InferenceRequest.decode(body: Array(buffer: body), headerLength: headerLength, singleInput: model.input.name)
-            guard decoded.inputs.count == 1, let input = decoded.inputs.first, input.name == model.input.name else {
-                throw InferenceError(.badRequest, "model '\(model.name)' takes one input, '\(model.input.name)' (BYTES: an encoded image); got \(decoded.inputs.map { "'\($0.name)'" }.joined(separator: ", "))")
-            }
-            guard input.datatype == "BYTES", input.elements.count == 1 else {
-                throw InferenceError(.badRequest, "input '\(input.name)' must be BYTES with one element (one encoded image); got \(input.datatype) \(input.shape)")
-            }
-            let result = try await model.infer(image: input.elements[0])
+            let result = try await model.infer(image: try model.image(from: decoded.inputs))
             let response = try InferenceResponse.encode(
                 result, model: model, id: decoded.id, requested: decoded.outputs, binaryByDefault: decoded.binaryOutputs)
             var headers = HTTPFields()
@@ -153,7 +158,11 @@ public final class InferenceServer: Sendable {
     }
 
     private func model(_ context: BasicRequestContext) throws(InferenceError) -> ServedModel {
-        let name = context.parameters.get("model") ?? ""
+        try model(named: context.parameters.get("model") ?? "")
+    }
+
+    /// The served model of that name; 404 (NOT_FOUND over gRPC) when there is none.
+    func model(named name: String) throws(InferenceError) -> ServedModel {
         guard let model = byName[name] else {
             throw InferenceError(.notFound, "unknown model '\(name)' (served: \(models.map(\.name).joined(separator: ", ")))")
         }

@@ -103,6 +103,18 @@ public final class ServedModel: @unchecked Sendable {
         }
     }
 
+    /// The encoded image of a request's inputs: exactly one, named as the model's input,
+    /// BYTES with one element (REST and gRPC requests alike).
+    func image(from inputs: [RequestInput]) throws(InferenceError) -> [UInt8] {
+        guard inputs.count == 1, let input = inputs.first, input.name == self.input.name else {
+            throw InferenceError(.badRequest, "model '\(name)' takes one input, '\(self.input.name)' (BYTES: an encoded image); got \(inputs.map { "'\($0.name)'" }.joined(separator: ", "))")
+        }
+        guard input.datatype == "BYTES", input.elements.count == 1 else {
+            throw InferenceError(.badRequest, "input '\(input.name)' must be BYTES with one element (one encoded image); got \(input.datatype) \(input.shape)")
+        }
+        return input.elements[0]
+    }
+
     /// Runs one image; throws 503 when the queue is full or the model is stopping.
     public func infer(image: [UInt8]) async throws(InferenceError) -> PipelineResult {
         let started = DispatchTime.now().uptimeNanoseconds

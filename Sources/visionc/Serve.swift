@@ -9,7 +9,7 @@ import Serve
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve pipeline graphs over the Open Inference Protocol (KServe v2 / Triton REST).",
+        abstract: "Serve pipeline graphs over the Open Inference Protocol (KServe v2 / Triton REST and gRPC).",
         discussion: """
             Each graph is a model named by its `pipeline:` field, taking one BYTES input (an
             encoded image) and giving the graph's outputs, plus `result` (the ranked classes as
@@ -24,6 +24,8 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var flags: CompileFlags
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "HTTP port (0: any free port, printed at start).") var httpPort = 8000
+    @Option(help: "gRPC port (inference.GRPCInferenceService; 0: any free port).") var grpcPort = 8001
+    @Flag(help: "Serve no gRPC.") var noGrpc = false
     @Option(help: "Port of the Prometheus metrics (GET /metrics; 0: any free port).") var metricsPort = 8002
     @Flag(help: "Serve no Prometheus metrics.") var noMetrics = false
     @Option(help: "Worker threads per model (default: one per core).") var workers: Int?
@@ -38,6 +40,7 @@ struct ServeCommand: ParsableCommand {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be in 0...65535") }
+        guard (0...65535).contains(grpcPort) else { throw ValidationError("--grpc-port must be in 0...65535") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be in 0...65535") }
         guard maxQueueSize >= 0 else { throw ValidationError("--max-queue-size must be at least 0") }
         guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be in 1...4096") }
@@ -63,14 +66,16 @@ struct ServeCommand: ParsableCommand {
             throw fail(error)
         }
         let (host, port, metricsPort, drainSeconds) = (host, httpPort, noMetrics ? nil : metricsPort, drainSeconds)
+        let grpcPort = noGrpc ? nil : grpcPort
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()
         Task {
             do {
-                try await server.run(host: host, port: port, metricsPort: metricsPort, drainSeconds: drainSeconds) { listener, bound in
+                try await server.run(host: host, port: port, grpcPort: grpcPort, metricsPort: metricsPort, drainSeconds: drainSeconds) { listener, bound in
                     // Written straight to the descriptor, so a script reading the pipe sees it at once.
                     let line = switch listener {
                     case .http: "visionc serve: http://\(host):\(bound) · models \(server.models.map(\.name).joined(separator: ", "))\n"
+                    case .grpc: "visionc serve: grpc://\(host):\(bound)\n"
                     case .metrics: "visionc serve: metrics at http://\(host):\(bound)/metrics\n"
                     }
                     FileHandle.standardOutput.write(Data(line.utf8))

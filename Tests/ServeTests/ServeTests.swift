@@ -57,6 +57,47 @@ final class ServeTests: XCTestCase {
         ])
     }
 
+    /// gRPC with Triton's Python client: health, metadata, a JPEG and a 20 MB image sent as
+    /// BYTES in `raw_input_contents` (both answered as `visionc run` answers them), and the
+    /// error codes (NOT_FOUND, INVALID_ARGUMENT) with the server still live afterwards.
+    func testTritonGRPCClientAgainstTheServer() throws {
+        let image = TestPaths.asset("images/chelsea.jpg").path
+        // A 4400×3200 photo of noise at quality 98: about 20 MB of JPEG (made by the reference
+        // venv's Pillow, seeded, so it is the same file every run).
+        let big = FileManager.default.temporaryDirectory.appendingPathComponent("serve-big-\(getpid()).jpg")
+        defer { try? FileManager.default.removeItem(at: big) }
+        let maker = Process()
+        maker.executableURL = TestPaths.repositoryRoot.appendingPathComponent(".venv/bin/python")
+        maker.arguments = ["-c", """
+            import numpy as np, sys
+            from PIL import Image
+            pixels = np.random.default_rng(1).integers(0, 256, (3200, 4400, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(sys.argv[1], quality=98)
+            """, big.path]
+        try maker.run()
+        maker.waitUntilExit()
+        XCTAssertEqual(maker.terminationStatus, 0, "making the 20 MB image")
+        let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: big.path)[.size] as? Int)
+        XCTAssertGreaterThan(size, 20_000_000)
+
+        let compiled = try Self.classify()
+        let runner = try PipelineRunner(compiled, threads: 1)
+        let directory = FileManager.default.temporaryDirectory
+        let expected = directory.appendingPathComponent("serve-grpc-expected-\(getpid()).json")
+        let bigExpected = directory.appendingPathComponent("serve-grpc-big-expected-\(getpid()).json")
+        try JSONSerialization.data(withJSONObject: try runner.run(path: image).rankingObject).write(to: expected)
+        try JSONSerialization.data(withJSONObject: try runner.run(path: big.path).rankingObject).write(to: bigExpected)
+        defer {
+            try? FileManager.default.removeItem(at: expected)
+            try? FileManager.default.removeItem(at: bigExpected)
+        }
+        let registry = MetricsRegistry()
+        let model = try ServedModel(compiled, options: ServingOptions(workers: 2, threadsPerWorker: 1, maxQueueSize: 8), registry: registry)
+        try checkWithClient(model, registry: registry, maxBodyMiB: 64, [
+            "--image", image, "--expected", expected.path, "--grpc", "--big-image", big.path, "--big-expected", bigExpected.path,
+        ])
+    }
+
     /// One worker, no queue, eight requests at once on a 2560×1600 photo (a long decode):
     /// the ones that find the worker busy get 503, the server serves the rest and stays live.
     func testAFullQueueAnswers503() throws {
@@ -152,14 +193,18 @@ final class ServeTests: XCTestCase {
         let python = TestPaths.repositoryRoot.appendingPathComponent(".venv-clients/bin/python")
         guard TestPaths.exists(python) else { return XCTFail("\(python.path) is missing: run scripts/setup", file: file, line: line) }
         let server = try InferenceServer(models: [model], maxBodyBytes: maxBodyMiB << 20, registry: registry)
-        let bound = PortBox(), metricsBound = PortBox()
+        let bound = PortBox(), grpcBound = PortBox(), metricsBound = PortBox()
         let serving = Task {
-            try await server.run(host: "127.0.0.1", port: 0, metricsPort: 0, handleSignals: false) { listener, port in
-                listener == .http ? bound.set(port) : metricsBound.set(port)
+            try await server.run(host: "127.0.0.1", port: 0, grpcPort: 0, metricsPort: 0, handleSignals: false) { listener, port in
+                switch listener {
+                case .http: bound.set(port)
+                case .grpc: grpcBound.set(port)
+                case .metrics: metricsBound.set(port)
+                }
             }
         }
         defer { serving.cancel() }
-        guard let port = bound.wait(seconds: 30), let metricsPort = metricsBound.wait(seconds: 30) else {
+        guard let port = bound.wait(seconds: 30), let grpcPort = grpcBound.wait(seconds: 30), let metricsPort = metricsBound.wait(seconds: 30) else {
             return XCTFail("the server did not start listening within 30 s", file: file, line: line)
         }
 
@@ -167,7 +212,8 @@ final class ServeTests: XCTestCase {
         process.executableURL = python
         process.arguments = [
             TestPaths.repositoryRoot.appendingPathComponent("scripts/oip_client_check.py").path,
-            "--url", "127.0.0.1:\(port)", "--metrics-url", "127.0.0.1:\(metricsPort)", "--model", model.name,
+            "--url", "127.0.0.1:\(port)", "--grpc-url", "127.0.0.1:\(grpcPort)", "--metrics-url", "127.0.0.1:\(metricsPort)",
+            "--model", model.name,
         ] + arguments
         let output = Pipe()
         process.standardOutput = output

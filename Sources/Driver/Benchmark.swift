@@ -4,21 +4,50 @@ import Kernels
 import Passes
 import Runtime
 
-/// A named compile configuration measured by `visionc bench`: `O0`, `O2`, `O2-fast`, …
+/// How a variant's requests reach the compiled graph: called in this process, or sent to a
+/// server over one of the Open Inference Protocol's bindings on loopback, so that the
+/// difference between them is the server's overhead (the paper's parse/serialize, copies and
+/// queueing).
+public enum BenchTransport: String, CaseIterable, Sendable, Codable {
+    /// The runner called directly: no server.
+    case inProcess = "in-process"
+    /// REST: a JSON request header with the image as binary tensor data (an image cannot be
+    /// a JSON string), every output answered as JSON.
+    case httpJSON = "http-json"
+    /// REST with Triton's binary tensor data extension both ways.
+    case httpBinary = "http-binary"
+    /// gRPC `ModelInfer` with `raw_input_contents`; outputs in `raw_output_contents`.
+    case grpc
+}
+
+/// A named compile configuration measured by `visionc bench`: `O0`, `O2`, `O2-fast`, …,
+/// and how its requests travel (`O2@grpc`).
 public struct BenchVariant: Sendable {
     public var name: String
     public var options: CompileOptions
+    public var transport: BenchTransport
 
-    public init(name: String, options: CompileOptions) {
+    public init(name: String, options: CompileOptions, transport: BenchTransport = .inProcess) {
         self.name = name
         self.options = options
+        self.transport = transport
     }
 
-    /// Parses `LEVEL[-FIDELITY][-native]`: `O0`, `O2`, `O2-exact`, `O2-fast`, `O2-native`,
-    /// `O2-fast-native` (fidelity defaults to exact; `native` keeps every node on the native
-    /// kernels, else the placement passes use every backend this machine has).
+    /// Parses `LEVEL[-FIDELITY][-native][@TRANSPORT]`: `O0`, `O2`, `O2-exact`, `O2-fast`,
+    /// `O2-native`, `O2-fast-native` (fidelity defaults to exact; `native` keeps every node on
+    /// the native kernels, else the placement passes use every backend this machine has), and
+    /// `O2@http-binary`, `O2@grpc`, … (a server on loopback; default in-process).
     public init(parsing text: String) throws {
-        let parts = text.split(separator: "-").map(String.init)
+        let transports = BenchTransport.allCases.map(\.rawValue).joined(separator: ", ")
+        let halves = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        var transport = BenchTransport.inProcess
+        if halves.count == 2 {
+            guard let parsed = BenchTransport(rawValue: halves[1]) else {
+                throw DriverError("variant '\(text)': unknown transport '\(halves[1])'; expected one of \(transports)")
+            }
+            transport = parsed
+        }
+        let parts = halves[0].split(separator: "-").map(String.init)
         let levels = OptimizationLevel.allCases.map(\.rawValue)
         let fidelities = Fidelity.allCases.map(\.rawValue)
         guard let levelName = parts.first, let level = OptimizationLevel(rawValue: levelName) else {
@@ -34,8 +63,12 @@ public struct BenchVariant: Sendable {
                 throw DriverError("variant '\(text)': unknown part '\(part)'; expected a fidelity (\(fidelities.joined(separator: ", "))) or native")
             }
         }
-        self.init(name: text, options: options)
+        self.init(name: text, options: options, transport: transport)
     }
+
+    /// The name without its transport: variants with the same configuration share one
+    /// compiled graph (and one server).
+    public var configuration: String { String(name.split(separator: "@", maxSplits: 1).first ?? "") }
 }
 
 /// How much each variant is measured per input and concurrency level.
@@ -243,12 +276,15 @@ public struct Benchmark {
     public var threads: Int?
     public var workers: Int?
     public var cores: Int
+    /// Starts the server that variants with a transport send to; required when one has one.
+    public var serve: BenchServerFactory?
 
     public init(
         variants: [BenchVariant], concurrency: [Int] = [1], budget: BenchBudget = .requests(20), rounds: Int = 5,
         warmup: Int = 2, batch: Int = 1, threads: Int? = nil, workers: Int? = nil,
-        cores: Int = ProcessInfo.processInfo.activeProcessorCount
+        cores: Int = ProcessInfo.processInfo.activeProcessorCount, serve: BenchServerFactory? = nil
     ) {
+        self.serve = serve
         self.variants = variants
         self.concurrency = concurrency
         self.budget = budget
@@ -265,21 +301,39 @@ public struct Benchmark {
     }
 
     public func run(graphPath: String, inputs: [BenchInput], progress: (BenchProgress) -> Void = { _ in }) throws -> BenchResults {
-        let compiled = try variants.map { try Compiler.compile(path: graphPath, options: $0.options) }
-        var pools: [String: [RunnerBox]] = [:]
-        func runners(_ v: Int, _ load: LoadShape) throws -> [RunnerBox] {
+        if serve == nil, let remote = variants.first(where: { $0.transport != .inProcess }) {
+            throw DriverError("variant '\(remote.name)' sends to a server, and this benchmark has none to start")
+        }
+        // One compile per configuration: `O2` and `O2@grpc` run the same graph.
+        var compiledByConfiguration: [String: CompiledPipeline] = [:]
+        for variant in variants where compiledByConfiguration[variant.configuration] == nil {
+            compiledByConfiguration[variant.configuration] = try Compiler.compile(path: graphPath, options: variant.options)
+        }
+        let compiled = variants.map { compiledByConfiguration[$0.configuration]! }
+        var pools: [String: [BenchTarget]] = [:]
+        var servers: [String: any BenchServer] = [:]
+        func targets(_ v: Int, _ load: LoadShape) throws -> [BenchTarget] {
+            let shape = "\(load.workers)/\(load.threadsPerWorker)"
+            if variants[v].transport != .inProcess {
+                // Every client sends at once; the server queues them for its `workers`.
+                let key = "\(variants[v].configuration)/\(shape)"
+                let server = try servers[key] ?? serve!(compiled[v], load)
+                servers[key] = server
+                return Array(repeating: BenchTarget(server: server, transport: variants[v].transport), count: load.concurrency)
+            }
             // A graph with queues runs on one shared runner that every client calls at once
             // (that is how requests meet in a batch); its first stage has `workers` workers.
             let staged = StagePartition.isStaged(compiled[v].optimized)
-            let key = "\(v)/\(load.workers)/\(load.threadsPerWorker)"
+            let key = "\(v)/\(shape)"
             if let cached = pools[key] { return staged ? Array(repeating: cached[0], count: load.concurrency) : cached }
             let made = staged
-                ? [RunnerBox(try PipelineRunner(compiled[v], threads: load.threadsPerWorker, inputWorkers: load.workers))]
-                : try (0..<load.workers).map { _ in RunnerBox(try PipelineRunner(compiled[v], threads: load.threadsPerWorker)) }
+                ? [BenchTarget(try PipelineRunner(compiled[v], threads: load.threadsPerWorker, inputWorkers: load.workers))]
+                : try (0..<load.workers).map { _ in BenchTarget(try PipelineRunner(compiled[v], threads: load.threadsPerWorker)) }
             pools[key] = made
             return staged ? Array(repeating: made[0], count: load.concurrency) : made
         }
 
+        defer { for server in servers.values { server.close() } }
         let total = inputs.count * concurrency.count * rounds * variants.count
         var done = 0
         var results: [InputResult] = []
@@ -287,26 +341,30 @@ public struct Benchmark {
             var levels: [LevelResult] = []
             for level in concurrency {
                 let load = loadShape(concurrency: level)
-                let pools = try variants.indices.map { try runners($0, load) }
+                let pools = try variants.indices.map { try targets($0, load) }
                 for pool in pools {
-                    for box in pool {
-                        for i in 0..<warmup { _ = try box.runner.run(input: input.payloads[i % input.payloads.count], name: input.name) }
+                    for target in pool.prefix(load.workers) {
+                        for i in 0..<warmup { _ = try target.serve(input.payloads[i % input.payloads.count], name: input.name) }
                     }
                 }
                 var windows = Array(repeating: [Window](), count: variants.count)
-                let queuesBefore = pools.map { $0.first?.runner.queueStatistics() }
+                let queuesBefore = pools.map { $0.first?.runner?.queueStatistics() }
                 for round in 0..<rounds {
                     for v in variants.indices {
                         progress(BenchProgress(
                             completedWindows: done, totalWindows: total,
                             label: "\(URL(fileURLWithPath: input.name).lastPathComponent) c=\(level) \(variants[v].name) round \(round + 1)/\(rounds)"))
-                        windows[v].append(try measureWindow(pools[v], input: input, load: load))
+                        let server = pools[v].first?.server
+                        let before = server?.totals()
+                        var window = try measureWindow(pools[v], input: input, load: load)
+                        if let server, let before { window.attribute(server.totals().since(before)) }
+                        windows[v].append(window)
                         done += 1
                     }
                 }
                 levels.append(LevelResult(load: load, variants: variants.indices.map { v in
                     var result = summarize(variants[v].name, windows[v], first: windows[0])
-                    if let before = queuesBefore[v], let after = pools[v].first?.runner.queueStatistics() {
+                    if let before = queuesBefore[v], let after = pools[v].first?.runner?.queueStatistics() {
                         result.queues = QueueFigures.between(before, after)
                     }
                     return result
@@ -336,9 +394,28 @@ public struct Benchmark {
         var seconds: Double
         var samples: [RequestSample]
         var throughput: Double { seconds > 0 ? Double(samples.count) / seconds : 0 }
+
+        /// Splits remote requests' latency by the server's own accounting over the window:
+        /// each request gets the server's mean time per category (its queue included), and
+        /// `other` gets the rest of its latency, which is the protocol: the client's encoding
+        /// and parsing, loopback, the server's parsing and serializing, and copies.
+        mutating func attribute(_ server: ServerTotals) {
+            guard server.requests > 0 else { return }
+            let means = StageCategory.allCases.map { (server.seconds[$0] ?? 0) / Double(server.requests) }
+            let other = StageCategory.allCases.firstIndex(of: .other)!
+            let queue = StageCategory.allCases.firstIndex(of: .queue)!
+            // Not clamped at zero: a request faster than the server's mean gets a negative
+            // share, so that over the window the categories add up to the mean latency.
+            for i in samples.indices {
+                var categories = means
+                categories[other] += samples[i].latency - means.reduce(0, +)
+                samples[i].categories = categories
+                samples[i].queue = means[queue]
+            }
+        }
     }
 
-    private func measureWindow(_ pool: [RunnerBox], input: BenchInput, load: LoadShape) throws -> Window {
+    private func measureWindow(_ pool: [BenchTarget], input: BenchInput, load: LoadShape) throws -> Window {
         let limit: RequestLimit
         switch budget {
         case .requests(let count):
@@ -365,11 +442,34 @@ public struct Benchmark {
     }
 }
 
-/// A `PipelineRunner` handed between client threads. Sound because `WorkerPool` gives each
-/// runner to one thread at a time, which is the runner's contract.
-final class RunnerBox: @unchecked Sendable {
-    let runner: PipelineRunner
-    init(_ runner: PipelineRunner) { self.runner = runner }
+/// What serves a window's requests: a `PipelineRunner` handed between client threads (sound
+/// because `WindowState` gives each runner to one thread at a time, which is the runner's
+/// contract, or the runner is shared), or a server reached over a transport.
+final class BenchTarget: @unchecked Sendable {
+    let runner: PipelineRunner?
+    let server: (any BenchServer)?
+    let transport: BenchTransport
+
+    init(_ runner: PipelineRunner) {
+        self.runner = runner
+        server = nil
+        transport = .inProcess
+    }
+
+    init(server: any BenchServer, transport: BenchTransport) {
+        runner = nil
+        self.server = server
+        self.transport = transport
+    }
+
+    /// Serves one image: the node profile in process, no entries over a transport (the
+    /// server's accounting is read per window instead).
+    func serve(_ payload: Tensor, name: String) throws -> [NodeTiming] {
+        if let runner { return try runner.run(input: payload, name: name).0.profile.entries }
+        guard case .u8(let bytes) = payload.data else { throw DriverError("\(name): a request to a server is an encoded image (bytes)") }
+        try server!.send(bytes, over: transport)
+        return []
+    }
 }
 
 enum RequestLimit {
@@ -380,7 +480,7 @@ enum RequestLimit {
 /// Shared state of one window: the free workers, the request budget and the samples, all
 /// behind one condition lock (clients touch it twice per request, far from the hot loops).
 final class WindowState: @unchecked Sendable {
-    private let pool: [RunnerBox]
+    private let pool: [BenchTarget]
     private let limit: RequestLimit
     private let condition = NSCondition()
     private var free: [Int]
@@ -392,7 +492,7 @@ final class WindowState: @unchecked Sendable {
     private var samples: [Benchmark.RequestSample] = []
     private var failure: Error?
 
-    init(pool: [RunnerBox], limit: RequestLimit) {
+    init(pool: [BenchTarget], limit: RequestLimit) {
         self.pool = pool
         self.limit = limit
         free = Array(pool.indices.reversed())
@@ -462,12 +562,12 @@ final class WindowState: @unchecked Sendable {
             do {
                 for image in 0..<batch {
                     let payload = input.payloads[(request * batch + image + offset) % input.payloads.count]
-                    let profile = try pool[worker].runner.run(input: payload, name: input.name).0.profile
-                    for entry in profile.entries {
+                    let entries = try pool[worker].serve(payload, name: input.name)
+                    for entry in entries {
                         categories[StageCategory.allCases.firstIndex(of: entry.category)!] += entry.seconds
                         serviceInNodes += entry.seconds
                     }
-                    if image == 0 { nodes = profile.entries }
+                    if image == 0 { nodes = entries }
                 }
             } catch {
                 release(worker, sample: nil, error: error, finishedAt: benchSeconds())

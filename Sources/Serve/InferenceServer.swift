@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Hummingbird
+import Logging
 import Prometheus
 import ServiceLifecycle
 
@@ -48,14 +49,19 @@ public final class InferenceServer: Sendable {
     /// answers 503 at once, so load balancers stop sending; for `drainSeconds` it still serves
     /// what arrives; then the listeners stop accepting, the requests in flight finish, and
     /// `run` returns.
+    ///
+    /// `quiet` logs warnings and errors only (not each listener's start), for a server that is
+    /// part of another command, as in `visionc bench`.
     public func run(
         host: String, port: Int, grpcPort: Int? = nil, metricsPort: Int?, handleSignals: Bool = true, drainSeconds: Double = 0,
-        onRunning: @escaping @Sendable (Listener, Int) -> Void
+        quiet: Bool = false, onRunning: @escaping @Sendable (Listener, Int) -> Void
     ) async throws {
+        var logger = Logger(label: "visionc")
+        if quiet { logger.logLevel = .warning }
         var apps = [Application(
             router: router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "visionc"),
-            onServerRunning: { channel in onRunning(.http, channel.localAddress?.port ?? port) })]
+            onServerRunning: { channel in onRunning(.http, channel.localAddress?.port ?? port) }, logger: logger)]
         if let metricsPort {
             let metrics = Router()
             metrics.get("metrics") { _, _ in
@@ -66,7 +72,7 @@ public final class InferenceServer: Sendable {
             apps.append(Application(
                 router: metrics,
                 configuration: .init(address: .hostname(host, port: metricsPort), serverName: "visionc-metrics"),
-                onServerRunning: { channel in onRunning(.metrics, channel.localAddress?.port ?? metricsPort) }))
+                onServerRunning: { channel in onRunning(.metrics, channel.localAddress?.port ?? metricsPort) }, logger: logger))
         }
         var services: [any Service] = apps
         if let grpcPort {
@@ -85,9 +91,19 @@ public final class InferenceServer: Sendable {
         let drain = DrainService(seconds: drainSeconds) { self.readiness.set(false) }
         let group = ServiceGroup(
             services: services + [drain], gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
-            cancellationSignals: [], logger: apps[0].logger)
+            cancellationSignals: [], logger: logger)
+        running.set(group)
         try await group.run()
     }
+
+    /// Drains and stops a running server as a shutdown signal would (`run` then returns);
+    /// nothing when it is not running.
+    public func shutdown() async {
+        await running.group?.triggerGracefulShutdown()
+    }
+
+    /// The service group of `run`, for `shutdown`.
+    private let running = RunningGroup()
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
@@ -239,4 +255,13 @@ struct DrainService: Service {
         onDrain()
         if seconds > 0 { try? await Task.sleep(for: .milliseconds(Int(seconds * 1000))) }
     }
+}
+
+/// The running server's service group, set once by `run`.
+private final class RunningGroup: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: ServiceGroup?
+
+    var group: ServiceGroup? { lock.withLock { stored } }
+    func set(_ group: ServiceGroup) { lock.withLock { stored = group } }
 }

@@ -159,6 +159,15 @@ public final class ServedModel: @unchecked Sendable {
         return statistics.object(name: name, executions: executions)
     }
 
+    /// The server's own time per stage category (its queue included), summed over every
+    /// successful request so far, and their count: what `visionc bench` subtracts from a
+    /// client's latency to find the protocol's share.
+    public func stageTotals() -> ServerTotals {
+        lock.lock()
+        defer { lock.unlock() }
+        return ServerTotals(requests: statistics.successes, seconds: statistics.stageNanoseconds.mapValues { Double($0) * 1e-9 })
+    }
+
     /// Requests now waiting for a worker.
     public var pendingRequests: Int {
         lock.lock()
@@ -265,6 +274,9 @@ struct ModelStatistics {
     private var success = Duration(), failure = Duration(), queue = Duration()
     private var computeInput = Duration(), computeInfer = Duration(), computeOutput = Duration()
     private var lastInferenceMilliseconds: UInt64 = 0
+    /// Successful requests' time per stage category, summed.
+    private(set) var stageNanoseconds: [StageCategory: UInt64] = [:]
+    var successes: Int { success.count }
 
     struct Duration {
         var count = 0
@@ -288,6 +300,7 @@ struct ModelStatistics {
         computeInput.add(timing.computeInput)
         computeInfer.add(timing.computeInfer)
         computeOutput.add(timing.computeOutput)
+        stageNanoseconds.merge(timing.stages, uniquingKeysWith: &+)
     }
 
     func object(name: String, executions: Int? = nil) -> [String: Any] {

@@ -4,6 +4,7 @@ import Foundation
 import IR
 import MultiModel
 import Passes
+import Serve
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,6 +19,12 @@ struct Bench: ParsableCommand {
             min(N, cores) workers serve them with max(1, cores / workers) kernel threads each
             (override with --workers / --threads); a request waiting for a free worker counts as
             `queue`. `other` is time in the runner outside every node (plan lookup, copies).
+
+            A variant with a transport (O2@http-json, O2@http-binary, O2@grpc) sends its requests
+            to `visionc serve`'s server, started on loopback with the same workers and threads,
+            over the Open Inference Protocol; its breakdown is the server's own accounting, and
+            its `other` is everything else: the protocol's overhead (client, loopback, parsing
+            and serializing, copies). `--variants O2,O2@http-binary,O2@grpc` puts them side by side.
             """)
 
     @Argument(help: "Pipeline graph (YAML), then input images or folders.") var positional: [String] = []
@@ -32,7 +39,7 @@ struct Bench: ParsableCommand {
     var batch: String?
     @Option(help: "Kernel threads per worker (default: cores / workers; model only: all cores).") var threads: Int?
     @Option(help: "Workers serving the clients (default: min(concurrency, cores)).") var workers: Int?
-    @Option(help: "Variants to measure interleaved, a comma list of LEVEL[-FIDELITY]: O0, O2, O2-fast (default O0,O2; model only O2).")
+    @Option(help: "Variants to measure interleaved, a comma list of LEVEL[-FIDELITY][@TRANSPORT]: O0, O2, O2-fast, O2@http-json, O2@http-binary, O2@grpc (default O0,O2; model only O2).")
     var variants: String?
     @Flag(help: "Measure one variant at this level (with --fidelity) instead of --variants.") var level: LevelFlag?
     @Option(help: "Fidelity of the one variant given by -O0/-O2.") var fidelity: Fidelity?
@@ -90,7 +97,11 @@ struct Bench: ParsableCommand {
             guard !names.isEmpty, Set(names).count == names.count else {
                 throw DriverError("--variants '\(variants)': expected distinct names like O0,O2,O2-fast")
             }
-            return try names.map { try BenchVariant(parsing: $0) }
+            let parsed = try names.map { try BenchVariant(parsing: $0) }
+            if model != nil, let remote = parsed.first(where: { $0.transport != .inProcess }) {
+                throw DriverError("--variants: '\(remote.name)' sends to a server; --model measures the network in process only")
+            }
+            return parsed
         }
         if level != nil || fidelity != nil {
             let chosen = level ?? .O2
@@ -124,7 +135,8 @@ struct Bench: ParsableCommand {
         let bench = Benchmark(
             variants: variants, concurrency: try parseList(concurrency, option: "--concurrency"),
             budget: duration.map { .seconds($0) } ?? .requests(requests ?? 20), rounds: rounds, warmup: warmup,
-            batch: try batch.map { try parseList($0, option: "--batch")[0] } ?? 1, threads: threads, workers: workers)
+            batch: try batch.map { try parseList($0, option: "--batch")[0] } ?? 1, threads: threads, workers: workers,
+            serve: { try LoopbackServer($0, load: $1) })
         let machine = MachineInfo.current(threads: threads)
         print("visionc bench · \(machine.summary)")
         print("graph \(graph) · variants \(variants.map(\.name).joined(separator: ", ")) interleaved, \(rounds) rounds per level · batch \(bench.batch)")
@@ -153,9 +165,9 @@ struct Bench: ParsableCommand {
     /// For every `-fast` variant with an exact variant at the same level: whether the top-1
     /// class agrees and the largest output difference, on each input's first image.
     private func printFidelityAgreement(graph: String, inputs: [BenchInput], variants: [BenchVariant]) throws {
-        for fast in variants where fast.options.fidelity == .fast {
+        for fast in variants where fast.options.fidelity == .fast && fast.transport == .inProcess {
             guard let exact = variants.first(where: {
-                $0.options.fidelity == .exact && $0.options.level == fast.options.level && $0.options.target == fast.options.target
+                $0.transport == .inProcess && $0.options.fidelity == .exact && $0.options.level == fast.options.level && $0.options.target == fast.options.target
             }) else { continue }
             let exactRunner = try PipelineRunner(try Compiler.compile(path: graph, options: exact.options), threads: threads)
             let fastRunner = try PipelineRunner(try Compiler.compile(path: graph, options: fast.options), threads: threads)

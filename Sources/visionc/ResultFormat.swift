@@ -25,12 +25,30 @@ enum ResultFormat {
     }
 
     static func json(_ r: PipelineResult) -> String {
-        var object = r.rankingObject
-        object["input"] = r.input
         var times: [String: Double] = ["total": r.profile.total * 1000]
         for c in StageCategory.allCases where r.profile.seconds(by: c) > 0 { times[c.rawValue] = r.profile.seconds(by: c) * 1000 }
-        object["time_ms"] = times
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(RunLine(input: r.input, report: r.rankingReport, timeMs: times)) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// One line of `run --json`: the ranking report with the input's path and its times.
+private struct RunLine: Encodable {
+    var input: String
+    var report: RankingReport
+    var timeMs: [String: Double]
+
+    enum CodingKeys: String, CodingKey {
+        case input
+        case timeMs = "time_ms"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        try report.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(input, forKey: .input)
+        try container.encode(timeMs, forKey: .timeMs)
     }
 }

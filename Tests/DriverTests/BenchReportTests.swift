@@ -59,6 +59,12 @@ final class BenchReportTests: XCTestCase {
         XCTAssertEqual(try BenchVariant(parsing: "O0").options.fidelity, .exact)
         XCTAssertThrowsError(try BenchVariant(parsing: "O3")) { XCTAssertTrue("\($0)".contains("O0, O2"), "\($0)") }
         XCTAssertThrowsError(try BenchVariant(parsing: "O2-quick")) { XCTAssertTrue("\($0)".contains("exact, fast"), "\($0)") }
+        let remote = try BenchVariant(parsing: "O2-fast@grpc")
+        XCTAssertEqual(remote.transport, .grpc)
+        XCTAssertEqual(remote.options.fidelity, .fast)
+        XCTAssertEqual(remote.configuration, "O2-fast")
+        XCTAssertEqual(try BenchVariant(parsing: "O2").transport, .inProcess)
+        XCTAssertThrowsError(try BenchVariant(parsing: "O2@smtp")) { XCTAssertTrue("\($0)".contains("http-binary, grpc"), "\($0)") }
     }
 
     func testModelShapeArgumentParses() throws {

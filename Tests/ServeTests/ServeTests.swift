@@ -46,9 +46,9 @@ final class ServeTests: XCTestCase {
     func testTritonClientAgainstTheServer() throws {
         let image = TestPaths.asset("images/chelsea.jpg").path
         let compiled = try Self.classify()
-        let expected = try PipelineRunner(compiled, threads: 1).run(path: image).rankingObject
+        let expected = try PipelineRunner(compiled, threads: 1).run(path: image).rankingReport
         let expectedFile = FileManager.default.temporaryDirectory.appendingPathComponent("serve-expected-\(getpid()).json")
-        try JSONSerialization.data(withJSONObject: expected).write(to: expectedFile)
+        try expected.encoded().write(to: expectedFile)
         defer { try? FileManager.default.removeItem(at: expectedFile) }
         let registry = MetricsRegistry()
         let model = try ServedModel(compiled, options: ServingOptions(workers: 2, threadsPerWorker: 1, maxQueueSize: 8), registry: registry)
@@ -85,8 +85,8 @@ final class ServeTests: XCTestCase {
         let directory = FileManager.default.temporaryDirectory
         let expected = directory.appendingPathComponent("serve-grpc-expected-\(getpid()).json")
         let bigExpected = directory.appendingPathComponent("serve-grpc-big-expected-\(getpid()).json")
-        try JSONSerialization.data(withJSONObject: try runner.run(path: image).rankingObject).write(to: expected)
-        try JSONSerialization.data(withJSONObject: try runner.run(path: big.path).rankingObject).write(to: bigExpected)
+        try runner.run(path: image).rankingReport.encoded().write(to: expected)
+        try runner.run(path: big.path).rankingReport.encoded().write(to: bigExpected)
         defer {
             try? FileManager.default.removeItem(at: expected)
             try? FileManager.default.removeItem(at: bigExpected)
@@ -114,9 +114,9 @@ final class ServeTests: XCTestCase {
     /// gets the answer a lone request gets.
     func testConcurrentRequestsShareBatches() throws {
         let image = TestPaths.asset("images/chelsea.jpg").path
-        let expected = try PipelineRunner(try Self.classify(), threads: 1).run(path: image).rankingObject
+        let expected = try PipelineRunner(try Self.classify(), threads: 1).run(path: image).rankingReport
         let expectedFile = FileManager.default.temporaryDirectory.appendingPathComponent("serve-batched-\(getpid()).json")
-        try JSONSerialization.data(withJSONObject: expected).write(to: expectedFile)
+        try expected.encoded().write(to: expectedFile)
         defer { try? FileManager.default.removeItem(at: expectedFile) }
         let yaml = try String(contentsOfFile: TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify-batched.yaml").path, encoding: .utf8)
             .replacingOccurrences(of: "max_delay_us: 2000", with: "max_delay_us: 50000")
@@ -177,6 +177,50 @@ final class ServeTests: XCTestCase {
         while server.isRunning && Date() < exitDeadline { Thread.sleep(forTimeInterval: 0.1) }
         XCTAssertFalse(server.isRunning, "the server did not exit within 30 s of SIGTERM")
         if !server.isRunning { XCTAssertEqual(server.terminationStatus, 0) }
+    }
+
+    /// `visionc bench`'s transport variants: the same graph in process and behind the server
+    /// over REST (JSON and binary outputs) and gRPC, every request answered, and a remote
+    /// request's latency split into the server's own stages plus the protocol (`other`).
+    func testBenchMeasuresEveryTransportAgainstTheServer() throws {
+        let graph = TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path
+        let names = ["O2", "O2@http-json", "O2@http-binary", "O2@grpc"]
+        let bench = Benchmark(
+            variants: try names.map { try BenchVariant(parsing: $0) }, concurrency: [2], budget: .requests(6), rounds: 2, warmup: 1,
+            serve: { try LoopbackServer($0, load: $1) })
+        let results = try bench.run(graphPath: graph, inputs: try BenchInput.load([TestPaths.asset("images/chelsea.jpg").path]))
+        let variants = try XCTUnwrap(results.inputs.first?.levels.first?.variants)
+        XCTAssertEqual(variants.map(\.variant), names)
+        for variant in variants {
+            XCTAssertEqual(variant.requests, 6, variant.variant)
+            XCTAssertGreaterThan(variant.breakdownMs[.inference] ?? 0, 0, variant.variant)
+            XCTAssertGreaterThan(variant.breakdownMs[.decode] ?? 0, 0, variant.variant)
+            // The categories add up to the mean latency, in process and over the wire.
+            XCTAssertEqual(variant.breakdownMs.values.reduce(0, +), variant.latencyMs.mean, accuracy: variant.latencyMs.mean * 0.02, variant.variant)
+        }
+        for remote in variants.dropFirst() {
+            XCTAssertGreaterThan(remote.breakdownMs[.other] ?? 0, 0, "\(remote.variant): the protocol costs something")
+        }
+    }
+
+    func testBenchOverATransportReportsTheServersError() throws {
+        let graph = TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path
+        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("visionc-not-a-jpeg-\(getpid()).jpg")
+        try Data("this is not an image".utf8).write(to: broken)
+        defer { try? FileManager.default.removeItem(at: broken) }
+        let inputs = try BenchInput.load([broken.path])
+        for transport in ["http-binary", "grpc"] {
+            let bench = Benchmark(
+                variants: [try BenchVariant(parsing: "O2@\(transport)")], budget: .requests(1), rounds: 1, warmup: 1,
+                serve: { try LoopbackServer($0, load: $1) })
+            XCTAssertThrowsError(try bench.run(graphPath: graph, inputs: inputs), transport) { error in
+                XCTAssertTrue("\(error)".contains("400") || "\(error)".contains("invalidArgument"), "\(transport): \(error)")
+            }
+        }
+        // Without a server to start, a transport variant is refused before anything runs.
+        XCTAssertThrowsError(try Benchmark(variants: [try BenchVariant(parsing: "O2@grpc")]).run(graphPath: graph, inputs: inputs)) {
+            XCTAssertTrue("\($0)".contains("sends to a server"), "\($0)")
+        }
     }
 
     private static func classify() throws -> CompiledPipeline {

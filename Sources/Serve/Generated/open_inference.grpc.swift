@@ -634,3 +634,657 @@ extension Inference_GRPCInferenceService.SimpleServiceProtocol {
         )
     }
 }
+
+// MARK: inference.GRPCInferenceService (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Inference_GRPCInferenceService {
+    /// Generated client protocol for the "inference.GRPCInferenceService" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    internal protocol ClientProtocol: Sendable {
+        /// Call the "ServerLive" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_ServerLiveRequest` message.
+        ///   - serializer: A serializer for `Inference_ServerLiveRequest` messages.
+        ///   - deserializer: A deserializer for `Inference_ServerLiveResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func serverLive<Result>(
+            request: GRPCCore.ClientRequest<Inference_ServerLiveRequest>,
+            serializer: some GRPCCore.MessageSerializer<Inference_ServerLiveRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Inference_ServerLiveResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ServerLiveResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ServerReady" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_ServerReadyRequest` message.
+        ///   - serializer: A serializer for `Inference_ServerReadyRequest` messages.
+        ///   - deserializer: A deserializer for `Inference_ServerReadyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func serverReady<Result>(
+            request: GRPCCore.ClientRequest<Inference_ServerReadyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Inference_ServerReadyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Inference_ServerReadyResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ServerReadyResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ModelReady" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_ModelReadyRequest` message.
+        ///   - serializer: A serializer for `Inference_ModelReadyRequest` messages.
+        ///   - deserializer: A deserializer for `Inference_ModelReadyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func modelReady<Result>(
+            request: GRPCCore.ClientRequest<Inference_ModelReadyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Inference_ModelReadyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Inference_ModelReadyResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ModelReadyResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ServerMetadata" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_ServerMetadataRequest` message.
+        ///   - serializer: A serializer for `Inference_ServerMetadataRequest` messages.
+        ///   - deserializer: A deserializer for `Inference_ServerMetadataResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func serverMetadata<Result>(
+            request: GRPCCore.ClientRequest<Inference_ServerMetadataRequest>,
+            serializer: some GRPCCore.MessageSerializer<Inference_ServerMetadataRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Inference_ServerMetadataResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ServerMetadataResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ModelMetadata" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_ModelMetadataRequest` message.
+        ///   - serializer: A serializer for `Inference_ModelMetadataRequest` messages.
+        ///   - deserializer: A deserializer for `Inference_ModelMetadataResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func modelMetadata<Result>(
+            request: GRPCCore.ClientRequest<Inference_ModelMetadataRequest>,
+            serializer: some GRPCCore.MessageSerializer<Inference_ModelMetadataRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Inference_ModelMetadataResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ModelMetadataResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ModelInfer" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_ModelInferRequest` message.
+        ///   - serializer: A serializer for `Inference_ModelInferRequest` messages.
+        ///   - deserializer: A deserializer for `Inference_ModelInferResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func modelInfer<Result>(
+            request: GRPCCore.ClientRequest<Inference_ModelInferRequest>,
+            serializer: some GRPCCore.MessageSerializer<Inference_ModelInferRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Inference_ModelInferResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ModelInferResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "inference.GRPCInferenceService" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    internal struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        internal init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "ServerLive" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_ServerLiveRequest` message.
+        ///   - serializer: A serializer for `Inference_ServerLiveRequest` messages.
+        ///   - deserializer: A deserializer for `Inference_ServerLiveResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        internal func serverLive<Result>(
+            request: GRPCCore.ClientRequest<Inference_ServerLiveRequest>,
+            serializer: some GRPCCore.MessageSerializer<Inference_ServerLiveRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Inference_ServerLiveResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ServerLiveResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Inference_GRPCInferenceService.Method.ServerLive.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ServerReady" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_ServerReadyRequest` message.
+        ///   - serializer: A serializer for `Inference_ServerReadyRequest` messages.
+        ///   - deserializer: A deserializer for `Inference_ServerReadyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        internal func serverReady<Result>(
+            request: GRPCCore.ClientRequest<Inference_ServerReadyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Inference_ServerReadyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Inference_ServerReadyResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ServerReadyResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Inference_GRPCInferenceService.Method.ServerReady.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ModelReady" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_ModelReadyRequest` message.
+        ///   - serializer: A serializer for `Inference_ModelReadyRequest` messages.
+        ///   - deserializer: A deserializer for `Inference_ModelReadyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        internal func modelReady<Result>(
+            request: GRPCCore.ClientRequest<Inference_ModelReadyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Inference_ModelReadyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Inference_ModelReadyResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ModelReadyResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Inference_GRPCInferenceService.Method.ModelReady.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ServerMetadata" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_ServerMetadataRequest` message.
+        ///   - serializer: A serializer for `Inference_ServerMetadataRequest` messages.
+        ///   - deserializer: A deserializer for `Inference_ServerMetadataResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        internal func serverMetadata<Result>(
+            request: GRPCCore.ClientRequest<Inference_ServerMetadataRequest>,
+            serializer: some GRPCCore.MessageSerializer<Inference_ServerMetadataRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Inference_ServerMetadataResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ServerMetadataResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Inference_GRPCInferenceService.Method.ServerMetadata.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ModelMetadata" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_ModelMetadataRequest` message.
+        ///   - serializer: A serializer for `Inference_ModelMetadataRequest` messages.
+        ///   - deserializer: A deserializer for `Inference_ModelMetadataResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        internal func modelMetadata<Result>(
+            request: GRPCCore.ClientRequest<Inference_ModelMetadataRequest>,
+            serializer: some GRPCCore.MessageSerializer<Inference_ModelMetadataRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Inference_ModelMetadataResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ModelMetadataResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Inference_GRPCInferenceService.Method.ModelMetadata.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ModelInfer" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_ModelInferRequest` message.
+        ///   - serializer: A serializer for `Inference_ModelInferRequest` messages.
+        ///   - deserializer: A deserializer for `Inference_ModelInferResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        internal func modelInfer<Result>(
+            request: GRPCCore.ClientRequest<Inference_ModelInferRequest>,
+            serializer: some GRPCCore.MessageSerializer<Inference_ModelInferRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Inference_ModelInferResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ModelInferResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Inference_GRPCInferenceService.Method.ModelInfer.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Inference_GRPCInferenceService.ClientProtocol {
+    /// Call the "ServerLive" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Inference_ServerLiveRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func serverLive<Result>(
+        request: GRPCCore.ClientRequest<Inference_ServerLiveRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ServerLiveResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.serverLive(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_ServerLiveRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_ServerLiveResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ServerReady" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Inference_ServerReadyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func serverReady<Result>(
+        request: GRPCCore.ClientRequest<Inference_ServerReadyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ServerReadyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.serverReady(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_ServerReadyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_ServerReadyResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ModelReady" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Inference_ModelReadyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func modelReady<Result>(
+        request: GRPCCore.ClientRequest<Inference_ModelReadyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ModelReadyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.modelReady(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_ModelReadyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_ModelReadyResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ServerMetadata" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Inference_ServerMetadataRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func serverMetadata<Result>(
+        request: GRPCCore.ClientRequest<Inference_ServerMetadataRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ServerMetadataResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.serverMetadata(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_ServerMetadataRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_ServerMetadataResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ModelMetadata" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Inference_ModelMetadataRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func modelMetadata<Result>(
+        request: GRPCCore.ClientRequest<Inference_ModelMetadataRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ModelMetadataResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.modelMetadata(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_ModelMetadataRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_ModelMetadataResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ModelInfer" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Inference_ModelInferRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func modelInfer<Result>(
+        request: GRPCCore.ClientRequest<Inference_ModelInferRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ModelInferResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.modelInfer(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_ModelInferRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_ModelInferResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Inference_GRPCInferenceService.ClientProtocol {
+    /// Call the "ServerLive" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func serverLive<Result>(
+        _ message: Inference_ServerLiveRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ServerLiveResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Inference_ServerLiveRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.serverLive(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ServerReady" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func serverReady<Result>(
+        _ message: Inference_ServerReadyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ServerReadyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Inference_ServerReadyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.serverReady(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ModelReady" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func modelReady<Result>(
+        _ message: Inference_ModelReadyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ModelReadyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Inference_ModelReadyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.modelReady(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ServerMetadata" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func serverMetadata<Result>(
+        _ message: Inference_ServerMetadataRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ServerMetadataResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Inference_ServerMetadataRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.serverMetadata(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ModelMetadata" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func modelMetadata<Result>(
+        _ message: Inference_ModelMetadataRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ModelMetadataResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Inference_ModelMetadataRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.modelMetadata(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ModelInfer" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func modelInfer<Result>(
+        _ message: Inference_ModelInferRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Inference_ModelInferResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Inference_ModelInferRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.modelInfer(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}

@@ -32,7 +32,9 @@ public final class InferenceClient: Sendable {
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         inferURL = "http://\(host):\(httpPort)/v2/models/\(model)/infer"
         if let grpcPort {
-            let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: host, port: grpcPort), transportSecurity: .plaintext)
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .ipv4(address: host, port: grpcPort), transportSecurity: .plaintext,
+                config: .defaults { $0.http2.maxFrameSize = 1 << 20 })
             let client = GRPCClient(transport: transport)
             grpc = client
             grpcRunner = Task { try? await client.runConnections() }

@@ -76,10 +76,17 @@ public final class InferenceServer: Sendable {
         }
         var services: [any Service] = apps
         if let grpcPort {
-            // The same body limit as REST: a 20 MB image is one message.
+            // The same body limit as REST: a 20 MB image is one message. HTTP/2's default
+            // 64 KiB flow-control window made a client stop for a WINDOW_UPDATE every 64 KiB
+            // of an upload (a 440 KB photo took 4.8 ms more over gRPC than over REST);
+            // 8 MiB windows and 1 MiB frames, as grpc-swift's client uses, let it stream.
             let transport = HTTP2ServerTransport.Posix(
                 address: .ipv4(host: host, port: grpcPort), transportSecurity: .plaintext,
-                config: .defaults { $0.rpc.maxRequestPayloadSize = self.maxBodyBytes })
+                config: .defaults {
+                    $0.rpc.maxRequestPayloadSize = self.maxBodyBytes
+                    $0.http2.targetWindowSize = 8 << 20
+                    $0.http2.maxFrameSize = 1 << 20
+                })
             let server = GRPCServer(transport: transport, services: [GRPCInferenceService(server: self)])
             services.append(GRPCListener(server: server) { onRunning(.grpc, $0) })
         }

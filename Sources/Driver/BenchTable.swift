@@ -81,14 +81,14 @@ public enum BenchTables {
     /// Per batching queue: items, batches, mean batch, the batch-size histogram, mean wait and
     /// the deepest the queue got; nil for a graph without queues.
     public static func queues(_ input: InputResult) -> TextTable? {
-        var table = TextTable(headers: ["variant", "conc", "queue", "items", "batches", "mean batch", "batch sizes", "mean wait ms", "max depth"])
+        var table = TextTable(headers: ["variant", "conc", "queue", "items", "batches", "mean batch", "batch sizes", "mean wait ms", "max depth", "timed out"])
         for level in input.levels {
             for v in level.variants {
                 for q in v.queues {
                     let sizes = q.batchSizes.sorted { Int($0.key)! < Int($1.key)! }.map { "\($0.key):\($0.value)" }.joined(separator: " ")
                     table.rows.append([
                         v.variant, "\(level.load.concurrency)", q.name, "\(q.items)", "\(q.batches)", fixed(q.meanBatch, 2), sizes,
-                        fixed(q.meanWaitMs), "\(q.maxDepth)",
+                        fixed(q.meanWaitMs), "\(q.maxDepth)", "\(q.timedOut)",
                     ])
                 }
             }

@@ -203,6 +203,8 @@ public struct QueueFigures: Sendable, Equatable, Codable {
     public var meanWaitMs: Double
     /// The most items queued at once since the pipeline started (a maximum does not subtract).
     public var maxDepth: Int
+    /// Requests dropped for waiting longer than the queue's `timeout_us`.
+    public var timedOut: Int = 0
 
     enum CodingKeys: String, CodingKey {
         case name, items, batches
@@ -210,6 +212,7 @@ public struct QueueFigures: Sendable, Equatable, Codable {
         case batchSizes = "batch_sizes"
         case meanWaitMs = "mean_wait_ms"
         case maxDepth = "max_depth"
+        case timedOut = "timed_out"
     }
 
     /// Figures of every batched stage's queue from `before` to `after` (the input stage's
@@ -225,7 +228,7 @@ public struct QueueFigures: Sendable, Equatable, Codable {
             return QueueFigures(
                 name: new.name, items: items, batches: batches, meanBatch: batches > 0 ? Double(items) / Double(batches) : 0,
                 batchSizes: sizes, meanWaitMs: items > 0 ? (n.totalWaitSeconds - o.totalWaitSeconds) / Double(items) * 1000 : 0,
-                maxDepth: n.maxDepth)
+                maxDepth: n.maxDepth, timedOut: n.timedOut - o.timedOut)
         }
     }
 }

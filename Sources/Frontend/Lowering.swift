@@ -308,7 +308,7 @@ public struct Lowering {
         guard let queue = node.queue else { return value }
         let attributes: Attributes = [
             "max_batch": .int(queue.maxBatch), "max_delay_us": .int(queue.maxDelayMicroseconds), "capacity": .int(queue.capacity),
-            "workers": .int(queue.workers), "threads": .int(queue.threads ?? 0),
+            "workers": .int(queue.workers), "threads": .int(queue.threads ?? 0), "timeout_us": .int(queue.timeoutMicroseconds),
         ]
         do {
             return try graph.append(.queue, [value], attributes: attributes, name: "\(node.name).queue")[0]

@@ -343,10 +343,11 @@ public enum ShapeInference {
             let maxBatch = a.int("max_batch", default: 1)
             let delay = a.int("max_delay_us", default: 0)
             let capacity = a.int("capacity", default: 64)
-            guard maxBatch >= 1, delay >= 0, capacity >= maxBatch, a.int("workers", default: 1) >= 1, a.int("threads", default: 0) >= 0 else {
+            guard maxBatch >= 1, delay >= 0, capacity >= maxBatch, a.int("workers", default: 1) >= 1, a.int("threads", default: 0) >= 0,
+                  a.int("timeout_us", default: 0) >= 0 else {
                 throw IRError.invalidAttribute(
                     op: op.rawValue, name: "max_batch",
-                    "expected max_batch ≥ 1, max_delay_us ≥ 0, capacity ≥ max_batch, workers ≥ 1, threads ≥ 0")
+                    "expected max_batch ≥ 1, max_delay_us ≥ 0, capacity ≥ max_batch, workers ≥ 1, threads ≥ 0, timeout_us ≥ 0")
             }
             var shape = x.shape
             shape[0] = .symbol(Self.queueBatchSymbol)

@@ -38,7 +38,9 @@ import Yams
 /// batcher). Keys: `max_batch` (1…4096, default 1), `max_delay_us` (how long the oldest
 /// request waits for the batch to fill, 0…10000000, default 0: take what is queued),
 /// `capacity` (queued requests before producers wait, max_batch…1000000, default 64),
-/// `workers` (1…64, default 1) and `threads` per worker (1…256; default: the runner's).
+/// `workers` (1…64, default 1), `threads` per worker (1…256; default: the runner's) and
+/// `timeout_us` (a request that waited longer in the queue is dropped and fails, 503 when
+/// served, as Triton's queue policy with `timeout_action: REJECT`; 0…600000000, default 0: none).
 ///
 /// Ops and their arguments (each op item is a single-key mapping or a bare op name):
 /// - `decode`: `color` (rgb | bgr | gray, default rgb), `orientation` (apply | ignore,
@@ -206,9 +208,15 @@ public struct QueueSpec: Hashable, Sendable {
     public var workers: Int
     /// Intra-op threads per worker; nil keeps the runner's.
     public var threads: Int?
+    /// How long a request may wait in the queue before it fails; 0: no limit.
+    public var timeoutMicroseconds: Int
     public let location: SourceLocation
 
-    public init(maxBatch: Int, maxDelayMicroseconds: Int, capacity: Int, workers: Int, threads: Int?, location: SourceLocation) {
+    public init(
+        maxBatch: Int, maxDelayMicroseconds: Int, capacity: Int, workers: Int, threads: Int?, timeoutMicroseconds: Int = 0,
+        location: SourceLocation
+    ) {
+        self.timeoutMicroseconds = timeoutMicroseconds
         self.maxBatch = maxBatch
         self.maxDelayMicroseconds = maxDelayMicroseconds
         self.capacity = capacity

@@ -203,6 +203,8 @@ public final class ServedModel: @unchecked Sendable {
             do {
                 let tensor = Tensor(shape: [job.input.count], bytes: job.input)
                 outcome = .success((try runner.run(input: tensor, name: "request").0, waited))
+            } catch let error as QueueTimeoutError {
+                outcome = .failure(InferenceError(.unavailable, "\(error); retry later"))
             } catch let error as RuntimeError {
                 outcome = .failure(InferenceError(Self.isInputFault(error) ? .badRequest : .internalError, "\(error)"))
             } catch {

@@ -376,14 +376,14 @@ final class QueueSpecTests: XCTestCase {
     }
 
     func testQueueKeysAndDefaults() throws {
-        let spec = try PipelineSpec.parse(yaml: yaml("{max_batch: 8, max_delay_us: 2000, workers: 2, threads: 1}"), path: path)
+        let spec = try PipelineSpec.parse(yaml: yaml("{max_batch: 8, max_delay_us: 2000, workers: 2, threads: 1, timeout_us: 50000}"), path: path)
         let queue = try XCTUnwrap(spec.nodes[1].queue)
-        XCTAssertEqual([queue.maxBatch, queue.maxDelayMicroseconds, queue.capacity, queue.workers], [8, 2000, 64, 2])
+        XCTAssertEqual([queue.maxBatch, queue.maxDelayMicroseconds, queue.capacity, queue.workers, queue.timeoutMicroseconds], [8, 2000, 64, 2, 50000])
         XCTAssertEqual(queue.threads, 1)
         XCTAssertEqual(queue.location.line, 7)
         XCTAssertNil(spec.nodes[0].queue)
         let defaults = try XCTUnwrap(try PipelineSpec.parse(yaml: yaml("{}"), path: path).nodes[1].queue)
-        XCTAssertEqual([defaults.maxBatch, defaults.maxDelayMicroseconds, defaults.capacity, defaults.workers], [1, 0, 64, 1])
+        XCTAssertEqual([defaults.maxBatch, defaults.maxDelayMicroseconds, defaults.capacity, defaults.workers, defaults.timeoutMicroseconds], [1, 0, 64, 1, 0])
         XCTAssertNil(defaults.threads)
     }
 
@@ -393,6 +393,7 @@ final class QueueSpecTests: XCTestCase {
             ("{max_batch: 8, capacity: 4}", ["'capacity'", "at least max_batch"]),
             ("{max_delay_us: -1}", ["'max_delay_us'", "0…10000000"]),
             ("{workers: 0}", ["'workers'", "1…64"]),
+            ("{timeout_us: -5}", ["'timeout_us'", "0…600000000"]),
             ("{batch: 4}", ["unknown key 'batch' in the queue of node 'post'"]),
             ("8", ["the queue of node 'post' is", "a mapping like {max_batch: 8"]),
         ]

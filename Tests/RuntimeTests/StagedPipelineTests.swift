@@ -178,6 +178,28 @@ final class StagedPipelineTests: XCTestCase {
         XCTAssertGreaterThan(slow.blockedPushes, 0, "the fan-out outruns the slow stage, so it must have waited")
     }
 
+    /// Items older than the policy's timeout are set aside, not batched, and the wait for a
+    /// batch never runs past the oldest item's timeout.
+    func testQueueSetsAsideItemsOlderThanItsTimeout() {
+        let queue = BatchQueue<Int>(name: "q", policy: QueuePolicy(maxBatch: 4, maxDelayMicroseconds: 0, capacity: 16, timeoutMicroseconds: 20_000))
+        queue.push(0)
+        queue.push(1)
+        Thread.sleep(forTimeInterval: 0.05)
+        queue.push(2)
+        XCTAssertEqual(queue.popBatch(), [2])
+        XCTAssertEqual(queue.takeExpired(), [0, 1])
+        XCTAssertEqual(queue.takeExpired(), [])
+        XCTAssertEqual(queue.statistics.timedOut, 2)
+        XCTAssertEqual(queue.statistics.items, 1)
+
+        let patient = BatchQueue<Int>(name: "p", policy: QueuePolicy(maxBatch: 8, maxDelayMicroseconds: 10_000_000, capacity: 16, timeoutMicroseconds: 20_000))
+        patient.push(7)
+        let started = Date()
+        XCTAssertEqual(patient.popBatch(), [], "its only item timed out while waiting for the batch to fill")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2.0, "released at the timeout, not after the 10 s delay")
+        XCTAssertEqual(patient.takeExpired(), [7])
+    }
+
     func testBatchFillsUpToMaxBatchAndAPartialBatchLeavesAfterTheDelay() throws {
         let queue = BatchQueue<Int>(name: "q", policy: QueuePolicy(maxBatch: 4, maxDelayMicroseconds: 20_000, capacity: 16))
         for value in 0..<6 { queue.push(value) }

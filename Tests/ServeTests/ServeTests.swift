@@ -131,6 +131,35 @@ final class ServeTests: XCTestCase {
         try checkWithClient(model, registry: registry, maxBodyMiB: 1, ["--image", image, "--expected", expectedFile.path, "--batching", "8"])
     }
 
+    /// A queue's `timeout_us` as Triton's REJECT policy: a request that would wait longer for
+    /// its batch is dropped and answered 503, and the model goes on serving.
+    func testARequestOlderThanTheQueueTimeoutGets503() async throws {
+        let yaml = try String(contentsOfFile: TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify-batched.yaml").path, encoding: .utf8)
+            .replacingOccurrences(of: "max_delay_us: 2000", with: "max_delay_us: 5000000, timeout_us: 30000")
+            .replacingOccurrences(of: "../assets/", with: TestPaths.asset("").path + "/")
+        let graph = FileManager.default.temporaryDirectory.appendingPathComponent("serve-timeout-\(getpid()).yaml")
+        try yaml.write(to: graph, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: graph) }
+        let model = try ServedModel(
+            try Compiler.compile(path: graph.path, options: CompileOptions()),
+            options: ServingOptions(workers: 1, threadsPerWorker: 1, maxQueueSize: 4), registry: MetricsRegistry())
+        defer { model.shutdown() }
+        let image = Array(try Data(contentsOf: TestPaths.asset("images/chelsea.jpg")))
+        let started = Date()
+        do {
+            _ = try await model.infer(image: image)
+            XCTFail("a lone request cannot fill a batch of 8 within its 30 ms timeout")
+        } catch {
+            XCTAssertEqual(error.kind, .unavailable, error.message)
+            XCTAssertTrue(error.message.contains("timeout_us"), error.message)
+        }
+        // Rejected at its timeout, not after the 5 s batching delay.
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2.0)
+        let stats = try XCTUnwrap(model.statisticsObject()["model_stats"] as? [[String: Any]]).first
+        let failures = (stats?["inference_stats"] as? [String: Any])?["fail"] as? [String: Any]
+        XCTAssertEqual(failures?["count"] as? Int, 1)
+    }
+
     /// `visionc serve` as a process: SIGTERM turns readiness 503 while it still serves for
     /// --drain-seconds, then it stops listening and exits 0 (scripts/oip_client_check.py
     /// --drain-pid sends the signal and checks each step).

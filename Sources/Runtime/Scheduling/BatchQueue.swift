@@ -10,12 +10,16 @@ public struct QueuePolicy: Sendable, Equatable {
     /// The most items the queue holds; a producer pushing into a full queue waits
     /// (back-pressure), so memory stays bounded by the sum of capacities.
     public var capacity: Int
+    /// How long an item may wait in the queue before it is dropped and its request fails
+    /// (Triton's `default_timeout_microseconds` with `timeout_action: REJECT`); 0: no limit.
+    public var timeoutMicroseconds: Int
 
-    public init(maxBatch: Int = 1, maxDelayMicroseconds: Int = 0, capacity: Int = 64) {
-        precondition(maxBatch >= 1 && maxDelayMicroseconds >= 0 && capacity >= maxBatch, "invalid queue policy")
+    public init(maxBatch: Int = 1, maxDelayMicroseconds: Int = 0, capacity: Int = 64, timeoutMicroseconds: Int = 0) {
+        precondition(maxBatch >= 1 && maxDelayMicroseconds >= 0 && capacity >= maxBatch && timeoutMicroseconds >= 0, "invalid queue policy")
         self.maxBatch = maxBatch
         self.maxDelayMicroseconds = maxDelayMicroseconds
         self.capacity = capacity
+        self.timeoutMicroseconds = timeoutMicroseconds
     }
 }
 
@@ -31,6 +35,8 @@ public struct QueueStatistics: Sendable, Equatable {
     public var maxDepth = 0
     /// How often a producer found the queue full and had to wait.
     public var blockedPushes = 0
+    /// Items dropped for waiting longer than the policy's timeout.
+    public var timedOut = 0
 
     init(maxBatch: Int) { batchSizes = Array(repeating: 0, count: maxBatch + 1) }
 
@@ -42,7 +48,9 @@ public struct QueueStatistics: Sendable, Equatable {
 ///
 /// `push` blocks while the queue is full; `popBatch` blocks until an item is queued, then
 /// waits until `maxBatch` items are there or the oldest item has waited `maxDelay`,
-/// whichever comes first. Several producers and consumers may use one queue.
+/// whichever comes first. Several producers and consumers may use one queue. Items older
+/// than the policy's timeout are not batched: `popBatch` sets them aside (its batch may
+/// then be empty) and `takeExpired` hands them to the consumer to fail.
 final class BatchQueue<Element: Sendable>: @unchecked Sendable {
     let name: String
     let policy: QueuePolicy
@@ -51,6 +59,7 @@ final class BatchQueue<Element: Sendable>: @unchecked Sendable {
     private var head = 0
     private var closed = false
     private var stats: QueueStatistics
+    private var expired: [Element] = []
 
     init(name: String, policy: QueuePolicy) {
         self.name = name
@@ -83,7 +92,9 @@ final class BatchQueue<Element: Sendable>: @unchecked Sendable {
             while count == 0 && !closed { condition.wait() }
             if count == 0 { return nil }
             guard policy.maxBatch > 1 && policy.maxDelayMicroseconds > 0 else { break }
-            let deadline = items[head].enqueuedAt + Double(policy.maxDelayMicroseconds) * 1e-6
+            // Never past the oldest item's timeout: it is rejected then, not later.
+            let timeout = policy.timeoutMicroseconds > 0 ? policy.timeoutMicroseconds : Int.max
+            let deadline = items[head].enqueuedAt + Double(min(policy.maxDelayMicroseconds, timeout)) * 1e-6
             while count < policy.maxBatch && !closed {
                 let remaining = deadline - monotonicSeconds()
                 if remaining <= 0 { break }
@@ -92,8 +103,21 @@ final class BatchQueue<Element: Sendable>: @unchecked Sendable {
             // Another consumer may have taken everything while this one waited: start over.
             if count > 0 { break }
         }
-        let taken = min(count, policy.maxBatch)
         let now = monotonicSeconds()
+        if policy.timeoutMicroseconds > 0 {
+            // FIFO: the expired items are the oldest, a prefix.
+            let limit = Double(policy.timeoutMicroseconds) * 1e-6
+            while count > 0, now - items[head].enqueuedAt >= limit {
+                expired.append(items[head].element)
+                head += 1
+                stats.timedOut += 1
+            }
+            if count == 0 {
+                condition.broadcast()
+                return []
+            }
+        }
+        let taken = min(count, policy.maxBatch)
         var batch: [Element] = []
         batch.reserveCapacity(taken)
         for index in head..<(head + taken) {
@@ -113,6 +137,14 @@ final class BatchQueue<Element: Sendable>: @unchecked Sendable {
         stats.batchSizes[taken] += 1
         condition.broadcast()
         return batch
+    }
+
+    /// The items `popBatch` dropped for their age since the last call.
+    func takeExpired() -> [Element] {
+        condition.lock()
+        defer { condition.unlock() }
+        defer { expired = [] }
+        return expired
     }
 
     /// Wakes every waiter; later pushes are refused, pops drain what is left.

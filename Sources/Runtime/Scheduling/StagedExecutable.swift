@@ -47,7 +47,7 @@ public final class StagedExecutable: @unchecked Sendable {
                 let stageOptions = threads > 0 ? RuntimeOptions(threads: threads, planCacheCapacity: options.planCacheCapacity) : options
                 let policy = QueuePolicy(
                     maxBatch: queue.int("max_batch", default: 1), maxDelayMicroseconds: queue.int("max_delay_us", default: 0),
-                    capacity: queue.int("capacity", default: 64))
+                    capacity: queue.int("capacity", default: 64), timeoutMicroseconds: queue.int("timeout_us", default: 0))
                 stages.append(.map(stage.name, inputs: [Self.traceKey, Self.readyKey] + reads, policy: policy, workers: queue.int("workers", default: 1)) {
                     try StepWorker(stage: stage, rowTypes: rowTypes, options: stageOptions, batched: true)
                 })

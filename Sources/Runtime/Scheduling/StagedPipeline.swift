@@ -289,6 +289,9 @@ public final class StagedPipeline: @unchecked Sendable {
         let stage = stages[index]
         guard let queue = queues[index] else { return }
         while let batch = queue.popBatch() {
+            for envelope in queue.takeExpired() {
+                finish(envelope.request, .failure(QueueTimeoutError(queue: stage.name, timeoutMicroseconds: queue.policy.timeoutMicroseconds)))
+            }
             let live = batch.filter { !isDead($0.request) }
             if live.isEmpty { continue }
             let outputs: [any Sendable]
@@ -367,6 +370,16 @@ public final class StagedPipeline: @unchecked Sendable {
 }
 
 /// A stage's worker failed; the request's result carries which stage.
+/// A request dropped from a queue for waiting longer than its policy's timeout: the server
+/// answers 503 (come back later), as Triton does for a rejected timeout.
+public struct QueueTimeoutError: Error, CustomStringConvertible {
+    public let queue: String
+    public let timeoutMicroseconds: Int
+    public var description: String {
+        "the request waited more than \(timeoutMicroseconds) µs in the queue of stage '\(queue)' (timeout_us) and was dropped"
+    }
+}
+
 public struct StageError: Error, CustomStringConvertible {
     public let stage: String
     public let underlying: any Error

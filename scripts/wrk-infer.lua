@@ -4,7 +4,8 @@
 --
 --   wrk -t2 -c4 -d60s -s scripts/wrk-infer.lua http://127.0.0.1:8000/v2/models/classify/infer \
 --       -- assets/images/chelsea.jpg
-non2xx = 0  -- global: wrk reads it per thread in done()
+non2xx = 0  -- globals: wrk reads them per thread in done()
+unavailable = 0  -- of which 503 (queue full: the server shedding load, as it should under overload)
 local threads = {}
 
 function setup(thread)
@@ -23,11 +24,15 @@ end
 
 function response(status, headers, body)
   if status < 200 or status > 299 then non2xx = non2xx + 1 end
+  if status == 503 then unavailable = unavailable + 1 end
 end
 
 function done(summary, latency, requests)
-  local total = 0
-  for _, thread in ipairs(threads) do total = total + thread:get("non2xx") end
-  io.write(string.format("non-2xx: %d of %d requests; latency p50 %.2f ms, p99 %.2f ms\n",
-    total, summary.requests, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+  local total, shed = 0, 0
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("non2xx")
+    shed = shed + thread:get("unavailable")
+  end
+  io.write(string.format("non-2xx: %d of %d requests (503: %d, other: %d); latency p50 %.2f ms, p99 %.2f ms\n",
+    total, summary.requests, shed, total - shed, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end

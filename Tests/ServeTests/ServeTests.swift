@@ -174,16 +174,16 @@ final class ServeTests: XCTestCase {
         server.executableURL = binary
         server.arguments = [
             "serve", TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path,
-            "--http-port", "0", "--no-metrics", "--workers", "1", "--drain-seconds", "1.5",
+            "--http-port", "0", "--grpc-port", "0", "--no-metrics", "--workers", "1", "--drain-seconds", "1.5",
         ]
         let output = Pipe()
         server.standardOutput = output
         try server.run()
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        // The first line names the port.
+        // A line names the HTTP port (the gRPC listener's line may come first).
         var line = Data()
         let deadline = Date().addingTimeInterval(60)
-        while !line.contains(UInt8(ascii: "\n")) && Date() < deadline {
+        while String(decoding: line, as: UTF8.self).range(of: "http://[^\n]*\n", options: .regularExpression) == nil && Date() < deadline {
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             line.append(chunk)

@@ -167,20 +167,13 @@ def grpc_checks(url: str, model: str, image: bytes, expected: list[dict], big_im
     output_names = [o.name for o in model_metadata.outputs]
     check("result" in output_names, "gRPC: the model has a readable result output")
 
-    def infer(data: bytes, request_id: str = ""):
+    def infer_input(data: bytes):
         tensor = grpcclient.InferInput(input_name, [1], "BYTES")
         tensor.set_data_from_numpy(np.array([data], dtype=np.object_))
-        return client.infer(model, [tensor], request_id=request_id, client_timeout=120)
+        return tensor
 
-    answer = infer(image, "g1")
-    check(answer.get_response().id == "g1", "gRPC: the response carries the request id")
-    check(same_ranking(json.loads(answer.as_numpy("result")[0])["results"], expected), "gRPC: top-5 equals visionc run")
-    scores = [answer.as_numpy(n) for n in output_names if n != "result"]
-    check(any(s.dtype == np.float32 and np.allclose(s.ravel(), [e["score"] for e in expected], atol=1e-5) for s in scores),
-          "gRPC: the FP32 output holds the top-5 scores")
-    answer = infer(big_image)
-    check(len(big_image) > 20_000_000 and same_ranking(json.loads(answer.as_numpy("result")[0])["results"], big_expected),
-          f"gRPC: a {len(big_image) / 1e6:.1f} MB image answers as visionc run")
+    def infer(data: bytes, request_id: str = ""):
+        return client.infer(model, [infer_input(data)], request_id=request_id, client_timeout=120)
 
     def code_of(call) -> str:
         try:
@@ -188,6 +181,20 @@ def grpc_checks(url: str, model: str, image: bytes, expected: list[dict], big_im
         except InferenceServerException as error:
             return str(error.status())
         return "OK"
+
+    answer = infer(image, "g1")
+    check(answer.get_response().id == "g1", "gRPC: the response carries the request id")
+    check(same_ranking(json.loads(answer.as_numpy("result")[0])["results"], expected), "gRPC: top-5 equals visionc run")
+    scores = [answer.as_numpy(n) for n in output_names if n != "result"]
+    check(any(s.dtype == np.float32 and np.allclose(s.ravel(), [e["score"] for e in expected], atol=1e-5) for s in scores),
+          "gRPC: the FP32 output holds the top-5 scores")
+    answer = client.infer(model, [infer_input(image)], priority=1, timeout=10_000_000, client_timeout=120)
+    check(same_ranking(json.loads(answer.as_numpy("result")[0])["results"], expected), "gRPC: priority 1 with a timeout: served")
+    status = code_of(lambda: client.infer(model, [infer_input(image)], priority=9))
+    check(status == "StatusCode.INVALID_ARGUMENT", f"gRPC: a priority level the model lacks is INVALID_ARGUMENT (got {status})")
+    answer = infer(big_image)
+    check(len(big_image) > 20_000_000 and same_ranking(json.loads(answer.as_numpy("result")[0])["results"], big_expected),
+          f"gRPC: a {len(big_image) / 1e6:.1f} MB image answers as visionc run")
     status = code_of(lambda: client.get_model_metadata("no-such-model"))
     check(status == "StatusCode.NOT_FOUND", f"gRPC: unknown model is NOT_FOUND (got {status})")
     status = code_of(lambda: client.infer("no-such-model", []))
@@ -268,6 +275,16 @@ def main() -> None:
     check(any(s.dtype == np.int64 and list(s.ravel()) == [e["class"] for e in expected] for s in scores),
           "binary INT64 output holds the top-5 classes")
 
+    # Triton's scheduling parameters: priority 1 (the highest level) and a generous timeout
+    # are served; a level the model does not have is a 400.
+    answer = client.infer(args.model, [tensor], outputs=outputs, priority=1, timeout=10_000_000)
+    check(same_ranking(json.loads(answer.as_numpy("result")[0])["results"], expected), "priority 1 with a timeout: served")
+    try:
+        client.infer(args.model, [tensor], priority=9)
+        check(False, "priority 9 refused")
+    except InferenceServerException as error:
+        check(error.status() == "400", f"a priority level the model lacks: 400 (got {error.status()}: {error.message()})")
+
     # Everything as JSON on the way back.
     answer = client.infer(args.model, [tensor], outputs=[httpclient.InferRequestedOutput(n, binary_data=False) for n in output_names])
     check(same_ranking(json.loads(answer.as_numpy("result")[0])["results"], expected), "JSON outputs: top-5 equals visionc run")
@@ -306,7 +323,7 @@ def main() -> None:
     check(client.is_server_live(), "still live after the bad requests")
 
     stats = client.get_inference_statistics(args.model)["model_stats"][0]
-    check(int(stats["inference_count"]) == 3, f"stats count the 3 successful requests (got {stats['inference_count']})")
+    check(int(stats["inference_count"]) == 4, f"stats count the 4 successful requests (got {stats['inference_count']})")
     check(int(stats["inference_stats"]["fail"]["count"]) >= 1, "stats count the failed one")
 
     # Prometheus, named as Triton's.
@@ -318,7 +335,7 @@ def main() -> None:
             if line.startswith(name + "{") and labels in line:
                 return float(line.rsplit(" ", 1)[1])
         return float("nan")
-    check(status == 200 and metric("nv_inference_request_success") == 3, f"metrics: 3 successes (got {metric('nv_inference_request_success')})")
+    check(status == 200 and metric("nv_inference_request_success") == 4, f"metrics: 4 successes (got {metric('nv_inference_request_success')})")
     check(metric("nv_inference_request_failure") >= 1, "metrics: the failure counted")
     check(metric("nv_inference_compute_infer_duration_us") > 0, "metrics: inference time recorded")
     check('visionc_stage_duration_us{' in text and 'stage="decode"' in text, "metrics: visionc's per-stage time")

@@ -60,7 +60,7 @@ struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleServiceProtoco
         let model = try model(request.modelName)
         do {
             let inputs = try Self.inputs(of: request)
-            let result = try await model.infer(image: try model.image(from: inputs))
+            let result = try await model.infer(image: try model.image(from: inputs), scheduling: try Self.scheduling(of: request))
             let tensors = try ResponseTensor.select(result, model: model, names: request.outputs.isEmpty ? nil : request.outputs.map(\.name))
             return .with {
                 $0.modelName = model.name
@@ -78,6 +78,19 @@ struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleServiceProtoco
         } catch {
             throw Self.rpcError(error)
         }
+    }
+
+    /// The request's `priority` and `timeout` parameters (int64 or uint64, as Triton's clients send them).
+    static func scheduling(of request: Inference_ModelInferRequest) throws(InferenceError) -> SchedulingRequest {
+        func integer(_ name: String) throws(InferenceError) -> Int? {
+            guard let parameter = request.parameters[name] else { return nil }
+            switch parameter.parameterChoice {
+            case .int64Param(let value)? where value >= 0: return Int(value)
+            case .uint64Param(let value)? where value <= UInt64(Int.max): return Int(value)
+            default: throw InferenceError(.badRequest, "the request parameter '\(name)' must be a non-negative integer")
+            }
+        }
+        return SchedulingRequest(priority: try integer("priority"), timeoutMicroseconds: try integer("timeout"))
     }
 
     /// The request's inputs with their BYTES elements, from raw contents (one entry per input,

@@ -52,6 +52,8 @@ struct InferenceRequest {
     var outputs: [RequestedOutput]?
     /// The request's `binary_data_output` parameter: outputs are binary unless they say otherwise.
     var binaryOutputs: Bool
+    /// The request's `priority` and `timeout` parameters.
+    var scheduling = SchedulingRequest()
 
     /// - Parameters:
     ///   - headerLength: `Inference-Header-Content-Length`, nil when absent (all JSON).
@@ -135,7 +137,18 @@ struct InferenceRequest {
         let parameters = object["parameters"] as? [String: Any] ?? [:]
         return InferenceRequest(
             id: object["id"] as? String, inputs: inputs, outputs: outputs,
-            binaryOutputs: parameters["binary_data_output"] as? Bool ?? false)
+            binaryOutputs: parameters["binary_data_output"] as? Bool ?? false,
+            scheduling: SchedulingRequest(
+                priority: try scheduling(parameters["priority"], "priority"), timeoutMicroseconds: try scheduling(parameters["timeout"], "timeout")))
+    }
+
+    /// A `priority` or `timeout` request parameter: absent, or a non-negative integer.
+    static func scheduling(_ value: Any?, _ name: String) throws(InferenceError) -> Int? {
+        guard let value else { return nil }
+        guard let number = value as? Int, number >= 0 else {
+            throw InferenceError(.badRequest, "the request parameter '\(name)' must be a non-negative integer (got \(value))")
+        }
+        return number
     }
 
     /// BYTES in the binary extension: each element a 4-byte little-endian length and its bytes.

@@ -12,11 +12,39 @@ public struct ServingOptions: Sendable {
     public var threadsPerWorker: Int
     /// Requests waiting for a worker beyond which new ones get 503.
     public var maxQueueSize: Int
+    /// Priority levels of the queue (Triton's `priority_levels`): a waiting request of level 1
+    /// goes to the next free worker before any of level 2, and so on; FIFO within a level.
+    public var priorityLevels: Int
+    /// The level of a request that names none (or priority 0, as Triton's clients send).
+    public var defaultPriority: Int
+    /// How long a request may wait for a worker before it is answered 503 (Triton's
+    /// `default_timeout_microseconds` with `timeout_action: REJECT`); 0: no limit. A request's
+    /// own `timeout` parameter overrides it.
+    public var queueTimeoutMicroseconds: Int
 
-    public init(workers: Int, threadsPerWorker: Int, maxQueueSize: Int) {
+    public init(
+        workers: Int, threadsPerWorker: Int, maxQueueSize: Int, priorityLevels: Int = 1, defaultPriority: Int? = nil,
+        queueTimeoutMicroseconds: Int = 0
+    ) {
         self.workers = max(1, workers)
         self.threadsPerWorker = max(1, threadsPerWorker)
         self.maxQueueSize = max(0, maxQueueSize)
+        self.priorityLevels = max(1, priorityLevels)
+        self.defaultPriority = min(max(1, defaultPriority ?? self.priorityLevels), self.priorityLevels)
+        self.queueTimeoutMicroseconds = max(0, queueTimeoutMicroseconds)
+    }
+}
+
+/// How one request asks to be scheduled: Triton's request parameters `priority` (1 is the
+/// highest level; 0 or none: the model's default) and `timeout` (microseconds it may wait for
+/// a worker; none: the model's default).
+public struct SchedulingRequest: Sendable, Equatable {
+    public var priority: Int?
+    public var timeoutMicroseconds: Int?
+
+    public init(priority: Int? = nil, timeoutMicroseconds: Int? = nil) {
+        self.priority = priority
+        self.timeoutMicroseconds = timeoutMicroseconds
     }
 }
 
@@ -29,7 +57,8 @@ public struct TensorMetadata: Sendable, Equatable {
 }
 
 /// A compiled graph served as a model: a fixed pool of workers, each owning a
-/// `PipelineRunner`, fed from one bounded FIFO queue. A request that finds the queue full is
+/// `PipelineRunner`, fed from one bounded queue (FIFO per priority level, highest level
+/// first; a request past its timeout is answered 503 unrun). A request that finds the queue full is
 /// refused at once (503) rather than queued without bound; the inference itself never runs on
 /// the server's event loops.
 public final class ServedModel: @unchecked Sendable {
@@ -47,7 +76,9 @@ public final class ServedModel: @unchecked Sendable {
     /// batching queue when the runner is shared.
     private let callers: Int
     private let lock = NSCondition()
-    private var queue: [Job] = []
+    /// Waiting requests, one FIFO per priority level (index 0 is level 1).
+    private var levels: [[Job]]
+    private var waiting: Int { levels.reduce(0) { $0 + $1.count } }
     private var stopping = false
     private var threads: [Thread] = []
     private var statistics = ModelStatistics()
@@ -57,6 +88,8 @@ public final class ServedModel: @unchecked Sendable {
     private struct Job {
         var input: [UInt8]
         var enqueued: UInt64
+        /// Uptime nanoseconds after which a worker answers 503 instead of running it.
+        var deadline: UInt64?
         var finish: @Sendable (Outcome) -> Void
     }
 
@@ -66,6 +99,7 @@ public final class ServedModel: @unchecked Sendable {
     public init(_ compiled: CompiledPipeline, options: ServingOptions, registry: PrometheusCollectorRegistry) throws {
         self.compiled = compiled
         self.options = options
+        levels = Array(repeating: [], count: options.priorityLevels)
         name = compiled.spec.name
         metrics = ModelMetrics(registry: registry, model: compiled.spec.name)
         let graph = compiled.optimized
@@ -115,11 +149,19 @@ public final class ServedModel: @unchecked Sendable {
         return input.elements[0]
     }
 
-    /// Runs one image; throws 503 when the queue is full or the model is stopping.
-    public func infer(image: [UInt8]) async throws(InferenceError) -> PipelineResult {
+    /// Runs one image; throws 503 when the queue is full, the request waited past its
+    /// timeout or the model is stopping, and 400 for a priority outside the model's levels.
+    public func infer(image: [UInt8], scheduling: SchedulingRequest = SchedulingRequest()) async throws(InferenceError) -> PipelineResult {
         let started = DispatchTime.now().uptimeNanoseconds
+        let priority = scheduling.priority.flatMap { $0 == 0 ? nil : $0 } ?? options.defaultPriority
+        guard (1...options.priorityLevels).contains(priority) else {
+            throw InferenceError(.badRequest, "priority \(priority) is outside model '\(name)''s levels 1…\(options.priorityLevels) (1 is the highest; 0: the default, \(options.defaultPriority))")
+        }
+        let timeout = scheduling.timeoutMicroseconds ?? options.queueTimeoutMicroseconds
+        guard timeout >= 0 else { throw InferenceError(.badRequest, "timeout \(timeout) µs is negative") }
         let result: Outcome = await withCheckedContinuation { continuation in
-            let job = Job(input: image, enqueued: started) { continuation.resume(returning: $0) }
+            let deadline = timeout > 0 ? started + UInt64(timeout) * 1000 : nil
+            let job = Job(input: image, enqueued: started, deadline: deadline) { continuation.resume(returning: $0) }
             lock.lock()
             defer { lock.unlock() }
             guard !stopping else {
@@ -127,13 +169,13 @@ public final class ServedModel: @unchecked Sendable {
                 return
             }
             // Up to `maxQueueSize` wait beyond what the idle workers take at once.
-            guard queue.count < options.maxQueueSize + max(0, callers - busy) else {
+            guard waiting < options.maxQueueSize + max(0, callers - busy) else {
                 continuation.resume(returning: .failure(InferenceError(
                     .unavailable, "model '\(name)': the queue is full (\(options.maxQueueSize) waiting); retry later")))
                 return
             }
-            queue.append(job)
-            metrics.pending.set(Double(queue.count))
+            levels[priority - 1].append(job)
+            metrics.pending.set(Double(waiting))
             lock.signal()
         }
         let total = DispatchTime.now().uptimeNanoseconds - started
@@ -172,7 +214,7 @@ public final class ServedModel: @unchecked Sendable {
     public var pendingRequests: Int {
         lock.lock()
         defer { lock.unlock() }
-        return queue.count
+        return waiting
     }
 
     /// Lets the workers finish what is queued, then stops them.
@@ -189,16 +231,23 @@ public final class ServedModel: @unchecked Sendable {
     private func work(_ runner: PipelineRunner) {
         while true {
             lock.lock()
-            while queue.isEmpty && !stopping { lock.wait() }
-            guard !queue.isEmpty else {
+            while waiting == 0 && !stopping { lock.wait() }
+            guard let level = levels.firstIndex(where: { !$0.isEmpty }) else {
                 lock.unlock()
                 return
             }
-            let job = queue.removeFirst()
-            metrics.pending.set(Double(queue.count))
+            let job = levels[level].removeFirst()
+            metrics.pending.set(Double(waiting))
+            let now = DispatchTime.now().uptimeNanoseconds
+            if let deadline = job.deadline, now > deadline {
+                lock.unlock()
+                job.finish(.failure(InferenceError(
+                    .unavailable, "model '\(name)': the request waited \((now - job.enqueued) / 1000) µs for a worker, past its timeout of \((deadline - job.enqueued) / 1000) µs; retry later")))
+                continue
+            }
             busy += 1
             lock.unlock()
-            let waited = DispatchTime.now().uptimeNanoseconds - job.enqueued
+            let waited = now - job.enqueued
             let outcome: Outcome
             do {
                 let tensor = Tensor(shape: [job.input.count], bytes: job.input)

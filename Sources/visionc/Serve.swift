@@ -31,6 +31,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Worker threads per model (default: one per core).") var workers: Int?
     @Option(help: "Kernel threads per worker (default: cores / workers).") var threads: Int?
     @Option(help: "Requests that may wait for a worker, per model, before new ones get 503.") var maxQueueSize = 64
+    @Option(help: "Priority levels of each model's queue (a request's `priority` parameter; 1 is served first).") var priorityLevels = 1
+    @Option(help: "Level of a request that names no priority (default: the lowest).") var defaultPriority: Int?
+    @Option(help: "Microseconds a request may wait for a worker before it is answered 503 (0: no limit; a request's `timeout` parameter overrides it).")
+    var queueTimeoutUs = 0
     @Option(help: "Largest request body accepted, in MiB (larger: 400).") var maxBodyMb = 64
     @Option(help: "On SIGTERM/SIGINT: seconds readiness answers 503 while requests are still served, before the listeners close and in-flight requests finish.")
     var drainSeconds = 2.0
@@ -43,6 +47,11 @@ struct ServeCommand: ParsableCommand {
         guard (0...65535).contains(grpcPort) else { throw ValidationError("--grpc-port must be in 0...65535") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be in 0...65535") }
         guard maxQueueSize >= 0 else { throw ValidationError("--max-queue-size must be at least 0") }
+        guard (1...16).contains(priorityLevels) else { throw ValidationError("--priority-levels must be in 1...16") }
+        if let defaultPriority, !(1...priorityLevels).contains(defaultPriority) {
+            throw ValidationError("--default-priority must be a level in 1...\(priorityLevels)")
+        }
+        guard queueTimeoutUs >= 0 else { throw ValidationError("--queue-timeout-us must be at least 0") }
         guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be in 1...4096") }
         guard drainSeconds >= 0, drainSeconds <= 3600 else { throw ValidationError("--drain-seconds must be in 0...3600") }
         if let staged = graphs.first(where: { StagedPipelineSpec.isStaged(path: $0) }) {
@@ -54,7 +63,8 @@ struct ServeCommand: ParsableCommand {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let workerCount = workers ?? cores
         let serving = ServingOptions(
-            workers: workerCount, threadsPerWorker: threads ?? max(1, cores / workerCount), maxQueueSize: maxQueueSize)
+            workers: workerCount, threadsPerWorker: threads ?? max(1, cores / workerCount), maxQueueSize: maxQueueSize,
+            priorityLevels: priorityLevels, defaultPriority: defaultPriority, queueTimeoutMicroseconds: queueTimeoutUs)
         let server: InferenceServer
         do {
             let registry = MetricsRegistry()

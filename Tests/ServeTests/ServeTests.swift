@@ -131,6 +131,62 @@ final class ServeTests: XCTestCase {
         try checkWithClient(model, registry: registry, maxBodyMiB: 1, ["--image", image, "--expected", expectedFile.path, "--batching", "8"])
     }
 
+    func testPriorityAndTimeoutRequestParameters() throws {
+        let header = Array(#"{"inputs":[{"name":"i","datatype":"BYTES","shape":[1],"data":["x"]}],"parameters":{"priority":1,"timeout":5000}}"#.utf8)
+        let request = try InferenceRequest.decode(body: header, headerLength: nil, singleInput: "i")
+        XCTAssertEqual(request.scheduling, SchedulingRequest(priority: 1, timeoutMicroseconds: 5000))
+        for bad in [#""priority":-1"#, #""priority":"high""#, #""timeout":1.5"#] {
+            let body = Array(#"{"inputs":[{"name":"i","datatype":"BYTES","shape":[1],"data":["x"]}],"parameters":{\#(bad)}}"#.utf8)
+            XCTAssertThrowsError(try InferenceRequest.decode(body: body, headerLength: nil, singleInput: "i"), bad) { error in
+                XCTAssertEqual((error as? InferenceError)?.kind, .badRequest, bad)
+            }
+        }
+    }
+
+    /// Triton's priority levels and request timeouts on the queue in front of the workers:
+    /// with the one worker busy, a level-1 request overtakes the level-2 ones queued before
+    /// it, a request whose timeout passes while it waits is answered 503 without running,
+    /// and a level the model does not have is a 400.
+    func testPriorityOvertakesAndATimedOutRequestIs503() async throws {
+        let model = try ServedModel(
+            try Self.classify(),
+            options: ServingOptions(workers: 1, threadsPerWorker: 1, maxQueueSize: 16, priorityLevels: 2), registry: MetricsRegistry())
+        defer { model.shutdown() }
+        let big = Array(try Data(contentsOf: TestPaths.asset("images/wallpaper-2560x1600-progressive.jpg")))
+        let small = Array(try Data(contentsOf: TestPaths.asset("images/chelsea.jpg")))
+        let order = CompletionOrder()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Keep the worker busy, then queue three level-2 requests, then one of level 1.
+            group.addTask { _ = try await model.infer(image: big); order.append("busy") }
+            try await Task.sleep(nanoseconds: 20_000_000)
+            XCTAssertTrue(order.isEmpty && model.pendingRequests == 0, "the worker has taken the busy request and is running it")
+            for index in 0..<3 {
+                group.addTask { _ = try await model.infer(image: small, scheduling: SchedulingRequest(priority: 2)); order.append("low\(index)") }
+            }
+            while model.pendingRequests < 3 { try await Task.sleep(nanoseconds: 1_000_000) }
+            group.addTask { _ = try await model.infer(image: small, scheduling: SchedulingRequest(priority: 1)); order.append("high") }
+            while model.pendingRequests < 4 { try await Task.sleep(nanoseconds: 1_000_000) }
+            // And one that may wait only 1 ms: the busy worker cannot take it in time.
+            do {
+                _ = try await model.infer(image: small, scheduling: SchedulingRequest(priority: 1, timeoutMicroseconds: 1000))
+                XCTFail("a request with a 1 ms timeout behind a busy worker must time out")
+            } catch let error as InferenceError {
+                XCTAssertEqual(error.kind, .unavailable, error.message)
+                XCTAssertTrue(error.message.contains("past its timeout"), error.message)
+            }
+            try await group.waitForAll()
+        }
+        let finished = order.names
+        XCTAssertEqual(finished.first, "busy", "\(finished)")
+        XCTAssertEqual(finished.dropFirst().first, "high", "level 1 overtakes the level-2 requests queued before it: \(finished)")
+        do {
+            _ = try await model.infer(image: small, scheduling: SchedulingRequest(priority: 3))
+            XCTFail("level 3 of a 2-level model")
+        } catch {
+            XCTAssertEqual(error.kind, .badRequest, error.message)
+        }
+    }
+
     /// A queue's `timeout_us` as Triton's REJECT policy: a request that would wait longer for
     /// its batch is dropped and answered 503, and the model goes on serving.
     func testARequestOlderThanTheQueueTimeoutGets503() async throws {
@@ -321,4 +377,14 @@ private final class PortBox: @unchecked Sendable {
         while port == nil && condition.wait(until: deadline) {}
         return port
     }
+}
+
+/// The order in which concurrent requests finished.
+private final class CompletionOrder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var finished: [String] = []
+
+    func append(_ name: String) { lock.withLock { finished.append(name) } }
+    var names: [String] { lock.withLock { finished } }
+    var isEmpty: Bool { lock.withLock { finished.isEmpty } }
 }

@@ -335,12 +335,32 @@ nonisolated struct Inference_InferParameter: Sendable {
     set {parameterChoice = .stringParam(newValue)}
   }
 
+  /// Triton's additions (tritonclient sends `priority` as uint64_param).
+  var doubleParam: Double {
+    get {
+      if case .doubleParam(let v)? = parameterChoice {return v}
+      return 0
+    }
+    set {parameterChoice = .doubleParam(newValue)}
+  }
+
+  var uint64Param: UInt64 {
+    get {
+      if case .uint64Param(let v)? = parameterChoice {return v}
+      return 0
+    }
+    set {parameterChoice = .uint64Param(newValue)}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   nonisolated enum OneOf_ParameterChoice: Equatable, Sendable {
     case boolParam(Bool)
     case int64Param(Int64)
     case stringParam(String)
+    /// Triton's additions (tritonclient sends `priority` as uint64_param).
+    case doubleParam(Double)
+    case uint64Param(UInt64)
 
   }
 
@@ -987,7 +1007,7 @@ nonisolated extension Inference_ModelInferResponse.InferOutputTensor: SwiftProto
 
 nonisolated extension Inference_InferParameter: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".InferParameter"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}bool_param\0\u{3}int64_param\0\u{3}string_param\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}bool_param\0\u{3}int64_param\0\u{3}string_param\0\u{3}double_param\0\u{3}uint64_param\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1019,6 +1039,22 @@ nonisolated extension Inference_InferParameter: SwiftProtobuf.Message, SwiftProt
           self.parameterChoice = .stringParam(v)
         }
       }()
+      case 4: try {
+        var v: Double?
+        try decoder.decodeSingularDoubleField(value: &v)
+        if let v = v {
+          if self.parameterChoice != nil {try decoder.handleConflictingOneOf()}
+          self.parameterChoice = .doubleParam(v)
+        }
+      }()
+      case 5: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.parameterChoice != nil {try decoder.handleConflictingOneOf()}
+          self.parameterChoice = .uint64Param(v)
+        }
+      }()
       default: break
       }
     }
@@ -1041,6 +1077,14 @@ nonisolated extension Inference_InferParameter: SwiftProtobuf.Message, SwiftProt
     case .stringParam?: try {
       guard case .stringParam(let v)? = self.parameterChoice else { preconditionFailure() }
       try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    }()
+    case .doubleParam?: try {
+      guard case .doubleParam(let v)? = self.parameterChoice else { preconditionFailure() }
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
+    }()
+    case .uint64Param?: try {
+      guard case .uint64Param(let v)? = self.parameterChoice else { preconditionFailure() }
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 5)
     }()
     case nil: break
     }

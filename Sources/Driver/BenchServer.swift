@@ -32,7 +32,8 @@ public struct ServerTotals: Sendable, Equatable {
     }
 }
 
-/// Starts a server for a compiled graph with the load shape's workers and threads per worker,
-/// listening on loopback for every transport; `Benchmark` starts one per configuration and
-/// load shape and keeps it for the run.
-public typealias BenchServerFactory = (CompiledPipeline, LoadShape) throws -> any BenchServer
+/// The server of a variant: for one bench serves itself, a server of the compiled graph with
+/// the load shape's workers and threads per worker on loopback (`Benchmark` starts one per
+/// configuration and load shape and keeps it for the run); for a variant with an endpoint, a
+/// client of that running server.
+public typealias BenchServerFactory = (BenchVariant, CompiledPipeline, LoadShape) throws -> any BenchServer

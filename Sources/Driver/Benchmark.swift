@@ -26,11 +26,29 @@ public struct BenchVariant: Sendable {
     public var name: String
     public var options: CompileOptions
     public var transport: BenchTransport
+    /// A server that is already running (`http://host:port`, `grpc://host:port`): the variant
+    /// measures it instead of starting one; nil for the variants bench serves itself.
+    public var endpoint: String?
 
     public init(name: String, options: CompileOptions, transport: BenchTransport = .inProcess) {
         self.name = name
         self.options = options
         self.transport = transport
+    }
+
+    /// A variant that sends to the server at `url`: `http://HOST:PORT` (REST, binary tensor
+    /// data both ways) or `grpc://HOST:PORT`.
+    public init(url: String) throws {
+        let transport: BenchTransport
+        if url.hasPrefix("http://") {
+            transport = .httpBinary
+        } else if url.hasPrefix("grpc://") {
+            transport = .grpc
+        } else {
+            throw DriverError("--url '\(url)': expected http://HOST:PORT or grpc://HOST:PORT")
+        }
+        self.init(name: url, options: CompileOptions(), transport: transport)
+        endpoint = url
     }
 
     /// Parses `LEVEL[-FIDELITY][-native][@TRANSPORT]`: `O0`, `O2`, `O2-exact`, `O2-fast`,
@@ -68,7 +86,7 @@ public struct BenchVariant: Sendable {
 
     /// The name without its transport: variants with the same configuration share one
     /// compiled graph (and one server).
-    public var configuration: String { String(name.split(separator: "@", maxSplits: 1).first ?? "") }
+    public var configuration: String { endpoint == nil ? String(name.split(separator: "@", maxSplits: 1).first ?? "") : "O2" }
 }
 
 /// How much each variant is measured per input and concurrency level.
@@ -318,9 +336,10 @@ public struct Benchmark {
         func targets(_ v: Int, _ load: LoadShape) throws -> [BenchTarget] {
             let shape = "\(load.workers)/\(load.threadsPerWorker)"
             if variants[v].transport != .inProcess {
-                // Every client sends at once; the server queues them for its `workers`.
-                let key = "\(variants[v].configuration)/\(shape)"
-                let server = try servers[key] ?? serve!(compiled[v], load)
+                // Every client sends at once; the server queues them for its `workers` (a
+                // running server at an endpoint has its own and serves every level).
+                let key = variants[v].endpoint ?? "\(variants[v].configuration)/\(shape)"
+                let server = try servers[key] ?? serve!(variants[v], compiled[v], load)
                 servers[key] = server
                 return Array(repeating: BenchTarget(server: server, transport: variants[v].transport), count: load.concurrency)
             }

@@ -16,21 +16,24 @@ public final class InferenceClient: Sendable {
     public let model: String
     public let input: String
     private let http: HTTPClient
-    private let inferURL: String
+    /// `http://host:port/v2/models/{model}`, when the server's REST port is known.
+    private let modelURL: String?
     private let grpc: GRPCClient<HTTP2ClientTransport.Posix>?
+    private let grpcAddress: String
     private let grpcRunner: Task<Void, Never>?
 
     /// - Parameters:
-    ///   - httpPort, grpcPort: the server's listeners on `host` (gRPC optional).
+    ///   - httpPort, grpcPort: the server's listeners on `host` (either may be unknown).
     ///   - connections: HTTP keep-alive connections to keep (the benchmark's concurrency).
-    public init(host: String, httpPort: Int, grpcPort: Int?, model: String, input: String, connections: Int) throws {
+    public init(host: String, httpPort: Int?, grpcPort: Int?, model: String, input: String, connections: Int) throws {
         self.model = model
         self.input = input
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections))
         configuration.decompression = .disabled
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        inferURL = "http://\(host):\(httpPort)/v2/models/\(model)/infer"
+        modelURL = httpPort.map { "http://\(host):\($0)/v2/models/\(model)" }
+        grpcAddress = "grpc://\(host):\(grpcPort ?? 0)"
         if let grpcPort {
             let transport = try HTTP2ClientTransport.Posix(
                 target: .ipv4(address: host, port: grpcPort), transportSecurity: .plaintext,
@@ -66,6 +69,8 @@ public final class InferenceClient: Sendable {
     /// REST: a JSON header whose one input takes the image as binary tensor data (a 4-byte
     /// little-endian length, then the bytes), outputs binary or JSON as asked.
     private func inferHTTP(_ image: [UInt8], binaryOutputs: Bool) throws {
+        guard let modelURL else { throw DriverError("this client has no HTTP port") }
+        let inferURL = modelURL + "/infer"
         let header = Array("""
             {"inputs":[{"name":"\(input)","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":\(image.count + 4)}}],\
             "parameters":{"binary_data_output":\(binaryOutputs)}}
@@ -77,7 +82,12 @@ public final class InferenceClient: Sendable {
         var request = try HTTPClient.Request(url: inferURL, method: .POST, body: .byteBuffer(body))
         request.headers.add(name: "Inference-Header-Content-Length", value: String(header.count))
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
-        let response = try http.execute(request: request).wait()
+        let response: HTTPClient.Response
+        do {
+            response = try http.execute(request: request).wait()
+        } catch {
+            throw DriverError("\(inferURL): \(error)")
+        }
         let bytes = response.body.map { Array(buffer: $0) } ?? []
         guard response.status == .ok else {
             throw DriverError("\(inferURL): HTTP \(response.status.code): \(String(decoding: bytes.prefix(500), as: UTF8.self))")
@@ -88,6 +98,47 @@ public final class InferenceClient: Sendable {
         else {
             throw DriverError("\(inferURL): the answer has no outputs")
         }
+    }
+
+    /// The model's statistics endpoint (Triton's shape) as server totals: `queue`, then
+    /// `compute_input` (decode and preprocess, shown as preprocess), `compute_infer` and
+    /// `compute_output`, over the successful requests; nil without a REST port.
+    public func statistics() throws -> ServerTotals? {
+        guard let modelURL else { return nil }
+        let response = try http.execute(request: try HTTPClient.Request(url: modelURL + "/stats")).wait()
+        let bytes = response.body.map { Array(buffer: $0) } ?? []
+        guard response.status == .ok, let stats = try? JSONDecoder().decode(Statistics.self, from: Data(bytes)),
+              let model = stats.modelStats.first
+        else {
+            throw DriverError("\(modelURL)/stats: no statistics in Triton's shape (HTTP \(response.status.code))")
+        }
+        let phases = model.inferenceStats
+        func seconds(_ duration: Statistics.Duration) -> Double { Double(duration.ns) * 1e-9 }
+        return ServerTotals(requests: phases.success.count, seconds: [
+            .queue: seconds(phases.queue), .preprocess: seconds(phases.computeInput),
+            .inference: seconds(phases.computeInfer), .postprocess: seconds(phases.computeOutput),
+        ])
+    }
+
+    /// Triton's `/v2/models/{m}/stats`, the parts read.
+    private struct Statistics: Decodable {
+        struct Duration: Decodable {
+            var count: Int
+            var ns: UInt64
+        }
+        struct Phases: Decodable {
+            var success, queue, computeInput, computeInfer, computeOutput: Duration
+            enum CodingKeys: String, CodingKey {
+                case success, queue
+                case computeInput = "compute_input", computeInfer = "compute_infer", computeOutput = "compute_output"
+            }
+        }
+        struct Model: Decodable {
+            var inferenceStats: Phases
+            enum CodingKeys: String, CodingKey { case inferenceStats = "inference_stats" }
+        }
+        var modelStats: [Model]
+        enum CodingKeys: String, CodingKey { case modelStats = "model_stats" }
     }
 
     /// What the client reads of a REST answer: its outputs' names, types and, when JSON, values.
@@ -133,12 +184,13 @@ public final class InferenceClient: Sendable {
         }
         let outcome = BlockingOutcome()
         let service = Inference_GRPCInferenceService.Client(wrapping: grpc)
+        let address = grpcAddress
         Task {
             do {
                 let response = try await service.modelInfer(request)
-                outcome.finish(response.outputs.isEmpty ? DriverError("gRPC ModelInfer: the answer has no outputs") : nil)
+                outcome.finish(response.outputs.isEmpty ? DriverError("\(address) ModelInfer: the answer has no outputs") : nil)
             } catch {
-                outcome.finish(DriverError("gRPC ModelInfer: \(error)"))
+                outcome.finish(DriverError("\(address) ModelInfer: \(error)"))
             }
         }
         if let error = outcome.wait() { throw error }

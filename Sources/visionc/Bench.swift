@@ -20,6 +20,10 @@ struct Bench: ParsableCommand {
             (override with --workers / --threads); a request waiting for a free worker counts as
             `queue`. `other` is time in the runner outside every node (plan lookup, copies).
 
+            --url http://HOST:PORT or grpc://HOST:PORT adds a running server (any Open Inference
+            Protocol server with the graph's model) as a variant; over REST its statistics
+            endpoint gives the server's split (Triton's compute_input shows as preprocess).
+
             A variant with a transport (O2@http-json, O2@http-binary, O2@grpc) sends its requests
             to `visionc serve`'s server, started on loopback with the same workers and threads,
             over the Open Inference Protocol; its breakdown is the server's own accounting, and
@@ -41,6 +45,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Workers serving the clients (default: min(concurrency, cores)).") var workers: Int?
     @Option(help: "Variants to measure interleaved, a comma list of LEVEL[-FIDELITY][@TRANSPORT]: O0, O2, O2-fast, O2@http-json, O2@http-binary, O2@grpc (default O0,O2; model only O2).")
     var variants: String?
+    @Option(name: .customLong("url"), help: "Also measure a running server (http://HOST:PORT or grpc://HOST:PORT; visionc serve, Triton, …) serving the graph's model; repeatable.")
+    var urls: [String] = []
     @Flag(help: "Measure one variant at this level (with --fidelity) instead of --variants.") var level: LevelFlag?
     @Option(help: "Fidelity of the one variant given by -O0/-O2.") var fidelity: Fidelity?
     @Option(help: "Write every figure as JSON to this file.") var json: String?
@@ -54,6 +60,7 @@ struct Bench: ParsableCommand {
     func validate() throws {
         if model != nil {
             guard positional.isEmpty else { throw ValidationError("--model measures the model alone; give no GRAPH or INPUTS with it") }
+            guard urls.isEmpty else { throw ValidationError("--url measures a server of a pipeline graph; it does not go with --model") }
             guard svg == nil, markdown == nil else { throw ValidationError("--svg and --markdown are for pipeline benchmarks; use --json with --model") }
         } else {
             guard positional.count >= 2 else { throw ValidationError("give a pipeline graph and at least one input image or folder (or --model FILE)") }
@@ -92,6 +99,13 @@ struct Bench: ParsableCommand {
     }
 
     private func benchVariants() throws -> [BenchVariant] {
+        let running = try urls.map { try BenchVariant(url: $0) }
+        guard Set(urls).count == urls.count else { throw DriverError("--url: each server once") }
+        return try localVariants(defaults: running.isEmpty ? ["O0", "O2"] : ["O2"]) + running
+    }
+
+    /// The variants bench runs itself: --variants, or -O0/-O2 with --fidelity, or `defaults`.
+    private func localVariants(defaults: [String]) throws -> [BenchVariant] {
         if let variants {
             let names = variants.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard !names.isEmpty, Set(names).count == names.count else {
@@ -109,7 +123,7 @@ struct Bench: ParsableCommand {
             return [BenchVariant(name: chosen.rawValue + (chosenFidelity == .exact ? "" : "-\(chosenFidelity.rawValue)"),
                                  options: CompileOptions(level: chosen.level, fidelity: chosenFidelity))]
         }
-        return try (model == nil ? ["O0", "O2"] : ["O2"]).map { try BenchVariant(parsing: $0) }
+        return try (model == nil ? defaults : ["O2"]).map { try BenchVariant(parsing: $0) }
     }
 
     /// A staged (multi-model) pipeline is measured by `bench-cascade`: per-queue waits and
@@ -136,7 +150,7 @@ struct Bench: ParsableCommand {
             variants: variants, concurrency: try parseList(concurrency, option: "--concurrency"),
             budget: duration.map { .seconds($0) } ?? .requests(requests ?? 20), rounds: rounds, warmup: warmup,
             batch: try batch.map { try parseList($0, option: "--batch")[0] } ?? 1, threads: threads, workers: workers,
-            serve: { try LoopbackServer($0, load: $1) })
+            serve: BenchServers.make)
         let machine = MachineInfo.current(threads: threads)
         print("visionc bench · \(machine.summary)")
         print("graph \(graph) · variants \(variants.map(\.name).joined(separator: ", ")) interleaved, \(rounds) rounds per level · batch \(bench.batch)")

@@ -272,7 +272,7 @@ final class ServeTests: XCTestCase {
         let names = ["O2", "O2@http-json", "O2@http-binary", "O2@grpc"]
         let bench = Benchmark(
             variants: try names.map { try BenchVariant(parsing: $0) }, concurrency: [2], budget: .requests(6), rounds: 2, warmup: 1,
-            serve: { try LoopbackServer($0, load: $1) })
+            serve: BenchServers.make)
         let results = try bench.run(graphPath: graph, inputs: try BenchInput.load([TestPaths.asset("images/chelsea.jpg").path]))
         let variants = try XCTUnwrap(results.inputs.first?.levels.first?.variants)
         XCTAssertEqual(variants.map(\.variant), names)
@@ -288,6 +288,36 @@ final class ServeTests: XCTestCase {
         }
     }
 
+    /// `bench --url`: a server that is already running, measured over REST (its split read
+    /// from the statistics endpoint) and gRPC (no split: all `other`).
+    func testBenchMeasuresARunningServerByURL() throws {
+        let graph = TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path
+        let registry = MetricsRegistry()
+        let model = try ServedModel(
+            try Compiler.compile(path: graph, options: CompileOptions()),
+            options: ServingOptions(workers: 1, threadsPerWorker: 1, maxQueueSize: 8), registry: registry)
+        let server = try InferenceServer(models: [model], maxBodyBytes: 8 << 20, registry: registry)
+        let http = PortBox(), grpc = PortBox()
+        let serving = Task {
+            try await server.run(host: "127.0.0.1", port: 0, grpcPort: 0, metricsPort: nil, handleSignals: false, quiet: true) { listener, port in
+                if listener == .http { http.set(port) } else if listener == .grpc { grpc.set(port) }
+            }
+        }
+        defer { serving.cancel() }
+        let httpPort = try XCTUnwrap(http.wait(seconds: 30)), grpcPort = try XCTUnwrap(grpc.wait(seconds: 30))
+        let urls = ["http://127.0.0.1:\(httpPort)", "grpc://127.0.0.1:\(grpcPort)"]
+        let bench = Benchmark(
+            variants: [try BenchVariant(parsing: "O2")] + (try urls.map { try BenchVariant(url: $0) }), concurrency: [2],
+            budget: .requests(4), rounds: 2, warmup: 1, serve: BenchServers.make)
+        let results = try bench.run(graphPath: graph, inputs: try BenchInput.load([TestPaths.asset("images/chelsea.jpg").path]))
+        let variants = try XCTUnwrap(results.inputs.first?.levels.first?.variants)
+        XCTAssertEqual(variants.map(\.variant), ["O2"] + urls)
+        XCTAssertEqual(variants.map(\.requests), [4, 4, 4])
+        XCTAssertGreaterThan(variants[1].breakdownMs[.inference] ?? 0, 0, "REST: the server's statistics split the request")
+        XCTAssertEqual(variants[2].breakdownMs[.other] ?? 0, variants[2].latencyMs.mean, accuracy: 0.01, "gRPC: no statistics, all other")
+        XCTAssertThrowsError(try BenchVariant(url: "ftp://127.0.0.1:1"))
+    }
+
     func testBenchOverATransportReportsTheServersError() throws {
         let graph = TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path
         let broken = FileManager.default.temporaryDirectory.appendingPathComponent("visionc-not-a-jpeg-\(getpid()).jpg")
@@ -297,7 +327,7 @@ final class ServeTests: XCTestCase {
         for transport in ["http-binary", "grpc"] {
             let bench = Benchmark(
                 variants: [try BenchVariant(parsing: "O2@\(transport)")], budget: .requests(1), rounds: 1, warmup: 1,
-                serve: { try LoopbackServer($0, load: $1) })
+                serve: BenchServers.make)
             XCTAssertThrowsError(try bench.run(graphPath: graph, inputs: inputs), transport) { error in
                 XCTAssertTrue("\(error)".contains("400") || "\(error)".contains("invalidArgument"), "\(transport): \(error)")
             }

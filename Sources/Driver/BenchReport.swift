@@ -59,6 +59,8 @@ public struct BenchReport: Codable, Equatable, Sendable {
         public var nodes: [Node]
         /// One entry per batching queue of the graph (empty without queues).
         public var queues: [QueueFigures]
+        /// Megapixels of the source image decoded per second of decode time (null when unknown).
+        public var decodeMegapixelsPerSecond: Double? = nil
 
         enum CodingKeys: String, CodingKey {
             case input, files, variant, concurrency, workers, requests, images, seconds, nodes, queues
@@ -69,6 +71,7 @@ public struct BenchReport: Codable, Equatable, Sendable {
             case latencyMs = "latency_ms"
             case breakdownMs = "breakdown_ms"
             case throughputRatioToFirst = "throughput_ratio_to_first"
+            case decodeMegapixelsPerSecond = "decode_megapixels_per_second"
         }
 
         /// Written by hand so an undefined ratio is `null` rather than a missing key.
@@ -91,6 +94,7 @@ public struct BenchReport: Codable, Equatable, Sendable {
             try c.encode(throughputRatioToFirst, forKey: .throughputRatioToFirst)
             try c.encode(nodes, forKey: .nodes)
             try c.encode(queues, forKey: .queues)
+            try c.encode(decodeMegapixelsPerSecond, forKey: .decodeMegapixelsPerSecond)
         }
     }
 
@@ -123,7 +127,7 @@ public struct BenchReport: Codable, Equatable, Sendable {
                         breakdownMs: Breakdown(v.breakdownMs),
                         throughputRatioToFirst: v.throughputRatioToFirst.isFinite ? v.throughputRatioToFirst : nil,
                         nodes: v.nodes.map { Node(name: $0.name, op: $0.op.rawValue, category: $0.category.rawValue, medianMs: $0.medianMs) },
-                        queues: v.queues)
+                        queues: v.queues, decodeMegapixelsPerSecond: input.decodeMegapixelsPerSecond(v))
                 }
             }
         }

@@ -62,7 +62,7 @@ public enum BenchTables {
     }
 
     public static func breakdown(_ input: InputResult) -> TextTable {
-        var table = TextTable(headers: ["variant", "conc"] + StageCategory.allCases.map(\.rawValue) + ["total ms"])
+        var table = TextTable(headers: ["variant", "conc"] + StageCategory.allCases.map(\.rawValue) + ["total ms", "decode MP/s"])
         for level in input.levels {
             for v in level.variants {
                 let shares = v.breakdownShare
@@ -72,7 +72,7 @@ public enum BenchTables {
                             let ms = v.breakdownMs[category] ?? 0
                             return ms == 0 ? "-" : "\(fixed(ms)) \(String(format: "%4.1f%%", (shares[category] ?? 0) * 100))"
                         }
-                        + [fixed(v.breakdownMs.values.reduce(0, +))])
+                        + [fixed(v.breakdownMs.values.reduce(0, +)), input.decodeMegapixelsPerSecond(v).map { fixed($0, 1) } ?? "-"])
             }
         }
         return table

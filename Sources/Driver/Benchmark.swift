@@ -132,6 +132,8 @@ public struct BenchInput: Sendable {
     public var width: Int?
     public var height: Int?
     public var progressive: Bool?
+    /// Mean megapixels of the files (nil when a header did not read).
+    public var megapixels: Double?
 
     /// "5120×2880", or the file count of a folder of mixed sizes.
     public var sizeLabel: String {
@@ -160,6 +162,8 @@ public struct BenchInput: Sendable {
                 return bytes.withUnsafeBytes { try? decoder.readHeader($0) }
             }
             var input = BenchInput(name: path, payloads: payloads)
+            let sizes = headers.compactMap { $0.map { Double($0.width * $0.height) / 1e6 } }
+            if sizes.count == headers.count { input.megapixels = sizes.reduce(0, +) / Double(sizes.count) }
             if let first = headers.first ?? nil,
                headers.allSatisfy({ $0?.width == first.width && $0?.height == first.height }) {
                 input.width = first.width
@@ -261,7 +265,17 @@ public struct InputResult: Sendable {
     public var sizeLabel: String
     public var progressive: Bool?
     public var files: Int
+    /// Mean megapixels of the source images (nil when a header did not read).
+    public var megapixels: Double? = nil
     public var levels: [LevelResult]
+
+    /// The decode's throughput in megapixels of the source image per second: the decode
+    /// floor beside the other stages (a scaled or pruned decode counts the full image, as a
+    /// user sees it); nil without a decode or a known size.
+    public func decodeMegapixelsPerSecond(_ variant: VariantLoadResult) -> Double? {
+        guard let megapixels, let ms = variant.breakdownMs[.decode], ms > 0 else { return nil }
+        return megapixels / (ms / 1000)
+    }
 }
 
 /// All figures of one `visionc bench` run.
@@ -393,7 +407,8 @@ public struct Benchmark {
                 }))
             }
             results.append(InputResult(
-                name: input.name, sizeLabel: input.sizeLabel, progressive: input.progressive, files: input.payloads.count, levels: levels))
+                name: input.name, sizeLabel: input.sizeLabel, progressive: input.progressive, files: input.payloads.count,
+                megapixels: input.megapixels, levels: levels))
         }
         progress(BenchProgress(completedWindows: total, totalWindows: total, label: "done"))
         return BenchResults(

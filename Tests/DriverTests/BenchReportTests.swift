@@ -207,6 +207,9 @@ final class BenchReportTests: XCTestCase {
                 XCTAssertEqual(v.breakdownMs.values.reduce(0, +), v.latencyMs.mean, accuracy: 1e-6 * max(1, v.latencyMs.mean))
                 XCTAssertGreaterThan(v.breakdownMs[.decode] ?? 0, 0)
                 XCTAssertFalse(v.nodes.isEmpty)
+                // Decode throughput counts the source image's megapixels per second of decode.
+                let megapixels = try XCTUnwrap(input.megapixels)
+                XCTAssertEqual(try XCTUnwrap(input.decodeMegapixelsPerSecond(v)), megapixels * 1000 / v.breakdownMs[.decode]!, accuracy: 1e-9)
             }
         }
         XCTAssertEqual(input.levels[0].variants[0].breakdownMs[.queue], 0, "one client never waits for its worker")
@@ -230,7 +233,7 @@ final class BenchReportTests: XCTestCase {
                 throughputRatioToFirst: name == "O0" ? .nan : 1.5, latencyP50RatioFirstOverThis: name == "O0" ? .nan : 1.4)
         }
         func input(_ name: String) -> InputResult {
-            InputResult(name: name, sizeLabel: "64×48", progressive: false, files: 1, levels: [
+            InputResult(name: name, sizeLabel: "64×48", progressive: false, files: 1, megapixels: 64 * 48 / 1e6, levels: [
                 LevelResult(load: LoadShape(concurrency: 1, workers: 1, threadsPerWorker: 2),
                             variants: [variant("O0", rps: 20, queue: 0), variant("O2", rps: 30, queue: 0)]),
                 LevelResult(load: LoadShape(concurrency: 4, workers: 2, threadsPerWorker: 1),

@@ -61,7 +61,8 @@ let package = Package(
         ),
         .target(name: "Frontend", dependencies: ["IR", "PipelineSpec", "ONNXImport"]),
         .target(name: "Passes", dependencies: ["IR"]),
-        .target(name: "Kernels", dependencies: ["CKernels", "CDNNL", "CTurboJPEG"]),
+        .target(name: "CPNG", path: "Sources/CPNG", cSettings: kernelCSettings, linkerSettings: [.linkedLibrary("png16")]),
+        .target(name: "Kernels", dependencies: ["CKernels", "CDNNL", "CTurboJPEG", "CPNG"]),
         .target(name: "Runtime", dependencies: ["IR", "Kernels"]),
         .target(name: "Driver", dependencies: ["IR", "PipelineSpec", "Frontend", "ONNXImport", "Passes", "Runtime", "Kernels"]),
         // Multi-model pipelines: stages on their own threads, batching queues, fan-out/fan-in.
@@ -98,7 +99,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["IR", "Passes", "Runtime"], path: "Tests/TestSupport"),
         .testTarget(name: "IRTests", dependencies: ["IR", "TestSupport"]),
         .testTarget(name: "PipelineSpecTests", dependencies: ["PipelineSpec"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"]),
         .testTarget(name: "ONNXImportTests", dependencies: ["ONNXImport", "IR", "TestSupport", "Runtime", "Passes"]),
         .testTarget(
             name: "PassesTests",

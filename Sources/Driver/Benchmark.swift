@@ -152,14 +152,18 @@ public struct BenchInput: Sendable {
             var files = [path]
             if isFolder.boolValue {
                 let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-                files = names.filter { ["jpg", "jpeg"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+                files = names.filter { ["jpg", "jpeg", "png"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
                     .map { URL(fileURLWithPath: path).appendingPathComponent($0).path }
-                guard !files.isEmpty else { throw DriverError("\(path): folder holds no .jpg or .jpeg file") }
+                guard !files.isEmpty else { throw DriverError("\(path): folder holds no .jpg, .jpeg or .png file") }
             }
             let payloads = try files.map { try PipelineRunner.readInput(path: $0) }
-            let headers = payloads.map { payload -> JPEGHeader? in
+            // Width, height and (JPEG only) progressiveness, from the header of either format.
+            let headers = payloads.map { payload -> (width: Int, height: Int, progressive: Bool?)? in
                 guard case .u8(let bytes) = payload.data else { return nil }
-                return bytes.withUnsafeBytes { try? decoder.readHeader($0) }
+                return bytes.withUnsafeBytes { raw in
+                    if PNGDecoder.isPNG(raw) { return (try? PNGDecoder.readHeader(raw)).map { ($0.width, $0.height, nil) } }
+                    return (try? decoder.readHeader(raw)).map { ($0.width, $0.height, $0.isProgressive) }
+                }
             }
             var input = BenchInput(name: path, payloads: payloads)
             let sizes = headers.compactMap { $0.map { Double($0.width * $0.height) / 1e6 } }
@@ -168,7 +172,7 @@ public struct BenchInput: Sendable {
                headers.allSatisfy({ $0?.width == first.width && $0?.height == first.height }) {
                 input.width = first.width
                 input.height = first.height
-                if headers.count == 1 { input.progressive = first.isProgressive }
+                if headers.count == 1 { input.progressive = first.progressive }
             }
             return input
         }

@@ -1,6 +1,9 @@
+/// An image decoder's failure (JPEG or PNG), as the runtime reports it.
+public protocol ImageDecodeFailure: Error, CustomStringConvertible, Sendable {}
+
 /// Why a JPEG could not be read or decoded. Every case carries what was found and, where
 /// it helps, what was expected, so a failed request can be diagnosed from the message alone.
-public enum JPEGError: Error, Equatable, CustomStringConvertible {
+public enum JPEGError: Error, Equatable, CustomStringConvertible, ImageDecodeFailure {
     /// The input has no bytes at all.
     case emptyInput
     /// The input does not start with the JPEG start-of-image marker FF D8.

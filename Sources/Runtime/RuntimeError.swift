@@ -16,8 +16,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case unknownValue(String)
     /// Shape inference failed for the concrete sizes of this request.
     case shape(value: String, String)
-    /// A JPEG could not be decoded.
-    case decode(value: String, JPEGError)
+    /// A JPEG or PNG could not be decoded.
+    case decode(value: String, any ImageDecodeFailure)
     /// A JPEG's pixel count is over the node's `max_pixels`.
     case imageTooLarge(value: String, width: Int, height: Int, limit: Int)
     /// A tensor of this request would not fit the kernels' 32-bit sizes.

@@ -31,6 +31,33 @@ final class ClassifyEfficientNetTests: XCTestCase {
         for (a, b) in zip(rankings[0], rankings[1]) { XCTAssertEqual(a.score, b.score, accuracy: 1e-4) }
     }
 
+    /// The same graph takes a PNG (told by its signature): chelsea.jpg decoded by Pillow
+    /// (libjpeg-turbo, as TurboJPEG here) and saved losslessly as RGB and RGBA PNGs ranks as
+    /// the JPEG does (the alpha channel dropped).
+    func testPNGsClassifyAsTheJPEGTheyWereMadeFrom() throws {
+        let python = TestPaths.repositoryRoot.appendingPathComponent(".venv/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else { return XCTFail("\(python.path) is missing: run scripts/setup") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("visionc-png-classify-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let process = Process()
+        process.executableURL = python
+        process.arguments = ["-c", """
+            import sys; from PIL import Image
+            image = Image.open(sys.argv[1]); image.save(sys.argv[2] + "/rgb.png"); image.convert("RGBA").save(sys.argv[2] + "/rgba.png")
+            """, TestPaths.asset("images/chelsea.jpg").path, folder.path]
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        let runner = try PipelineRunner(try Compiler.compile(path: Self.graph, options: CompileOptions(level: .O2)), threads: 2)
+        let jpeg = try XCTUnwrap(try runner.run(path: TestPaths.asset("images/chelsea.jpg").path).rankings.first)
+        for name in ["rgb.png", "rgba.png"] {
+            let png = try XCTUnwrap(try runner.run(path: folder.appendingPathComponent(name).path).rankings.first)
+            XCTAssertEqual(png.map(\.index), jpeg.map(\.index), name)
+            for (a, b) in zip(png, jpeg) { XCTAssertEqual(a.score, b.score, accuracy: 1e-4, name) }
+        }
+    }
+
     /// Graphs/classify-batched.yaml (a queue before the model) answers eight concurrent
     /// requests over four photos exactly as classify.yaml answers each alone, up to float
     /// rounding, while forming fewer batches than requests.

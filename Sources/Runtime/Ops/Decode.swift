@@ -74,8 +74,17 @@ struct DecodeConfig {
     }
 
     /// [h, w, c] of the decoded image, from the header alone; rejects images over `max_pixels`
-    /// (stored or scaled size) before any buffer is planned for them.
+    /// (stored or scaled size) before any buffer is planned for them. A PNG (told by its
+    /// signature) decodes at full size whatever the scale; orientation and `on_corrupt: warn`
+    /// are JPEG's.
     func outputShape(inputs: [Tensor], decoder: JPEGDecoder) throws -> [Int] {
+        if let png = try pngHeader(inputs) {
+            guard png.width * png.height <= options.pixelLimit else {
+                throw RuntimeError.imageTooLarge(value: name, width: png.width, height: png.height, limit: options.pixelLimit)
+            }
+            let shape = PNGDecoder.outputShape(header: png, color: options.color)
+            return [shape.height, shape.width, shape.channels]
+        }
         let header: JPEGHeader
         do {
             header = try withBytes(inputs) { try decoder.readHeader($0) }
@@ -91,11 +100,34 @@ struct DecodeConfig {
         return [shape.height, shape.width, shape.channels]
     }
 
+    /// The PNG header when the bytes are a PNG, else nil (they are then taken as a JPEG).
+    private func pngHeader(_ inputs: [Tensor]) throws -> PNGHeader? {
+        do {
+            return try withBytes(inputs) { bytes -> PNGHeader? in
+                guard PNGDecoder.isPNG(bytes) else { return nil }
+                return try PNGDecoder.readHeader(bytes)
+            }
+        } catch let error as PNGError {
+            throw RuntimeError.decode(value: name, error)
+        }
+    }
+
     /// Decodes straight into the output's arena bytes.
     func makeStep(_ n: NodeContext) -> StepBody {
         let ySlot = n.outputs[0], byteCount = n.outCount(0)
         return { ctx in
             let output = UnsafeMutableRawBufferPointer(start: ctx.raw(ySlot), count: byteCount)
+            let isPNG = withBytes(ctx.inputs) { PNGDecoder.isPNG($0) }
+            if isPNG {
+                do {
+                    try withBytes(ctx.inputs) { bytes in
+                        try PNGDecoder.decode(bytes, into: output, color: options.color, pixelLimit: options.pixelLimit)
+                    }
+                } catch let error as PNGError {
+                    throw RuntimeError.decode(value: name, error)
+                }
+                return
+            }
             do {
                 let result = try withBytes(ctx.inputs) { bytes in
                     let options = fit == nil ? options : self.options(for: try ctx.decoder.readHeader(bytes))

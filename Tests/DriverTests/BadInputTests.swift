@@ -76,9 +76,17 @@ final class BadInputTests: XCTestCase {
     func testBadImagesFailCleanly() throws {
         guard TestPaths.exists(TestPaths.asset("models/light_resnet50.onnx")) else { throw XCTSkip("run scripts/setup") }
         let runner = try PipelineRunner(try Compiler.compile(path: ClassifyPipelineTests.graph, options: CompileOptions()))
+        // A GIF is neither format; a PNG cut short is a broken PNG.
+        let gif = FileManager.default.temporaryDirectory.appendingPathComponent("visionc-bad-\(getpid()).gif")
+        try Data("GIF89a\u{1}\u{0}\u{1}\u{0}".utf8).write(to: gif)
+        let png = try Data(contentsOf: TestPaths.testData("not-a-jpeg.png"))
+        let truncatedPNG = FileManager.default.temporaryDirectory.appendingPathComponent("visionc-bad-\(getpid()).png")
+        try png.prefix(png.count - 20).write(to: truncatedPNG)
+        defer { for file in [gif, truncatedPNG] { try? FileManager.default.removeItem(at: file) } }
         let cases: [(String, String)] = [
             ("/no/such/image.jpg", "cannot read"),
-            (TestPaths.testData("not-a-jpeg.png").path, "not a JPEG"),
+            (gif.path, "not a JPEG"),
+            (truncatedPNG.path, "PNG decode"),
             (TestPaths.testData("chelsea-truncated.jpg").path, "corrupt"),
         ]
         for (path, expected) in cases {

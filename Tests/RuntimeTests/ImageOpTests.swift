@@ -105,16 +105,23 @@ final class ImageOpTests: XCTestCase {
         _ = try exe.run(inputs: [Tensor(shape: [jpeg.count], bytes: jpeg)])
         XCTAssertEqual(exe.cachedPlanCount, 2)
 
-        let png = try [UInt8](Data(contentsOf: TestPaths.testData("not-a-jpeg.png")))
-        XCTAssertThrowsError(try exe.run(inputs: [Tensor(shape: [png.count], bytes: png)])) { error in
-            XCTAssertTrue("\(error)".contains("%image") && "\(error)".contains("PNG"), "\(error)")
+        // Neither a JPEG nor a PNG: the JPEG decoder names what it found.
+        let gif = Array("GIF89a\u{1}\u{0}\u{1}\u{0}".utf8)
+        XCTAssertThrowsError(try exe.run(inputs: [Tensor(shape: [gif.count], bytes: gif)])) { error in
+            XCTAssertTrue("\(error)".contains("%image") && "\(error)".contains("GIF"), "\(error)")
         }
-
         var limited = Graph(name: "limited")
         let input = limited.addInput(name: "bytes", type: TensorType(.u8, [.symbol("n")]))
         limited.outputs = [try limited.append(.decodeJPEG, [input], attributes: ["max_pixels": .int(1000)], name: "image")[0]]
-        XCTAssertThrowsError(try Executable(graph: limited).run(inputs: [Tensor(shape: [jpeg.count], bytes: jpeg)])) { error in
+        let decodeOnly = try Executable(graph: limited)
+        XCTAssertThrowsError(try decodeOnly.run(inputs: [Tensor(shape: [jpeg.count], bytes: jpeg)])) { error in
             XCTAssertTrue("\(error)".contains("150x100") && "\(error)".contains("max_pixels 1000"), "\(error)")
+        }
+        // The same node takes a PNG (8×8 here); cut short, it is the PNG decoder's error.
+        let png = try [UInt8](Data(contentsOf: TestPaths.testData("not-a-jpeg.png")))
+        XCTAssertEqual(try decodeOnly.run(inputs: [Tensor(shape: [png.count], bytes: png)]).outputs[0].shape, [8, 8, 3])
+        XCTAssertThrowsError(try decodeOnly.run(inputs: [Tensor(shape: [png.count - 20], bytes: Array(png.dropLast(20)))])) { error in
+            XCTAssertTrue("\(error)".contains("%image") && "\(error)".contains("PNG decode"), "\(error)")
         }
     }
 

@@ -11,7 +11,8 @@ second run downloads nothing.
 Run it with the project venv's python (scripts/setup does): the ONNX models are copied
 out of the installed `onnx` package, whose version requirements.txt pins.
 
-    assets/models/light_resnet50.onnx, light_squeezenet.onnx   onnx wheel (installed)
+    assets/models/light_resnet50.onnx, light_squeezenet.onnx, light_bvlc_alexnet.onnx,
+      light_inception_v1.onnx                               onnx wheel (installed)
     assets/images/{chelsea,astronaut,coffee,page,text}.png     scikit-image wheel
     assets/images/{chelsea,astronaut,page,text}.jpg            the PNGs, JPEG quality 90
     assets/images/eurotext.png (+ .jpg)                         tesserocr sdist (a scanned page)
@@ -63,6 +64,11 @@ ONNX_MODELS = [
                79770, "05e77a5c9c9ce0913f549a50d6ebaced5e0ff6817b61e09bae26e4c5bd9055e4"),
     PinnedFile("models/light_squeezenet.onnx", "backend/test/data/light/light_squeezenet.onnx",
                15618, "770b0f3c8623e18bf58b53754d710051b4c268248422142980a132bbe6dfe908"),
+    # AlexNet and GoogLeNet (Inception v1): the classic nets with LRN.
+    PinnedFile("models/light_bvlc_alexnet.onnx", "backend/test/data/light/light_bvlc_alexnet.onnx",
+               3968, "2afa78cef5a88aed9d6e3d63fb92bd330c9177ac150d19189c6b3e7204ba0212"),
+    PinnedFile("models/light_inception_v1.onnx", "backend/test/data/light/light_inception_v1.onnx",
+               36869, "bb7a0e6c370c709f5615eeef961b43628de13d0009ae4d6f4bfb0d5aea5d8270"),
 ]
 
 SKIMAGE_REQUIREMENT = "scikit-image==0.26.0"

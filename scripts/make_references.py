@@ -69,6 +69,8 @@ CASES = [
     ReferenceCase("squeezenet", "models/light_squeezenet.onnx", seeded=False),
     ReferenceCase("resnet50_seeded", "models/light_resnet50.onnx", seeded=True),
     ReferenceCase("squeezenet_seeded", "models/light_squeezenet.onnx", seeded=True),
+    ReferenceCase("alexnet_seeded", "models/light_bvlc_alexnet.onnx", seeded=True),
+    ReferenceCase("inception_v1_seeded", "models/light_inception_v1.onnx", seeded=True),
 ]
 
 
@@ -129,6 +131,11 @@ def seeded_value(rng, consumer, input_index: int, shape: list[int], feeds_residu
     if op == "Gemm" and input_index == 1:
         transposed = any(attribute.name == "transB" and attribute.i == 1 for attribute in consumer.attribute)
         fan_in = shape[1] if transposed else shape[0]
+        return rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
+    if op == "Reshape" and input_index == 0:
+        # A weight reshaped on its way to a layer (Inception v1's classifier): He-normal over
+        # the fan-in of its trailing dims.
+        fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else shape[0]
         return rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
     if (op in ("Conv", "Gemm") and input_index == 2) or (op == "BatchNormalization" and input_index in (2, 3)):
         return rng.normal(0.0, 0.1, shape)

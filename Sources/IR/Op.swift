@@ -73,6 +73,9 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     case topk
     /// Mean over `axes` (all when absent), keeping them as 1 when `keepdims`.
     case reduceMean = "reduce_mean"
+    /// Local response normalization across channels (ONNX LRN, AlexNet/GoogLeNet): on
+    /// `[N, C, …]`, x / (bias + alpha/size · Σ x² over the `size` channels around c)^beta.
+    case lrn
 
     // MARK: Scheduling
     /// A batching queue edge: each request's value waits here, and the nodes after it run on
@@ -107,7 +110,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         case .decodeJPEG: .decode
         case .resize, .crop, .convertColor, .cast, .normalize, .preprocess, .letterbox, .padSpatial, .tileBoxes, .cropBox: .image
         case .conv, .convTranspose, .gemm, .matmul: .linear
-        case .batchNorm: .normalization
+        case .batchNorm, .lrn: .normalization
         case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .sqrt: .unaryElementwise
         case .add, .sub, .mul, .div, .sum, .prelu, .pow: .binaryElementwise
         case .maxPool, .averagePool, .globalAveragePool: .pooling

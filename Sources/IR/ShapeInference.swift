@@ -170,6 +170,14 @@ public enum ShapeInference {
             try arity(5...5)
             return [inputs[0]]
 
+        case .lrn:
+            try arity(1...1)
+            guard inputs[0].rank >= 3 else { throw IRError.typeMismatch(op: op.rawValue, "expected N,C,spatial… found \(inputs[0])") }
+            guard let size = a.int("size"), size >= 1 else {
+                throw IRError.invalidAttribute(op: op.rawValue, name: "size", "expected a window of at least 1 channel")
+            }
+            return [inputs[0]]
+
         case .gemm:
             try arity(2...3)
             let A = inputs[0], B = inputs[1]

@@ -26,6 +26,7 @@ enum OpConverters {
         "Gemm": gemm,
         "GlobalAveragePool": direct(.globalAveragePool, inputs: 1),
         "HardSigmoid": hardSigmoid,
+        "LRN": lrn,
         "HardSwish": direct(.hardSwish, inputs: 1),
         "Identity": direct(.identity, inputs: 1),
         "MatMul": matmul,
@@ -97,6 +98,20 @@ enum OpConverters {
         let epsilon = try node.float("epsilon", default: 1e-5)
         let inputs = try (0..<5).map { try importer.input(node, $0) }
         return [try importer.emit(.batchNorm, inputs, ["epsilon": .float(epsilon)], name: node.resultName)]
+    }
+
+    /// LRN: `size` is required; alpha, beta and bias keep ONNX's defaults when absent.
+    static func lrn(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
+        try node.expectInputs(1...1)
+        let size = try node.int("size", default: 0)
+        guard size >= 1 else {
+            throw ONNXImportError(.unsupportedAttribute(name: "size", "LRN needs a positive 'size'"))
+        }
+        let attributes: Attributes = [
+            "size": .int(size), "alpha": .float(try node.float("alpha", default: 1e-4)),
+            "beta": .float(try node.float("beta", default: 0.75)), "bias": .float(try node.float("bias", default: 1)),
+        ]
+        return [try importer.emit(.lrn, [try importer.input(node, 0)], attributes, name: node.resultName)]
     }
 
     /// Gemm keeps `alpha`/`beta` only when they are not 1, and `transA`/`transB` only when set.

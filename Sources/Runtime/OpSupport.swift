@@ -50,7 +50,7 @@ enum OpSupport {
             return [.i32, .i64].contains(dtypes[1]) ? nil : "indices are \(dtypes[1].rawValue); expected i32 or i64"
         case .pow:
             return dtypes[0] == .f32 ? nil : "base is \(dtypes[0].rawValue); expected f32 (the exponent may be f32, i32, i64 or u8)"
-        case .convTranspose, .prelu, .hardSigmoid, .hardSwish, .sqrt, .reduceMean, .interpolate:
+        case .convTranspose, .prelu, .hardSigmoid, .hardSwish, .sqrt, .reduceMean, .interpolate, .lrn:
             return all([.f32], "f32")
         case .normalize, .conv, .gemm, .matmul, .batchNorm, .relu, .clip, .sigmoid,
              .maxPool, .averagePool, .globalAveragePool, .softmax, .topk:

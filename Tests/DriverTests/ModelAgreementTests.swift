@@ -47,4 +47,8 @@ final class ModelAgreementTests: XCTestCase {
     /// The same architecture with seeded random weights (scripts/make_references.py), so
     /// a wrong channel or a misplaced bias cannot hide behind constant weights.
     func testResNet50WithSeededWeightsMatchesONNXRuntime() throws { try check("resnet50_seeded") }
+
+    /// The classic nets with local response normalization (ONNX LRN), seeded the same way.
+    func testAlexNetWithSeededWeightsMatchesONNXRuntime() throws { try check("alexnet_seeded") }
+    func testInceptionV1WithSeededWeightsMatchesONNXRuntime() throws { try check("inception_v1_seeded") }
 }

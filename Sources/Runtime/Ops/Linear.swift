@@ -2,6 +2,12 @@ import CKernels
 import IR
 import Kernels
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// ONNX Gemm: `Y = alpha * op(A) * op(B) + beta * C`, C broadcast to [M, N], then the fused
 /// activation. C is written into Y first so one sgemm (beta = 1) accumulates onto it.
 enum GemmKernel {
@@ -103,6 +109,44 @@ enum MatMulKernel {
 
 /// Inference batch normalization, unfused (for -O0): `y = (x - mean) / sqrt(var + eps) * scale + B`,
 /// run as a per-channel affine `y = x * a + b` over each [N, C, spatial…] plane.
+/// ONNX LRN on `[N, C, …]`: each element divided by (bias + alpha/size · the sum of squares
+/// over channels c − ⌊(size−1)/2⌋ … c + ⌈(size−1)/2⌉ at its position)^beta. Parallel over
+/// N × spatial positions; the channel window slides (one add and one subtract per channel),
+/// accumulated in Double so the running sum does not drift.
+enum LocalResponseNormKernel {
+    static func make(_ n: NodeContext) throws -> StepBody {
+        let x = n.inShape(0)
+        guard x.count >= 3 else { throw n.unsupported("expected [N, C, …] input, found rank \(x.count)") }
+        let size = n.attributes.int("size", default: 1)
+        let alpha = Double(n.attributes.float("alpha", default: 1e-4)), beta = Double(n.attributes.float("beta", default: 0.75))
+        let bias = Double(n.attributes.float("bias", default: 1))
+        let channels = x[1], plane = x.dropFirst(2).reduce(1, *), batches = x[0]
+        let before = (size - 1) / 2, after = size - 1 - before
+        let (xSlot, ySlot) = (n.inputs[0], n.outputs[0])
+        return { ctx in
+            let input = ctx.f32(xSlot), output = ctx.f32(ySlot)
+            ctx.pool.parallelRanges(count: batches * plane, minChunk: max(1, OpKernels.minElementsPerTask / max(1, channels))) { range in
+                for position in range {
+                    let base = (position / plane) * channels * plane + position % plane
+                    func square(_ c: Int) -> Double {
+                        let v = Double(input[base + c * plane])
+                        return v * v
+                    }
+                    // The window of channel 0: channels 0 … after.
+                    var sum = 0.0
+                    for c in 0...min(after, channels - 1) { sum += square(c) }
+                    for c in 0..<channels {
+                        let v = input[base + c * plane]
+                        output[base + c * plane] = Float(Double(v) / pow(bias + alpha / Double(size) * sum, beta))
+                        if c + after + 1 < channels { sum += square(c + after + 1) }
+                        if c - before >= 0 { sum -= square(c - before) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 enum BatchNormKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
         let x = n.inShape(0)

@@ -17,6 +17,7 @@ enum OpKernels {
         case .gemm: try GemmKernel.make(n)
         case .matmul: try MatMulKernel.make(n)
         case .batchNorm: try BatchNormKernel.make(n)
+        case .lrn: try LocalResponseNormKernel.make(n)
         case .relu, .clip, .sigmoid: try UnaryKernel.make(n)
         case .add, .sub, .mul, .div, .sum: try BinaryKernel.make(n)
         case .maxPool, .averagePool, .globalAveragePool: try PoolKernel.make(n)

@@ -7,7 +7,7 @@ and that the server stays live after bad requests. Run by Tests/ServeTests with 
     oip_client_check.py --url 127.0.0.1:PORT --model classify --image IMG --expected EXPECTED.json
                         --max-body-mb N
     oip_client_check.py --url 127.0.0.1:PORT --model classify --image IMG --overload 8
-    oip_client_check.py --url 127.0.0.1:PORT --model classify_batched --image IMG --expected E.json --batching 8
+    oip_client_check.py --url 127.0.0.1:PORT --model classify_batched --image IMG --expected E.json --batching 8 [--batch-delay-ms 50]
     oip_client_check.py --url H:P --grpc-url H:P --model classify --image IMG --expected E.json --grpc --big-image B --big-expected BE.json
 
 The second form fires 8 requests at once at a server with one worker and no queue: some must
@@ -95,18 +95,30 @@ def overload(url: str, model: str, image: bytes, clients: int) -> None:
     check(status == 200, "still live after the overload")
 
 
-def batching(url: str, model: str, image: bytes, clients: int, expected: list[dict]) -> None:
+def batching(url: str, model: str, image: bytes, clients: int, expected: list[dict], delay_s: float) -> None:
     """Fires `clients` requests at once at a model with a batching queue: every answer is
-    the expected ranking, and the stats endpoint shows fewer executions than inferences."""
+    the expected ranking, the stats endpoint shows fewer executions than inferences, and no
+    request took longer than the queue's delay plus the compute of its batch (bounded by two
+    batches of `clients` lone-request computes, with 250 ms for scheduling)."""
     results: list[tuple[int, bytes]] = []
+    latencies: list[float] = []
     lock = threading.Lock()
     start = threading.Barrier(clients)
 
+    # A lone request waits the whole delay for company, then computes alone.
+    began = time.monotonic()
+    status, _, _ = post(url, f"/v2/models/{model}/infer", image, {"Inference-Header-Content-Length": "0"})
+    lone = time.monotonic() - began
+    check(status == 200, "a lone request to the batching model is served")
+    compute = max(0.0, lone - delay_s)
+
     def send() -> None:
         start.wait()
+        began = time.monotonic()
         status, body, _ = post(url, f"/v2/models/{model}/infer", image, {"Inference-Header-Content-Length": "0"})
         with lock:
             results.append((status, body))
+            latencies.append(time.monotonic() - began)
 
     threads = [threading.Thread(target=send) for _ in range(clients)]
     for thread in threads:
@@ -120,8 +132,11 @@ def batching(url: str, model: str, image: bytes, clients: int, expected: list[di
         check(same_ranking(ranking, expected), "a batched answer equals the single-request one")
     status, body = get(url, f"/v2/models/{model}/stats")
     stats = json.loads(body)["model_stats"][0]
-    check(status == 200 and stats["inference_count"] == clients, f"stats count {clients} inferences (got {stats['inference_count']})")
-    check(0 < stats["execution_count"] < clients, f"requests shared batches: {stats['execution_count']} executions for {clients} requests")
+    check(stats["inference_count"] == clients + 1 and 0 < stats["execution_count"] < clients + 1,
+          f"requests shared batches: {stats['execution_count']} executions for {clients + 1} requests")
+    bound = delay_s + 2 * clients * compute + 0.25
+    check(max(latencies) <= bound, f"every batched request within delay + compute: slowest {max(latencies) * 1000:.0f} ms, "
+          f"bound {bound * 1000:.0f} ms (lone request {lone * 1000:.0f} ms)")
     print(f"oip_client_check: {clients} requests in {stats['execution_count']} executions", flush=True)
 
 
@@ -220,6 +235,7 @@ def main() -> None:
     parser.add_argument("--max-body-mb", type=int)
     parser.add_argument("--overload", type=int, help="fire this many requests at once instead of the protocol checks")
     parser.add_argument("--batching", type=int, help="fire this many requests at once at a batching model (needs --expected)")
+    parser.add_argument("--batch-delay-ms", type=float, default=50.0, help="the batching model's max_delay_us, in ms")
     parser.add_argument("--drain-pid", type=int, help="SIGTERM this server process and check that it drains")
     parser.add_argument("--grpc-url", help="host:port of the gRPC listener")
     parser.add_argument("--grpc", action="store_true", help="run the gRPC checks (needs --grpc-url, --expected, --big-image, --big-expected)")
@@ -237,7 +253,7 @@ def main() -> None:
         print(f"oip_client_check: {checks} checks passed", flush=True)
         return
     if args.batching:
-        batching(args.url, args.model, image, args.batching, json.load(open(args.expected))["results"])
+        batching(args.url, args.model, image, args.batching, json.load(open(args.expected))["results"], args.batch_delay_ms / 1000)
         print(f"oip_client_check: {checks} checks passed", flush=True)
         return
     if args.overload:

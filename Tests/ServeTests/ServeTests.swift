@@ -128,7 +128,7 @@ final class ServeTests: XCTestCase {
         let model = try ServedModel(
             try Compiler.compile(path: graph.path, options: CompileOptions()),
             options: ServingOptions(workers: 2, threadsPerWorker: 1, maxQueueSize: 16), registry: registry)
-        try checkWithClient(model, registry: registry, maxBodyMiB: 1, ["--image", image, "--expected", expectedFile.path, "--batching", "8"])
+        try checkWithClient(model, registry: registry, maxBodyMiB: 1, ["--image", image, "--expected", expectedFile.path, "--batching", "8", "--batch-delay-ms", "50"])
     }
 
     func testPriorityAndTimeoutRequestParameters() throws {

@@ -4,6 +4,7 @@ import Foundation
 import IR
 import MultiModel
 import Passes
+import Runtime
 
 struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Compile a pipeline graph and show what the passes did.")
@@ -47,6 +48,12 @@ struct Compile: ParsableCommand {
         for r in compiled.reports {
             let outcome = !r.ran ? "skipped (needs --fidelity \(r.fidelity.rawValue))" : r.changed ? r.statistics.description : "no change"
             lines.append("//   \(r.pass) [\(r.fidelity.rawValue)]: \(outcome)")
+        }
+        // A graph with queues or fan-outs runs as stages: show where it is cut (the compile
+        // already checked that it can be).
+        if StagePartition.isStaged(compiled.optimized), let partition = try? StagePartition(compiled.optimized) {
+            lines.append("// stages (each on its own workers, records passed by IR name):")
+            lines += partition.summary.map { "//   " + $0 }
         }
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }

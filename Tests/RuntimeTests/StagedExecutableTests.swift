@@ -31,6 +31,10 @@ final class StagedExecutableTests: XCTestCase {
         XCTAssertEqual(partition.stages[1].writes, ["z"])
         XCTAssertEqual(queue.int("max_batch"), 8)
         XCTAssertEqual(partition.outputs, ["z", "y"])
+        XCTAssertEqual(partition.summary, [
+            "input: map, per request · runs plan of 1 nodes · reads %x · writes %y",
+            "q: batched {max_batch=8, max_delay_us=300000, capacity=16, workers=1, threads=1} · runs plan of 1 nodes · reads %q · writes %z",
+        ])
     }
 
     /// One child per row of %rows: each child's row scaled by the request's own factor (read

@@ -291,3 +291,31 @@ public struct StagePartition: Sendable {
         return sub
     }
 }
+
+extension StagePartition {
+    /// One line per stage, as `visionc compile` prints it under the IR: name, kind (with a
+    /// queue's attributes), fan-out depth, what it runs and what it reads and writes.
+    public var summary: [String] {
+        stages.map { stage in
+            let kind: String
+            switch stage.kind {
+            case .map: kind = stage.depth > 0 ? "map, per child" : "map, per request"
+            case .batched(let queue):
+                let keys = ["max_batch", "max_delay_us", "capacity", "workers", "threads", "timeout_us"]
+                kind = "batched {" + keys.compactMap { key in queue.int(key).map { "\(key)=\($0)" } }.joined(separator: ", ") + "}"
+            case .fanOut(let list): kind = "fan-out over the rows of %\(list)"
+            case .fanIn(let value, let rowType): kind = "fan-in of %\(value) (rows \(rowType))"
+            }
+            let steps = stage.steps.map { step -> String in
+                switch step {
+                case .plan(let graph): "plan of \(graph.nodes.filter { $0.op != .const }.count) nodes"
+                case .dataDependent(let node, _, let output): "\(node.op.rawValue) → %\(output)"
+                }
+            }
+            let runs = steps.isEmpty ? "" : " · runs " + steps.joined(separator: ", ")
+            let reads = stage.reads.isEmpty ? "" : " · reads " + stage.reads.map { "%\($0)" }.joined(separator: " ")
+            let writes = stage.writes.isEmpty ? "" : " · writes " + stage.writes.map { "%\($0)" }.joined(separator: " ")
+            return "\(String(repeating: "  ", count: stage.depth))\(stage.name): \(kind)\(runs)\(reads)\(writes)"
+        }
+    }
+}

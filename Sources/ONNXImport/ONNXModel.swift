@@ -105,7 +105,7 @@ public struct ONNXModel: Sendable {
         guard tensor.hasShape else {
             throw ONNXImportError(.invalidModel("graph value '\(info.name)' has no declared shape (rank)"))
         }
-        let shape = try tensor.shape.dim.map { dim -> Dim in
+        let shape = tensor.shape.dim.map { dim -> Dim in
             switch dim.value {
             case .dimValue(let n)? where n < 0:
                 // Paddle2ONNX declares a dynamic dim as -1 (the PP-OCR classifier's batch);

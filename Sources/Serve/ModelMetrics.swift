@@ -9,7 +9,8 @@ public typealias MetricsRegistry = PrometheusCollectorRegistry
 /// `model` and `version` labels) so dashboards made for Triton read them, plus visionc's own
 /// per-stage time (`visionc_stage_duration_us{stage="decode|preprocess|…|queue"}`): the
 /// paper's breakdown of where a served request's time goes, live. Durations are cumulative
-/// microseconds, as Triton exports them.
+/// microseconds, as Triton exports them. Each name is whole in `metricName` (an empty unit
+/// adds no suffix), so the names stay exactly Triton's.
 final class ModelMetrics: Sendable {
     private let success, failure, inferences, executions: Counter
     private let requestDuration, queueDuration, computeInput, computeInfer, computeOutput: Counter
@@ -18,7 +19,9 @@ final class ModelMetrics: Sendable {
 
     init(registry: PrometheusCollectorRegistry, model: String) {
         let labels = [("model", model), ("version", "1")]
-        func counter(_ name: String, _ help: String) -> Counter { registry.makeCounter(name: name, labels: labels, help: help) }
+        func counter(_ name: String, _ help: String) -> Counter {
+            registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+        }
         success = counter("nv_inference_request_success", "Number of successful inference requests")
         failure = counter("nv_inference_request_failure", "Number of failed inference requests")
         inferences = counter("nv_inference_count", "Number of inferences performed")
@@ -28,12 +31,16 @@ final class ModelMetrics: Sendable {
         computeInput = counter("nv_inference_compute_input_duration_us", "Cumulative compute input duration in microseconds (decode and preprocess)")
         computeInfer = counter("nv_inference_compute_infer_duration_us", "Cumulative compute inference duration in microseconds (the model)")
         computeOutput = counter("nv_inference_compute_output_duration_us", "Cumulative compute output duration in microseconds (postprocess)")
-        pending = registry.makeGauge(name: "nv_inference_pending_request_count", labels: labels, help: "Instantaneous number of pending requests awaiting execution")
+        pending = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                metricName: "nv_inference_pending_request_count", unitName: "", helpText: "Instantaneous number of pending requests awaiting execution"),
+            labels: labels)
         var stages: [StageCategory: Counter] = [:]
         for stage in StageCategory.allCases {
             stages[stage] = registry.makeCounter(
-                name: "visionc_stage_duration_us", labels: labels + [("stage", stage.rawValue)],
-                help: "Cumulative time of served requests by stage, in microseconds")
+                descriptor: MetricNameDescriptor(
+                    metricName: "visionc_stage_duration_us", unitName: "", helpText: "Cumulative time of served requests by stage, in microseconds"),
+                labels: labels + [("stage", stage.rawValue)])
         }
         self.stages = stages
     }

@@ -137,7 +137,7 @@ struct Bench: ParsableCommand {
         if let fidelity { arguments += ["--fidelity", fidelity.rawValue] }
         if let requests { arguments += ["--requests", String(requests)] }
         if let threads { arguments += ["--threads-per-model", String(threads)] }
-        var cascade = try BenchCascade.parse(arguments)
+        let cascade = try BenchCascade.parse(arguments)
         try cascade.run()
     }
 

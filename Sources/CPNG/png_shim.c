@@ -30,7 +30,7 @@ static void on_warning(png_structp png, png_const_charp text) {
 static void read_bytes(png_structp png, png_bytep out, png_size_t count) {
     reader *r = (reader *)png_get_io_ptr(png);
     if (count > r->size - r->offset) {
-        png_error(png, "the file ends before the image data does (truncated)");
+        png_error(png, "the file ends early (truncated)");
     }
     memcpy(out, r->data + r->offset, count);
     r->offset += count;

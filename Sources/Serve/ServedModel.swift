@@ -159,8 +159,11 @@ public final class ServedModel: @unchecked Sendable {
         }
         let timeout = scheduling.timeoutMicroseconds ?? options.queueTimeoutMicroseconds
         guard timeout >= 0 else { throw InferenceError(.badRequest, "timeout \(timeout) µs is negative") }
+        // A timeout too long to add to the clock (a client may send up to 2^63 µs) is none.
+        let (nanoseconds, tooLong) = UInt64(timeout).multipliedReportingOverflow(by: 1000)
+        let (end, pastClock) = started.addingReportingOverflow(nanoseconds)
+        let deadline = timeout > 0 && !tooLong && !pastClock ? end : nil
         let result: Outcome = await withCheckedContinuation { continuation in
-            let deadline = timeout > 0 ? started + UInt64(timeout) * 1000 : nil
             let job = Job(input: image, enqueued: started, deadline: deadline) { continuation.resume(returning: $0) }
             lock.lock()
             defer { lock.unlock() }

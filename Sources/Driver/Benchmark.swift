@@ -85,8 +85,8 @@ public struct BenchVariant: Sendable {
     }
 
     /// The name without its transport: variants with the same configuration share one
-    /// compiled graph (and one server).
-    public var configuration: String { endpoint == nil ? String(name.split(separator: "@", maxSplits: 1).first ?? "") : "O2" }
+    /// compiled graph (and one server); a running server's is its URL.
+    public var configuration: String { String(name.split(separator: "@", maxSplits: 1).first ?? "") }
 }
 
 /// How much each variant is measured per input and concurrency level.
@@ -359,16 +359,16 @@ public struct Benchmark {
                 let key = variants[v].endpoint ?? "\(variants[v].configuration)/\(shape)"
                 let server = try servers[key] ?? serve!(variants[v], compiled[v], load)
                 servers[key] = server
-                return Array(repeating: BenchTarget(server: server, transport: variants[v].transport), count: load.concurrency)
+                return Array(repeating: .server(server, variants[v].transport), count: load.concurrency)
             }
             // A graph with queues runs on one shared runner that every client calls at once
             // (that is how requests meet in a batch); its first stage has `workers` workers.
             let staged = StagePartition.isStaged(compiled[v].optimized)
             let key = "\(v)/\(shape)"
             if let cached = pools[key] { return staged ? Array(repeating: cached[0], count: load.concurrency) : cached }
-            let made = staged
-                ? [BenchTarget(try PipelineRunner(compiled[v], threads: load.threadsPerWorker, inputWorkers: load.workers))]
-                : try (0..<load.workers).map { _ in BenchTarget(try PipelineRunner(compiled[v], threads: load.threadsPerWorker)) }
+            let made: [BenchTarget] = staged
+                ? [.runner(try PipelineRunner(compiled[v], threads: load.threadsPerWorker, inputWorkers: load.workers))]
+                : try (0..<load.workers).map { _ in BenchTarget.runner(try PipelineRunner(compiled[v], threads: load.threadsPerWorker)) }
             pools[key] = made
             return staged ? Array(repeating: made[0], count: load.concurrency) : made
         }
@@ -486,30 +486,29 @@ public struct Benchmark {
 /// What serves a window's requests: a `PipelineRunner` handed between client threads (sound
 /// because `WindowState` gives each runner to one thread at a time, which is the runner's
 /// contract, or the runner is shared), or a server reached over a transport.
-final class BenchTarget: @unchecked Sendable {
-    let runner: PipelineRunner?
-    let server: (any BenchServer)?
-    let transport: BenchTransport
+enum BenchTarget: @unchecked Sendable {
+    case runner(PipelineRunner)
+    case server(any BenchServer, BenchTransport)
 
-    init(_ runner: PipelineRunner) {
-        self.runner = runner
-        server = nil
-        transport = .inProcess
+    var runner: PipelineRunner? {
+        if case .runner(let runner) = self { runner } else { nil }
     }
 
-    init(server: any BenchServer, transport: BenchTransport) {
-        runner = nil
-        self.server = server
-        self.transport = transport
+    var server: (any BenchServer)? {
+        if case .server(let server, _) = self { server } else { nil }
     }
 
     /// Serves one image: the node profile in process, no entries over a transport (the
     /// server's accounting is read per window instead).
     func serve(_ payload: Tensor, name: String) throws -> [NodeTiming] {
-        if let runner { return try runner.run(input: payload, name: name).0.profile.entries }
-        guard case .u8(let bytes) = payload.data else { throw DriverError("\(name): a request to a server is an encoded image (bytes)") }
-        try server!.send(bytes, over: transport)
-        return []
+        switch self {
+        case .runner(let runner):
+            return try runner.run(input: payload, name: name).0.profile.entries
+        case .server(let server, let transport):
+            guard case .u8(let bytes) = payload.data else { throw DriverError("\(name): a request to a server is an encoded image (bytes)") }
+            try server.send(bytes, over: transport)
+            return []
+        }
     }
 }
 

@@ -101,20 +101,13 @@ struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleServiceProtoco
         }
         var inputs: [RequestInput] = []
         for (index, input) in request.inputs.enumerated() {
-            guard input.shape.allSatisfy({ $0 >= 0 }), input.shape.count <= 8 else {
-                throw InferenceError(.badRequest, "input '\(input.name)': shape \(input.shape) has a negative dim or too many")
-            }
             let elements: [[UInt8]]
             if request.rawInputContents.isEmpty {
                 elements = input.contents.bytesContents.map { [UInt8]($0) }
             } else {
                 elements = try InferenceRequest.serializedBytes([UInt8](request.rawInputContents[index]), input: input.name)
             }
-            let shape = input.shape.map { Int($0) }
-            guard shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) == elements.count else {
-                throw InferenceError(.badRequest, "input '\(input.name)': shape \(shape) does not match its \(elements.count) BYTES elements")
-            }
-            inputs.append(RequestInput(name: input.name, datatype: input.datatype, shape: shape, elements: elements))
+            inputs.append(try RequestInput(name: input.name, datatype: input.datatype, shape: input.shape.map { Int($0) }, elements: elements))
         }
         return inputs
     }

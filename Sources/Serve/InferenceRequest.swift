@@ -32,6 +32,27 @@ struct RequestInput {
     var shape: [Int]
     /// BYTES elements, each the bytes of one string or encoded image.
     var elements: [[UInt8]]
+
+    /// An input as REST and gRPC requests alike give it, checked: no negative dim, and as
+    /// many elements as the shape holds (a shape whose size overflows is too large).
+    init(name: String, datatype: String, shape: [Int], elements: [[UInt8]]) throws(InferenceError) {
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw InferenceError(.badRequest, "input '\(name)': shape \(shape) has a negative dim")
+        }
+        var count = 1
+        for dim in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard !overflow else { throw InferenceError(.badRequest, "input '\(name)': shape \(shape) is too large") }
+            count = product
+        }
+        guard elements.count == count else {
+            throw InferenceError(.badRequest, "input '\(name)' has shape \(shape) but \(elements.count) elements")
+        }
+        self.name = name
+        self.datatype = datatype
+        self.shape = shape
+        self.elements = elements
+    }
 }
 
 /// What the client asked to get back.
@@ -61,7 +82,7 @@ struct InferenceRequest {
     static func decode(body: [UInt8], headerLength: Int?, singleInput: String) throws(InferenceError) -> InferenceRequest {
         if headerLength == 0 {
             return InferenceRequest(
-                id: nil, inputs: [RequestInput(name: singleInput, datatype: "BYTES", shape: [1], elements: [rawElement(body)])],
+                id: nil, inputs: [try RequestInput(name: singleInput, datatype: "BYTES", shape: [1], elements: [rawElement(body)])],
                 outputs: nil, binaryOutputs: false)
         }
         let jsonLength = headerLength ?? body.count
@@ -113,16 +134,7 @@ struct InferenceRequest {
             } else {
                 throw InferenceError(.badRequest, "input '\(name)' has neither 'data' nor a binary_data_size parameter")
             }
-            var count = 1
-            for dim in shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: dim)
-                guard !overflow else { throw InferenceError(.badRequest, "input '\(name)': shape \(shape) is too large") }
-                count = product
-            }
-            guard elements.count == count else {
-                throw InferenceError(.badRequest, "input '\(name)' has shape \(shape) but \(elements.count) elements")
-            }
-            inputs.append(RequestInput(name: name, datatype: datatype, shape: shape, elements: elements))
+            inputs.append(try RequestInput(name: name, datatype: datatype, shape: shape, elements: elements))
         }
         guard binary.isEmpty else {
             throw InferenceError(.badRequest, "\(binary.count) bytes of binary data are not claimed by any input's binary_data_size")

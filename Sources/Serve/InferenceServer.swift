@@ -264,6 +264,89 @@ struct DrainService: Service {
     }
 }
 
+/// A server `startInBackground` runs on loopback: the ports its listeners bound, and `stop`.
+public final class BackgroundServer: Sendable {
+    public let host: String
+    public let httpPort: Int
+    public let grpcPort: Int?
+    public let metricsPort: Int?
+    private let server: InferenceServer
+    private let stopped: DispatchSemaphore
+
+    fileprivate init(host: String, ports: [InferenceServer.Listener: Int], server: InferenceServer, stopped: DispatchSemaphore) {
+        self.host = host
+        httpPort = ports[.http] ?? 0
+        grpcPort = ports[.grpc]
+        metricsPort = ports[.metrics]
+        self.server = server
+        self.stopped = stopped
+    }
+
+    /// Drains and stops the server as a shutdown signal would, waiting up to 10 s for it.
+    public func stop() {
+        Task { [server] in await server.shutdown() }
+        _ = stopped.wait(timeout: .now() + 10)
+    }
+}
+
+extension InferenceServer {
+    /// Runs the server on free ports of `host` in a background task, for the programs and
+    /// tests that drive it from the same process (`visionc bench`'s remote variants); returns
+    /// once every listener asked for is bound, or throws when the server fails or does not
+    /// come up within `timeout` seconds. Logs warnings and errors only.
+    public func startInBackground(host: String = "127.0.0.1", grpc: Bool = true, metrics: Bool = false, timeout: Double = 30) throws -> BackgroundServer {
+        let ports = BoundPorts(expected: [.http] + (grpc ? [.grpc] : []) + (metrics ? [.metrics] : []))
+        let stopped = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                try await run(host: host, port: 0, grpcPort: grpc ? 0 : nil, metricsPort: metrics ? 0 : nil, handleSignals: false, quiet: true) {
+                    ports.set($0, $1)
+                }
+            } catch {
+                ports.fail(error)
+            }
+            stopped.signal()
+        }
+        return BackgroundServer(host: host, ports: try ports.wait(seconds: timeout), server: self, stopped: stopped)
+    }
+}
+
+/// The ports a background server's listeners came up on, waited for by the thread that started it.
+private final class BoundPorts: @unchecked Sendable {
+    private let expected: Set<InferenceServer.Listener>
+    private let condition = NSCondition()
+    private var ports: [InferenceServer.Listener: Int] = [:]
+    private var error: Error?
+
+    init(expected: [InferenceServer.Listener]) { self.expected = Set(expected) }
+
+    func set(_ listener: InferenceServer.Listener, _ port: Int) {
+        condition.lock()
+        ports[listener] = port
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func fail(_ error: Error) {
+        condition.lock()
+        self.error = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait(seconds: Double) throws -> [InferenceServer.Listener: Int] {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while !expected.isSubset(of: ports.keys) && error == nil {
+            guard condition.wait(until: deadline) else { break }
+        }
+        if let error { throw DriverError("the server did not start: \(error)") }
+        guard expected.isSubset(of: ports.keys) else { throw DriverError("the server did not start within \(Int(seconds)) s") }
+        return ports
+    }
+}
+
 /// The running server's service group, set once by `run`.
 private final class RunningGroup: @unchecked Sendable {
     private let lock = NSLock()

@@ -118,15 +118,9 @@ final class ServeTests: XCTestCase {
         let expectedFile = FileManager.default.temporaryDirectory.appendingPathComponent("serve-batched-\(getpid()).json")
         try expected.encoded().write(to: expectedFile)
         defer { try? FileManager.default.removeItem(at: expectedFile) }
-        let yaml = try String(contentsOfFile: TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify-batched.yaml").path, encoding: .utf8)
-            .replacingOccurrences(of: "max_delay_us: 2000", with: "max_delay_us: 50000")
-            .replacingOccurrences(of: "../assets/", with: TestPaths.asset("").path + "/")
-        let graph = FileManager.default.temporaryDirectory.appendingPathComponent("serve-batched-\(getpid()).yaml")
-        try yaml.write(to: graph, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: graph) }
         let registry = MetricsRegistry()
         let model = try ServedModel(
-            try Compiler.compile(path: graph.path, options: CompileOptions()),
+            try Self.classifyBatched(queue: "max_delay_us: 50000"),
             options: ServingOptions(workers: 2, threadsPerWorker: 1, maxQueueSize: 16), registry: registry)
         try checkWithClient(model, registry: registry, maxBodyMiB: 1, ["--image", image, "--expected", expectedFile.path, "--batching", "8", "--batch-delay-ms", "50"])
     }
@@ -193,14 +187,8 @@ final class ServeTests: XCTestCase {
     /// A queue's `timeout_us` as Triton's REJECT policy: a request that would wait longer for
     /// its batch is dropped and answered 503, and the model goes on serving.
     func testARequestOlderThanTheQueueTimeoutGets503() async throws {
-        let yaml = try String(contentsOfFile: TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify-batched.yaml").path, encoding: .utf8)
-            .replacingOccurrences(of: "max_delay_us: 2000", with: "max_delay_us: 5000000, timeout_us: 30000")
-            .replacingOccurrences(of: "../assets/", with: TestPaths.asset("").path + "/")
-        let graph = FileManager.default.temporaryDirectory.appendingPathComponent("serve-timeout-\(getpid()).yaml")
-        try yaml.write(to: graph, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: graph) }
         let model = try ServedModel(
-            try Compiler.compile(path: graph.path, options: CompileOptions()),
+            try Self.classifyBatched(queue: "max_delay_us: 5000000, timeout_us: 30000"),
             options: ServingOptions(workers: 1, threadsPerWorker: 1, maxQueueSize: 4), registry: MetricsRegistry())
         defer { model.shutdown() }
         let image = Array(try Data(contentsOf: TestPaths.asset("images/chelsea.jpg")))
@@ -299,16 +287,9 @@ final class ServeTests: XCTestCase {
         let model = try ServedModel(
             try Compiler.compile(path: graph, options: CompileOptions()),
             options: ServingOptions(workers: 1, threadsPerWorker: 1, maxQueueSize: 8), registry: registry)
-        let server = try InferenceServer(models: [model], maxBodyBytes: 8 << 20, registry: registry)
-        let http = PortBox(), grpc = PortBox()
-        let serving = Task {
-            try await server.run(host: "127.0.0.1", port: 0, grpcPort: 0, metricsPort: nil, handleSignals: false, quiet: true) { listener, port in
-                if listener == .http { http.set(port) } else if listener == .grpc { grpc.set(port) }
-            }
-        }
-        defer { serving.cancel() }
-        let httpPort = try XCTUnwrap(http.wait(seconds: 30)), grpcPort = try XCTUnwrap(grpc.wait(seconds: 30))
-        let urls = ["http://127.0.0.1:\(httpPort)", "grpc://127.0.0.1:\(grpcPort)"]
+        let running = try InferenceServer(models: [model], maxBodyBytes: 8 << 20, registry: registry).startInBackground()
+        defer { running.stop() }
+        let urls = ["http://127.0.0.1:\(running.httpPort)", "grpc://127.0.0.1:\(try XCTUnwrap(running.grpcPort))"]
         let bench = Benchmark(
             variants: [try BenchVariant(parsing: "O2")] + (try urls.map { try BenchVariant(url: $0) }), concurrency: [2],
             budget: .requests(4), rounds: 2, warmup: 1, serve: BenchServers.make)
@@ -341,6 +322,18 @@ final class ServeTests: XCTestCase {
         }
     }
 
+    /// Graphs/classify-batched.yaml compiled with its `max_delay_us: 2000` replaced by `queue`
+    /// (written beside the temporary files, its model and labels found in assets/).
+    private static func classifyBatched(queue: String) throws -> CompiledPipeline {
+        let yaml = try String(contentsOfFile: TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify-batched.yaml").path, encoding: .utf8)
+            .replacingOccurrences(of: "max_delay_us: 2000", with: queue)
+            .replacingOccurrences(of: "../assets/", with: TestPaths.asset("").path + "/")
+        let graph = FileManager.default.temporaryDirectory.appendingPathComponent("serve-batched-\(getpid())-\(queue.hashValue).yaml")
+        try yaml.write(to: graph, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: graph) }
+        return try Compiler.compile(path: graph.path, options: CompileOptions())
+    }
+
     private static func classify() throws -> CompiledPipeline {
         try Compiler.compile(path: TestPaths.repositoryRoot.appendingPathComponent("Graphs/classify.yaml").path, options: CompileOptions())
     }
@@ -354,21 +347,9 @@ final class ServeTests: XCTestCase {
     ) throws {
         let python = TestPaths.repositoryRoot.appendingPathComponent(".venv-clients/bin/python")
         guard TestPaths.exists(python) else { return XCTFail("\(python.path) is missing: run scripts/setup", file: file, line: line) }
-        let server = try InferenceServer(models: [model], maxBodyBytes: maxBodyMiB << 20, registry: registry)
-        let bound = PortBox(), grpcBound = PortBox(), metricsBound = PortBox()
-        let serving = Task {
-            try await server.run(host: "127.0.0.1", port: 0, grpcPort: 0, metricsPort: 0, handleSignals: false) { listener, port in
-                switch listener {
-                case .http: bound.set(port)
-                case .grpc: grpcBound.set(port)
-                case .metrics: metricsBound.set(port)
-                }
-            }
-        }
-        defer { serving.cancel() }
-        guard let port = bound.wait(seconds: 30), let grpcPort = grpcBound.wait(seconds: 30), let metricsPort = metricsBound.wait(seconds: 30) else {
-            return XCTFail("the server did not start listening within 30 s", file: file, line: line)
-        }
+        let running = try InferenceServer(models: [model], maxBodyBytes: maxBodyMiB << 20, registry: registry).startInBackground(metrics: true)
+        defer { running.stop() }
+        let (port, grpcPort, metricsPort) = (running.httpPort, try XCTUnwrap(running.grpcPort), try XCTUnwrap(running.metricsPort))
 
         let process = Process()
         process.executableURL = python
@@ -388,27 +369,6 @@ final class ServeTests: XCTestCase {
         let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertEqual(process.terminationStatus, 0, log, file: file, line: line)
         XCTAssertTrue(log.contains("checks passed"), log, file: file, line: line)
-    }
-}
-
-/// The port the server bound, handed from its start-up callback to the test thread.
-private final class PortBox: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var port: Int?
-
-    func set(_ value: Int) {
-        condition.lock()
-        port = value
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func wait(seconds: Double) -> Int? {
-        let deadline = Date().addingTimeInterval(seconds)
-        condition.lock()
-        defer { condition.unlock() }
-        while port == nil && condition.wait(until: deadline) {}
-        return port
     }
 }
 

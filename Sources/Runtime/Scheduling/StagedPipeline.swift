@@ -289,7 +289,7 @@ public final class StagedPipeline: @unchecked Sendable {
         let stage = stages[index]
         guard let queue = queues[index] else { return }
         while let batch = queue.popBatch() {
-            for envelope in queue.takeExpired() {
+            for envelope in queue.policy.timeoutMicroseconds > 0 ? queue.takeExpired() : [] {
                 finish(envelope.request, .failure(QueueTimeoutError(queue: stage.name, timeoutMicroseconds: queue.policy.timeoutMicroseconds)))
             }
             let live = batch.filter { !isDead($0.request) }

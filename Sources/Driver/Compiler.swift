@@ -35,6 +35,7 @@ public struct CompiledPipeline: Sendable {
     public var reports: [PassReport]
     public var outputs: [PipelineOutput]
     public var rankings: [Ranking]
+    public var textReadings: [TextReading]
 }
 
 /// The compile flow as one straight function (spec → IR → passes), so reading it tells
@@ -60,7 +61,7 @@ public enum Compiler {
         }
         return CompiledPipeline(
             spec: spec, options: options, lowered: lowered.graph, optimized: optimized, reports: reports,
-            outputs: lowered.outputs, rankings: lowered.rankings)
+            outputs: lowered.outputs, rankings: lowered.rankings, textReadings: lowered.textReadings)
     }
 
     /// The pass pipeline of `options` on an imported graph: the one place passes run, for

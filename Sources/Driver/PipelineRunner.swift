@@ -16,12 +16,22 @@ public struct RankedClass: Sendable, Hashable {
     public var label: String?
 }
 
+/// One line of read text: its box (corners as x, y pairs, clockwise from the top-left for a
+/// 4-corner box), the text and its score.
+public struct TextLine: Sendable, Hashable, Codable {
+    public var box: [[Double]]
+    public var text: String
+    public var score: Double
+}
+
 /// What one pipeline run gives back for one input.
 public struct PipelineResult: Sendable {
     public var input: String
     public var outputs: [Tensor]
     /// One list per `Ranking` of the pipeline, best first.
     public var rankings: [[RankedClass]]
+    /// One list per `TextReading` of the pipeline, in its order.
+    public var texts: [[TextLine]]
     public var profile: Profile
 }
 
@@ -102,7 +112,22 @@ public final class PipelineRunner: @unchecked Sendable {
                 return RankedClass(index: index, score: score, label: label)
             }
         }
-        return (PipelineResult(input: name, outputs: result.outputs, rankings: rankings, profile: result.profile), result.captured)
+        let texts = compiled.textReadings.map { reading in Self.lines(reading, outputs: result.outputs) }
+        return (PipelineResult(input: name, outputs: result.outputs, rankings: rankings, texts: texts, profile: result.profile), result.captured)
+    }
+
+    /// The text of each row of a reading: token t is `labels[t − 1]`; −1 ends a row.
+    static func lines(_ reading: TextReading, outputs: [Tensor]) -> [TextLine] {
+        let boxes = outputs[reading.boxesOutput], tokens = outputs[reading.tokensOutput], scores = outputs[reading.scoresOutput].floats
+        let corners = boxes.floats.map(Double.init), ids = tokens.integers
+        let (k, length) = (boxes.shape.last ?? 0, tokens.shape.last ?? 0)
+        return scores.indices.map { row in
+            let box = stride(from: 0, to: k - 1, by: 2).map { [corners[row * k + $0], corners[row * k + $0 + 1]] }
+            let text = ids[(row * length)..<((row + 1) * length)].prefix { $0 > 0 }.map { id in
+                id <= reading.labels.count ? reading.labels[id - 1] : ""
+            }.joined()
+            return TextLine(box: box, text: text, score: Double(scores[row]))
+        }
     }
 
     public func run(path: String) throws -> PipelineResult {

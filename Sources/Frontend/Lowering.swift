@@ -10,12 +10,25 @@ public struct LoweredPipeline: Sendable {
     public var outputs: [PipelineOutput]
     /// Top-k results among the outputs, to be shown as ranked classes.
     public var rankings: [Ranking]
+    /// Text lines among the outputs, to be shown as text.
+    public var textReadings: [TextReading]
 }
 
 /// One graph output.
 public struct PipelineOutput: Sendable, Hashable {
     /// The value's IR name when lowered (passes keep output names).
     public var name: String
+}
+
+/// A `text_lines` whose boxes, tokens and scores are all pipeline outputs: read text, one line
+/// per row.
+public struct TextReading: Sendable, Hashable {
+    /// Positions in the graph outputs.
+    public var boxesOutput: Int
+    public var tokensOutput: Int
+    public var scoresOutput: Int
+    /// What each token means: token t is `labels[t - 1]` (0 is the CTC blank).
+    public var labels: [String]
 }
 
 /// A `topk` whose scores and indices are both pipeline outputs.
@@ -45,6 +58,12 @@ public struct Lowering {
     private var inputValues: [String: ValueID] = [:]
     /// Every lowered topk: its scores, its indices and the labels of its classes.
     private var topks: [(scores: ValueID, indices: ValueID, labels: [String]?)] = []
+    /// Metadata of each model node's model, by node name (for `ctc_decode: {labels: model}`).
+    private var modelMetadata: [String: [String: String]] = [:]
+    /// The labels of each `ctc_decode`'s tokens, by the tokens value.
+    private var tokenLabels: [ValueID: [String]] = [:]
+    /// Every lowered `text_lines`: its three results and the labels of its tokens.
+    private var textLines: [(boxes: ValueID, tokens: ValueID, scores: ValueID, labels: [String])] = []
 
     public static func lower(_ spec: PipelineSpec) throws -> LoweredPipeline {
         var lowering = Lowering(spec: spec)
@@ -86,15 +105,22 @@ public struct Lowering {
             guard let s = graph.outputs.firstIndex(of: topk.scores), let i = graph.outputs.firstIndex(of: topk.indices) else { return nil }
             return Ranking(scoresOutput: s, indicesOutput: i, labels: topk.labels)
         }
+        let textReadings = textLines.compactMap { lines -> TextReading? in
+            guard let b = graph.outputs.firstIndex(of: lines.boxes), let t = graph.outputs.firstIndex(of: lines.tokens),
+                  let s = graph.outputs.firstIndex(of: lines.scores) else { return nil }
+            return TextReading(boxesOutput: b, tokensOutput: t, scoresOutput: s, labels: lines.labels)
+        }
         try Verifier.verify(graph)
-        return LoweredPipeline(graph: graph, outputs: outputs, rankings: rankings)
+        return LoweredPipeline(graph: graph, outputs: outputs, rankings: rankings, textReadings: textReadings)
     }
 
     // MARK: - Op lists
 
     private mutating func lowerOps(_ ops: [OpSpec], of node: NodeSpec) throws {
         let operandCount = ops.first?.operation.operandCount ?? 1
-        guard node.inputs.count == operandCount else {
+        // A collect gathers any number of values from the same children.
+        let variadic = ops.first?.operation == .collect && !node.inputs.isEmpty
+        guard variadic || node.inputs.count == operandCount else {
             let what = operandCount == 1 ? "exactly one value" : "\(operandCount) values (its first op, \(ops[0].operation.name), takes \(operandCount))"
             throw LoweringError(at: node.location, "an ops node reads \(what), found \(node.inputs.count)")
         }
@@ -111,7 +137,7 @@ public struct Lowering {
                 throw LoweringError(at: op.location, "\(op.operation.name) reads \(op.operation.operandCount) values, so it must be the first op of its node (with inputs: [...])")
             }
             do {
-                results = try lower(op, input: current, extra: index == 0 ? Array(operands.dropFirst()) : [], name: name, node: node.name)
+                results = try lower(op, input: current, extra: index == 0 ? Array(operands.dropFirst()) : [], name: name, node: node)
             } catch let error as LoweringError {
                 throw error
             } catch {
@@ -125,8 +151,9 @@ public struct Lowering {
 
     /// The IR for one YAML op; returns its named results.
     private mutating func lower(
-        _ op: OpSpec, input: ValueID, extra: [ValueID], name: String, node: String
+        _ op: OpSpec, input: ValueID, extra: [ValueID], name: String, node nodeSpec: NodeSpec
     ) throws -> [(name: String, value: ValueID)] {
+        let node = nodeSpec.name
         func single(_ irOp: Op, _ x: ValueID, _ attributes: Attributes) throws -> [(name: String, value: ValueID)] {
             [(name: "result", value: try graph.append(irOp, [x], attributes: attributes, name: name)[0])]
         }
@@ -158,6 +185,17 @@ public struct Lowering {
                 attributes["shorter"] = .int(n)
                 if let maxSize { attributes["max_size"] = .int(maxSize) }
             case .longer(let n): attributes["longer"] = .int(n)
+            case .longerAtMost(let n, let multiple):
+                attributes["longer_at_most"] = .int(n)
+                attributes["multiple_of"] = .int(multiple)
+            case .shorterAtLeast(let n, let multiple):
+                attributes["shorter_at_least"] = .int(n)
+                attributes["multiple_of"] = .int(multiple)
+            case .multipleOf(let multiple): attributes["multiple_of"] = .int(multiple)
+            case .height(let h, let minWidth, let maxWidth):
+                attributes["height"] = .int(h)
+                attributes["min_width"] = .int(minWidth)
+                attributes["max_width"] = .int(maxWidth)
             }
             return try single(.resize, input, attributes)
         case .centerCrop(let c):
@@ -183,6 +221,7 @@ public struct Lowering {
             switch p.amount {
             case .multipleOf(let n): attributes["multiple_of"] = .int(n)
             case .pads(let t, let l, let b, let r): attributes["pads"] = .ints([t, l, b, r])
+            case .atLeast(let h, let w): attributes["min_size"] = .ints([h, w])
             }
             return try single(.padSpatial, input, attributes)
         case .toTensor(let t):
@@ -201,7 +240,21 @@ public struct Lowering {
         case .forEach:
             return try single(.forEach, input, [:])
         case .collect:
-            return try single(.collect, input, [:])
+            // Each result is named as what it gathers was within its node (`text.tokens` →
+            // `tokens`), so `all.tokens` reads it.
+            let labels = nodeSpec.inputs.map { reference -> String in
+                if case .node(let producer, let output) = reference.producer { return output ?? producer }
+                return "\(reference)"
+            }
+            guard Set(labels).count == labels.count else {
+                throw LoweringError(at: op.location, "collect gathers values with the same name twice: \(labels.joined(separator: ", "))")
+            }
+            guard labels.count > 1 else { return try single(.collect, input, [:]) }
+            let types = try graph.inferTypes(op: .collect, inputs: [input] + extra, attributes: [:])
+            let results = graph.append(
+                .collect, [input] + extra, attributes: [:],
+                results: zip(labels, types).map { (name: "\(name).\($0)", type: $1) })
+            return zip(labels, results).map { (name: $0, value: $1) }
         case .nms(let n):
             var attributes: Attributes = [
                 "iou_threshold": .float(Float(n.iouThreshold)), "mode": .string(n.overlap.rawValue),
@@ -216,6 +269,41 @@ public struct Lowering {
             return [(name: "result", value: try graph.append(.cropBox, [input] + extra, attributes: ["size": .ints([c.height, c.width])], name: name)[0])]
         case .mean(let axis):
             return try single(.reduceMean, input, ["axes": .ints([axis]), "keepdims": .int(1)])
+        case .dbBoxes(let d):
+            return [(name: "result", value: try graph.append(.dbBoxes, [input] + extra, attributes: [
+                "threshold": .float(Float(d.threshold)), "box_threshold": .float(Float(d.boxThreshold)),
+                "unclip_ratio": .float(Float(d.unclipRatio)), "max_candidates": .int(d.maxCandidates),
+            ], name: name)[0])]
+        case .perspectiveCrop:
+            return [(name: "result", value: try graph.append(.perspectiveCrop, [input] + extra, attributes: [:], name: name)[0])]
+        case .rotate180If(let r):
+            return [(name: "result", value: try graph.append(
+                .rotate180If, [input] + extra, attributes: ["class": .int(r.classIndex), "threshold": .float(Float(r.threshold))], name: name)[0])]
+        case .ctcDecode(let c):
+            let labels = try ctcLabels(c, of: nodeSpec, at: op.location)
+            if let classes = graph.type(of: input).shape.last?.value, classes != labels.count + 1 {
+                throw LoweringError(
+                    at: op.location, "ctc_decode: the model gives \(classes) classes per step, but there are \(labels.count) labels (+ the blank = \(labels.count + 1))")
+            }
+            let types = try graph.inferTypes(op: .ctcDecode, inputs: [input], attributes: ["max_length": .int(c.maxLength)])
+            let results = graph.append(
+                .ctcDecode, [input], attributes: ["max_length": .int(c.maxLength)],
+                results: [(name: name, type: types[0]), (name: "\(node).scores", type: types[1])])
+            tokenLabels[results[0]] = labels
+            return [(name: "tokens", value: results[0]), (name: "scores", value: results[1])]
+        case .mapBoxes:
+            return [(name: "result", value: try graph.append(.mapBoxes, [input] + extra, attributes: [:], name: name)[0])]
+        case .textLines(let minScore):
+            let operands = [input] + extra
+            guard let labels = labelsOfTokens(operands[1]) else {
+                throw LoweringError(at: op.location, "text_lines: its second input must be the tokens of a ctc_decode (or their collect)")
+            }
+            let types = try graph.inferTypes(op: .textLines, inputs: operands, attributes: ["min_score": .float(Float(minScore))])
+            let results = graph.append(
+                .textLines, operands, attributes: ["min_score": .float(Float(minScore))],
+                results: [(name: "\(name).boxes", type: types[0]), (name: "\(name).tokens", type: types[1]), (name: "\(name).scores", type: types[2])])
+            textLines.append((results[0], results[1], results[2], labels))
+            return [(name: "boxes", value: results[0]), (name: "tokens", value: results[1]), (name: "scores", value: results[2])]
         }
     }
 
@@ -240,6 +328,34 @@ public struct Lowering {
             value = try graph.append(op, [value], attributes: attributes, name: stepName)[0]
         }
         return value
+    }
+
+    /// The labels a `ctc_decode` names: its model's metadata entry (one label per line, and a
+    /// space after them, as PaddleOCR's `CTCLabelDecode` appends one), or a labels file.
+    private func ctcLabels(_ spec: CTCDecodeSpec, of node: NodeSpec, at location: SourceLocation) throws -> [String] {
+        switch spec.labels {
+        case .file(let path):
+            return try readLabels(path)
+        case .modelMetadata(let key):
+            guard let reference = node.inputs.first, case .node(let producer, _) = reference.producer,
+                  let metadata = modelMetadata[producer] else {
+                throw LoweringError(at: location, "ctc_decode with labels: model must read a model node's output")
+            }
+            guard let text = metadata[key] else {
+                throw LoweringError(at: location, "the model of node '\(producer)' has no metadata entry '\(key)' (its entries: \(metadata.keys.sorted().joined(separator: ", ")))")
+            }
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+            if lines.last == "" { lines.removeLast() }
+            return lines + [" "]
+        }
+    }
+
+    /// The labels of a `ctc_decode`'s tokens, followed through the `collect` that gathered them.
+    private func labelsOfTokens(_ value: ValueID) -> [String]? {
+        if let labels = tokenLabels[value] { return labels }
+        guard let producer = graph.producers()[value], graph.nodes[producer].op == .collect,
+              let position = graph.nodes[producer].outputs.firstIndex(of: value) else { return nil }
+        return tokenLabels[graph.nodes[producer].inputs[position]]
     }
 
     private func readLabels(_ path: Located<String>) throws -> [String] {
@@ -293,6 +409,7 @@ public struct Lowering {
                 at: queue.location,
                 "the model's input '\(inputName)' has a fixed batch of \(declared.type.shape[0]), so requests cannot be batched; use max_batch: 1 or a model exported with a dynamic batch dim")
         }
+        modelMetadata[node.name] = model.metadata
         do {
             let outputs = try model.inline(into: &graph, binding: [inputName: value])
             nodeResults[node.name] = outputs.map { (name: $0.name, value: $0.value) }

@@ -31,8 +31,46 @@ public enum ImageGeometry {
             let newShort = max(Int(Double(longer) * Double(short) / Double(long)), 1)
             return h <= w ? (newShort, longer) : (longer, newShort)
         }
-        throw IRError.invalidAttribute(op: "resize", name: "size", "one of size, shorter or longer is required")
+        if let limit = a.int("longer_at_most") ?? a.int("shorter_at_least") {
+            let longer = a.int("longer_at_most") != nil
+            let multiple = a.int("multiple_of", default: 1)
+            guard limit > 0, multiple > 0 else { throw IRError.invalidAttribute(op: "resize", name: "multiple_of", "the limit and multiple must be positive") }
+            let side = longer ? max(h, w) : min(h, w)
+            guard longer ? side > limit : side < limit else { return (h, w) }
+            let ratio = Double(limit) / Double(side)
+            return (roundedToMultiple(Int(Double(h) * ratio), multiple), roundedToMultiple(Int(Double(w) * ratio), multiple))
+        }
+        if let multiple = a.int("multiple_of") {
+            guard multiple > 0 else { throw IRError.invalidAttribute(op: "resize", name: "multiple_of", "must be positive") }
+            return (roundedToMultiple(h, multiple), roundedToMultiple(w, multiple))
+        }
+        if let height = a.int("height") {
+            let minWidth = a.int("min_width", default: 1), maxWidth = a.int("max_width", default: 65_535)
+            guard height > 0, minWidth > 0, maxWidth >= minWidth else {
+                throw IRError.invalidAttribute(op: "resize", name: "height", "expected height > 0 and 0 < min_width ≤ max_width")
+            }
+            let scaled = Double(height) * Double(w) / Double(h)
+            let canvas = min(max(Int(scaled), minWidth), maxWidth)
+            return (height, max(1, min(Int(scaled.rounded(.up)), canvas)))
+        }
+        throw IRError.invalidAttribute(
+            op: "resize", name: "size", "one of size, shorter, longer, longer_at_most, shorter_at_least, multiple_of or height is required")
     }
+
+    /// `value` rounded to the nearest multiple of `multiple`, half to even (Python's `round`,
+    /// as PaddleOCR sizes its detector input), and at least one multiple: a side never
+    /// vanishes.
+    static func roundedToMultiple(_ value: Int, _ multiple: Int) -> Int {
+        max(1, Int((Double(value) / Double(multiple)).rounded(.toNearestOrEven))) * multiple
+    }
+
+    /// The attributes that each name a size rule of `resize` (one per resize), and those that
+    /// modify one: a fused `preprocess` carries them the same way.
+    public static let resizeRuleKeys: Set<String> = ["size", "shorter", "longer", "longer_at_most", "shorter_at_least", "multiple_of", "height"]
+    public static let resizeModifierKeys: Set<String> = ["max_size", "min_width", "max_width"]
+
+    /// Whether the attributes name a size rule (a `preprocess` without one does not resize).
+    public static func resizes(_ a: Attributes) -> Bool { a.storage.keys.contains(where: resizeRuleKeys.contains) }
 
     /// Whether the resize's output size is fixed regardless of the input size.
     public static func resizeIsFixed(_ a: Attributes) -> Bool { a.ints("size") != nil }
@@ -109,8 +147,15 @@ extension ImageGeometry {
     }
 
     /// [top, left, bottom, right] of a `pad_spatial` on an image with spatial size (h, w):
-    /// `pads=[t,l,b,r]`, or `multiple_of=N` (bottom and right grow to the next multiple of N).
+    /// `pads=[t,l,b,r]`, `multiple_of=N` (bottom and right grow to the next multiple of N), or
+    /// `min_size=[H,W]` (bottom and right grow to at least H, W; 0 leaves an axis alone).
     public static func spatialPads(height h: Int, width w: Int, attributes a: Attributes) throws -> [Int] {
+        if let size = a.ints("min_size") {
+            guard size.count == 2, size.allSatisfy({ $0 >= 0 }) else {
+                throw IRError.invalidAttribute(op: "pad_spatial", name: "min_size", "expected [h, w] ≥ 0, found \(size)")
+            }
+            return [0, 0, max(0, size[0] - h), max(0, size[1] - w)]
+        }
         if let pads = a.ints("pads") {
             guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else {
                 throw IRError.invalidAttribute(op: "pad_spatial", name: "pads", "expected [top, left, bottom, right] ≥ 0, found \(pads)")

@@ -85,7 +85,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// Fan-out: the nodes that depend on its result run once per row of its operand (a
     /// child), each seeing one row `[1, …]` of `[?n, …]`. Closed by a `collect`.
     case forEach = "for_each"
-    /// Fan-in: closes the innermost `for_each`; the rows its operand had in every child
+    /// Fan-in: closes the innermost `for_each`; for each operand, the rows it had in every child
     /// (one each after a `[1, …]` row, any number after a data-dependent op), concatenated
     /// on axis 0 in child order (`[?rows, …]`, 0 rows for no child).
     case collect
@@ -104,6 +104,29 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// the data, so the runtime runs it between plans.
     case nms
 
+    // MARK: Text
+    /// DB text-detector postprocess (PaddleOCR / RapidOCR): a probability map `f32[1,1,H,W]`
+    /// and the HWC image the boxes belong to → boxes `f32[?n,8]` (4 corners clockwise from
+    /// the top-left, in that image's pixels), in reading order. Data-dependent.
+    case dbBoxes = "db_boxes"
+    /// The upright crop under a 4-corner box `f32[1,8]` of an HWC u8 image (OpenCV's
+    /// perspective warp, PaddleOCR's `get_rotate_crop_image`): `u8[?h,?w,C]`. Data-dependent.
+    case perspectiveCrop = "perspective_crop"
+    /// The HWC image turned 180° when `class` is the best of the probabilities `f32[1,C]` and
+    /// above `threshold`; else unchanged.
+    case rotate180If = "rotate_180_if"
+    /// CTC greedy decode of `f32[N,T,C]` per-step probabilities: tokens `i32[N,max_length]`
+    /// (class indices of the kept steps, −1 after the end) and scores `f32[N]` (their mean
+    /// probability). The labels naming the classes live outside the IR, with the pipeline's
+    /// outputs (as a `topk`'s do).
+    case ctcDecode = "ctc_decode"
+    /// Boxes `f32[n,2k]` (x, y pairs) scaled from the pixels of one HWC image to another's
+    /// (by the ratio of their sizes) and clipped to the second: reads boxes, from, to.
+    case mapBoxes = "map_boxes"
+    /// The text lines whose score is at least `min_score`: reads boxes `f32[n,8]`, tokens
+    /// `i32[n,L]`, scores `f32[n]`; the kept rows of each, in order. Data-dependent.
+    case textLines = "text_lines"
+
     public var group: OpGroup {
         switch self {
         case .const: .constant
@@ -119,7 +142,8 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         case .softmax, .reduceMean: .reduction
         case .topk: .selection
         case .queue, .forEach, .collect: .scheduling
-        case .nms: .selection
+        case .nms, .dbBoxes, .ctcDecode, .mapBoxes, .textLines: .selection
+        case .perspectiveCrop, .rotate180If: .image
         }
     }
 
@@ -136,7 +160,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
 
     /// Whether the op's result shape depends on its operands' values, not only their shapes:
     /// a plan cannot size it, so the runtime runs it between plans.
-    public var hasDataDependentShape: Bool { self == .nms }
+    public var hasDataDependentShape: Bool { [.nms, .dbBoxes, .perspectiveCrop, .textLines].contains(self) }
 
     /// Whether this op can carry a fused activation in its epilogue (`activation` attribute).
     public var acceptsFusedActivation: Bool {

@@ -94,7 +94,7 @@ public enum ShapeInference {
             let x = try image(inputs[0], op)
             guard x.dtype == .u8 else { throw IRError.typeMismatch(op: op.rawValue, "expected u8 input, found \(x)") }
             var h = x.shape[0], w = x.shape[1]
-            if a.storage.keys.contains(where: { ["size", "shorter", "longer"].contains($0) }) {
+            if ImageGeometry.resizes(a) {
                 (h, w) = try resizedDims(x, a)
             }
             let crop = Attributes(["size": a["crop_size"], "box": a["crop_box"]].compactMapValues { $0 })
@@ -369,11 +369,13 @@ public enum ShapeInference {
             return [inputs[0].with(shape: [.known(1)] + inputs[0].shape.dropFirst())]
 
         case .collect:
-            try arity(1...1)
-            guard inputs[0].rank >= 1 else {
-                throw IRError.typeMismatch(op: op.rawValue, "a fan-in concatenates the children's rows on axis 0, so its operand needs one, found \(inputs[0])")
+            try arity(1...64)
+            return try inputs.map { input in
+                guard input.rank >= 1 else {
+                    throw IRError.typeMismatch(op: op.rawValue, "a fan-in concatenates the children's rows on axis 0, so each operand needs one, found \(input)")
+                }
+                return input.with(shape: [.symbol(Self.collectedRowsSymbol)] + input.shape.dropFirst())
             }
-            return [inputs[0].with(shape: [.symbol(Self.collectedRowsSymbol)] + inputs[0].shape.dropFirst())]
 
         case .tileBoxes:
             try arity(1...1)
@@ -415,6 +417,9 @@ public enum ShapeInference {
                     "expected iou_threshold in 0…1, mode union or minimum, max_output ≥ 0 (0: no limit), pixel_inclusive 0 or 1")
             }
             return [TensorType(.i64, [.symbol("kept")])]
+
+        case .dbBoxes, .perspectiveCrop, .rotate180If, .ctcDecode, .mapBoxes, .textLines:
+            return try textResultTypes(op: op, inputs: inputs, attributes: a)
         }
     }
 

@@ -87,7 +87,7 @@ public struct FusePreprocessPass: Pass {
 
 /// What a chain of image ops does so far, as the `preprocess` attributes describe it.
 struct PreprocessSteps {
-    static let resizeKeys: Set<String> = ["size", "shorter", "longer", "max_size", "interpolation"]
+    static let resizeKeys = ImageGeometry.resizeRuleKeys.union(ImageGeometry.resizeModifierKeys).union(["interpolation"])
     static let cropKeys: [String: String] = ["size": "crop_size", "box": "crop_box"]
 
     private var resize: Attributes?

@@ -70,6 +70,26 @@ extension OpSpec {
             return .cropBox(CenterCropSpec(height: size.height, width: size.width))
         }),
         ("mean", { arguments throws(SpecError) in .mean(axis: try arguments.fields(["axis"]).int("axis", default: 0)) }),
+        ("db_boxes", { arguments throws(SpecError) in .dbBoxes(try DBBoxesSpec(arguments)) }),
+        ("perspective_crop", { arguments throws(SpecError) in
+            _ = try arguments.fields([])
+            return .perspectiveCrop
+        }),
+        ("rotate_180_if", { arguments throws(SpecError) in
+            let fields = try arguments.fields(["class", "threshold"])
+            return .rotate180If(Rotate180IfSpec(
+                classIndex: try fields.int("class", default: 1, expected: "a class index ≥ 0") { $0 >= 0 },
+                threshold: try fields.double("threshold", default: 0.9, expected: "a probability in 0…1") { (0...1).contains($0) }))
+        }),
+        ("ctc_decode", { arguments throws(SpecError) in .ctcDecode(try CTCDecodeSpec(arguments)) }),
+        ("map_boxes", { arguments throws(SpecError) in
+            _ = try arguments.fields([])
+            return .mapBoxes
+        }),
+        ("text_lines", { arguments throws(SpecError) in
+            let fields = try arguments.fields(["min_score"])
+            return .textLines(minScore: try fields.double("min_score", default: 0.5, expected: "a number in 0…1") { (0...1).contains($0) })
+        }),
     ]
 }
 
@@ -175,21 +195,33 @@ extension DecodeSpec {
 extension ResizeSpec {
     init(_ arguments: OpArguments) throws(SpecError) {
         let fields = try arguments.fields([
-            "size", "shorter", "longer", "letterbox", "max_size", "interpolation", "match", "antialias", "pad_value",
-            "align",
+            "size", "shorter", "longer", "letterbox", "longer_at_most", "shorter_at_least", "multiple_of", "height",
+            "max_size", "min_width", "max_width", "interpolation", "match", "antialias", "pad_value", "align",
         ])
-        let targetKeys = ["size", "shorter", "longer", "letterbox"].filter { fields[$0] != nil }
+        let targets = ["size", "shorter", "longer", "letterbox", "longer_at_most", "shorter_at_least", "height"]
+        let targetKeys = targets.filter { fields[$0] != nil }
         if targetKeys.count > 1,
-            let conflict = fields.conflict(
-                targetKeys[0], targetKeys[1], expected: "exactly one of size, shorter, longer, letterbox")
+            let conflict = fields.conflict(targetKeys[0], targetKeys[1], expected: "exactly one of \(targets.joined(separator: ", "))")
         {
             throw conflict
         }
-        guard let targetKey = targetKeys.first else {
+        // `multiple_of` alone is a target; with a limit it rounds the limited size.
+        guard let targetKey = targetKeys.first ?? (fields["multiple_of"] != nil ? "multiple_of" : nil) else {
             throw SpecError(
-                at: fields.location, found: "resize has none of size, shorter, longer, letterbox",
+                at: fields.location, found: "resize has none of \(targets.joined(separator: ", ")), multiple_of",
                 expected: "exactly one of them, like {shorter: 256} or {size: [224, 224]}")
         }
+        if let node = fields.keyNode("multiple_of"), !["multiple_of", "longer_at_most", "shorter_at_least"].contains(targetKey) {
+            throw fields.reader.error(
+                at: node, found: "resize has 'multiple_of' with '\(targetKey)'",
+                expected: "'multiple_of' alone or with 'longer_at_most' / 'shorter_at_least'")
+        }
+        for key in ["min_width", "max_width"] where targetKey != "height" {
+            if let node = fields.keyNode(key) {
+                throw fields.reader.error(at: node, found: "resize has '\(key)' with '\(targetKey)'", expected: "'\(key)' only together with 'height'")
+            }
+        }
+        let multiple = try fields.int("multiple_of", default: 1, expected: "an integer from 1 to 4096", where: (1...4096).contains)
         if targetKey != "shorter", let maxSizeKey = fields.keyNode("max_size") {
             throw fields.reader.error(
                 at: maxSizeKey, found: "resize has 'max_size' with '\(targetKey)'",
@@ -214,6 +246,19 @@ extension ResizeSpec {
                     where: { $0 > shorter && $0 <= OpSpec.maxImageSide })
             }
             target = .shorter(shorter, maxSize: maxSize)
+        case "longer_at_most":
+            target = .longerAtMost(try fields.imageSide("longer_at_most"), multipleOf: multiple)
+        case "shorter_at_least":
+            target = .shorterAtLeast(try fields.imageSide("shorter_at_least"), multipleOf: multiple)
+        case "multiple_of":
+            target = .multipleOf(multiple)
+        case "height":
+            let height = try fields.imageSide("height")
+            let minWidth = try fields.int("min_width", default: 1, expected: imageSideExpectation, where: imageSideRange.contains)
+            let maxWidth = try fields.int(
+                "max_width", default: OpSpec.maxImageSide, expected: "an integer from min_width (\(minWidth)) to \(OpSpec.maxImageSide)",
+                where: (minWidth...OpSpec.maxImageSide).contains)
+            target = .height(height, minWidth: minWidth, maxWidth: maxWidth)
         default:
             target = .longer(try fields.imageSide("longer"))
         }
@@ -252,12 +297,18 @@ extension ResizeSpec {
 
 extension PadSpec {
     init(_ arguments: OpArguments) throws(SpecError) {
-        let fields = try arguments.fields(["multiple_of", "pads", "value"])
-        if let conflict = fields.conflict("multiple_of", "pads", expected: "exactly one of multiple_of, pads") {
+        let fields = try arguments.fields(["multiple_of", "pads", "min_height", "min_width", "value"])
+        let amounts = ["multiple_of", "pads", "min_height"].filter { fields[$0] != nil } + (fields["min_height"] == nil && fields["min_width"] != nil ? ["min_width"] : [])
+        if amounts.count > 1, let conflict = fields.conflict(amounts[0], amounts[1], expected: "exactly one of multiple_of, pads, min_height/min_width") {
             throw conflict
         }
         let amount: Amount
-        if let node = fields["pads"] {
+        if fields["min_height"] != nil || fields["min_width"] != nil {
+            let expected = "an integer from 0 to \(OpSpec.maxImageSide)"
+            amount = .atLeast(
+                height: try fields.int("min_height", default: 0, expected: expected, where: (0...OpSpec.maxImageSide).contains),
+                width: try fields.int("min_width", default: 0, expected: expected, where: (0...OpSpec.maxImageSide).contains))
+        } else if let node = fields["pads"] {
             let expected = "[top, left, bottom, right], each an integer from 0 to \(OpSpec.maxImageSide)"
             let sides = try fields.reader.list(node, fields.label("pads"), count: 4, expected: expected).map {
                 node throws(SpecError) in
@@ -402,5 +453,35 @@ extension NMSSpec {
             iouThreshold: try fields.double("iou_threshold", default: 0.5, expected: "a number in 0…1") { (0...1).contains($0) },
             overlap: try fields.choice("mode", default: .union), scoreThreshold: scoreThreshold, maxOutput: maxOutput,
             pixelInclusive: pixelInclusive)
+    }
+}
+
+extension DBBoxesSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let fields = try arguments.fields(["threshold", "box_threshold", "unclip_ratio", "max_candidates"])
+        let defaults = DBBoxesSpec()
+        self.init(
+            threshold: try fields.double("threshold", default: defaults.threshold, expected: "a probability in 0…1") { (0...1).contains($0) },
+            boxThreshold: try fields.double("box_threshold", default: defaults.boxThreshold, expected: "a probability in 0…1") { (0...1).contains($0) },
+            unclipRatio: try fields.double("unclip_ratio", default: defaults.unclipRatio, expected: "a number in 0…10") { (0...10).contains($0) },
+            maxCandidates: try fields.int("max_candidates", default: defaults.maxCandidates, expected: "an integer in 1…100000") { (1...100_000).contains($0) })
+    }
+}
+
+extension CTCDecodeSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let fields = try arguments.fields(["labels", "metadata_key", "max_length"])
+        let expected = "'model' (the decoded model's metadata entry 'metadata_key', by default 'character') or a labels file"
+        let node = try fields.required("labels", expected: expected)
+        let labels: Labels
+        if try fields.reader.string(node, fields.label("labels"), expected: expected) == "model" {
+            labels = .modelMetadata(key: try fields.string("metadata_key", default: "character"))
+        } else {
+            if let key = fields.keyNode("metadata_key") {
+                throw fields.reader.error(at: key, found: "ctc_decode has 'metadata_key' with a labels file", expected: "'metadata_key' only with labels: model")
+            }
+            labels = .file(try arguments.parser.path(node, label: fields.label("labels")))
+        }
+        self.init(labels: labels, maxLength: try fields.int("max_length", default: 256, expected: "an integer in 1…4096") { (1...4096).contains($0) })
     }
 }

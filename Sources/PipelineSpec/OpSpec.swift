@@ -35,6 +35,20 @@ public struct OpSpec: Hashable, Sendable {
         case cropBox(CenterCropSpec)
         /// Mean over one axis, keeping it as 1 (averages the rows a fan-in collected).
         case mean(axis: Int)
+        /// Text boxes from a DB text detector's probability map: reads the map and the image
+        /// the boxes are to be in (`inputs: [map, image]`).
+        case dbBoxes(DBBoxesSpec)
+        /// The upright crop of an image under a 4-corner box: reads the image and the box.
+        case perspectiveCrop
+        /// The image turned 180° when a classifier says so: reads the image and the
+        /// classifier's probabilities.
+        case rotate180If(Rotate180IfSpec)
+        /// CTC greedy decoding of a recognizer's per-step class probabilities.
+        case ctcDecode(CTCDecodeSpec)
+        /// Boxes from the coordinates of one image to another's (reads boxes, from, to).
+        case mapBoxes
+        /// Recognized lines kept by score: reads boxes, token ids and scores.
+        case textLines(minScore: Double)
 
         /// The op's name as written in YAML.
         public var name: String {
@@ -57,6 +71,12 @@ public struct OpSpec: Hashable, Sendable {
             case .tileBoxes: "tile_boxes"
             case .cropBox: "crop_box"
             case .mean: "mean"
+            case .dbBoxes: "db_boxes"
+            case .perspectiveCrop: "perspective_crop"
+            case .rotate180If: "rotate_180_if"
+            case .ctcDecode: "ctc_decode"
+            case .mapBoxes: "map_boxes"
+            case .textLines: "text_lines"
             }
         }
 
@@ -64,7 +84,8 @@ public struct OpSpec: Hashable, Sendable {
         /// the one value before them).
         public var operandCount: Int {
             switch self {
-            case .nms, .cropBox: 2
+            case .nms, .cropBox, .dbBoxes, .perspectiveCrop, .rotate180If: 2
+            case .mapBoxes, .textLines: 3
             default: 1
             }
         }
@@ -141,6 +162,18 @@ public struct ResizeSpec: Hashable, Sendable {
         case shorter(Int, maxSize: Int?)
         /// Longer side becomes `length`, aspect ratio kept.
         case longer(Int)
+        /// Scaled down (never up) so the longer side is at most `length`, each side then
+        /// truncated and rounded to a multiple of `multipleOf` (half to even, as PaddleOCR's
+        /// `round`); unchanged when it already fits.
+        case longerAtMost(Int, multipleOf: Int)
+        /// Scaled up (never down) so the shorter side is at least `length`; as `longerAtMost`.
+        case shorterAtLeast(Int, multipleOf: Int)
+        /// Each side rounded to the nearest multiple (half to even; at least one multiple).
+        case multipleOf(Int)
+        /// Scaled to `height` rows keeping the aspect (PaddleOCR's `resize_norm_img`): on a
+        /// canvas W = clamp(⌊height·w/h⌋, minWidth, maxWidth) wide, the image takes
+        /// min(⌈height·w/h⌉, W) columns; a following `pad: {min_width: W}` fills the canvas.
+        case height(Int, minWidth: Int, maxWidth: Int)
         /// Scaled to fit inside `height` × `width` with the aspect ratio kept, then padded to
         /// exactly that size (YOLO-style letterbox).
         case letterbox(height: Int, width: Int)
@@ -180,12 +213,15 @@ public struct ResizeSpec: Hashable, Sendable {
     }
 }
 
-/// `pad`: grows an HWC image at its bottom and right edge to a multiple of `multipleOf`, or by
-/// explicit `[top, left, bottom, right]` amounts, with a constant per channel.
+/// `pad`: grows an HWC image at its bottom and right edge to a multiple of `multipleOf` or to
+/// at least a size, or by explicit `[top, left, bottom, right]` amounts, with a constant per
+/// channel (u8 pixels, or f32 values after `normalize`).
 public struct PadSpec: Hashable, Sendable {
     public enum Amount: Hashable, Sendable {
         case multipleOf(Int)
         case pads(top: Int, left: Int, bottom: Int, right: Int)
+        /// Bottom and right grow to at least this size (0: that axis is left alone).
+        case atLeast(height: Int, width: Int)
     }
 
     public let amount: Amount
@@ -330,5 +366,56 @@ public struct TileBoxesSpec: Hashable, Sendable {
         self.width = width
         self.rows = rows
         self.cols = cols
+    }
+}
+
+/// `db_boxes`: the DB (Differentiable Binarization) postprocess of PaddleOCR / RapidOCR:
+/// pixels above `threshold` form regions; each region's minimum-area rectangle, kept when its
+/// mean probability is at least `boxThreshold`, is grown by `unclipRatio` (area/perimeter
+/// offset) and scaled to the image: boxes `[n, 8]` (4 corners clockwise from the top-left),
+/// in reading order.
+public struct DBBoxesSpec: Hashable, Sendable {
+    public let threshold: Double
+    public let boxThreshold: Double
+    public let unclipRatio: Double
+    public let maxCandidates: Int
+
+    public init(threshold: Double = 0.3, boxThreshold: Double = 0.5, unclipRatio: Double = 1.6, maxCandidates: Int = 1000) {
+        self.threshold = threshold
+        self.boxThreshold = boxThreshold
+        self.unclipRatio = unclipRatio
+        self.maxCandidates = maxCandidates
+    }
+}
+
+/// `rotate_180_if`: turns the image 180° when class `classIndex` is the classifier's best and
+/// its probability is above `threshold` (PaddleOCR's text direction classifier: class 1 = 180).
+public struct Rotate180IfSpec: Hashable, Sendable {
+    public let classIndex: Int
+    public let threshold: Double
+
+    public init(classIndex: Int = 1, threshold: Double = 0.9) {
+        self.classIndex = classIndex
+        self.threshold = threshold
+    }
+}
+
+/// `ctc_decode`: per step the best class; repeats merged, the blank (class 0) dropped; the
+/// kept steps' classes (as 1-based indices into `labels`) and their mean probability.
+public struct CTCDecodeSpec: Hashable, Sendable {
+    public enum Labels: Hashable, Sendable {
+        /// A metadata entry of the model whose output is decoded (PaddleOCR's `character`).
+        case modelMetadata(key: String)
+        /// One label per line of a file.
+        case file(Located<String>)
+    }
+
+    public let labels: Labels
+    /// Longest text kept per line (its token tensor's width).
+    public let maxLength: Int
+
+    public init(labels: Labels, maxLength: Int = 256) {
+        self.labels = labels
+        self.maxLength = maxLength
     }
 }

@@ -231,6 +231,12 @@ struct Fields {
         return try reader.double(node, label(key), expected: expected, where: isValid)
     }
 
+    /// The string under `key`, or `defaultValue` when the key is absent.
+    func string(_ key: String, default defaultValue: String) throws(SpecError) -> String {
+        guard let node = self[key] else { return defaultValue }
+        return try reader.string(node, label(key))
+    }
+
     /// An error for two keys that exclude each other, reported at the later of them.
     func conflict(_ first: String, _ second: String, expected: String) -> SpecError? {
         guard let firstIndex = entries.firstIndex(where: { $0.key == first }),

@@ -13,7 +13,14 @@ enum ResultFormat {
                 lines.append(String(format: "  %d. %-6d %.5f", rank + 1, c.index, c.score) + label)
             }
         }
-        if r.rankings.isEmpty {
+        for reading in r.texts {
+            lines.append("  \(reading.count) line\(reading.count == 1 ? "" : "s")")
+            for line in reading {
+                let corners = line.box.map { String(format: "(%.0f, %.0f)", $0[0], $0[1]) }.joined(separator: " ")
+                lines.append(String(format: "  %.4f  ", line.score) + "\(corners)  \(line.text)")
+            }
+        }
+        if r.rankings.isEmpty && r.texts.isEmpty {
             for (i, t) in r.outputs.enumerated() { lines.append("  output \(i): \(t.dtype)\(t.shape)") }
         }
         let stages = StageCategory.allCases.compactMap { c -> String? in
@@ -29,25 +36,32 @@ enum ResultFormat {
         for c in StageCategory.allCases where r.profile.seconds(by: c) > 0 { times[c.rawValue] = r.profile.seconds(by: c) * 1000 }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(RunLine(input: r.input, report: r.rankingReport, timeMs: times)) else { return "{}" }
+        guard let data = try? encoder.encode(RunLine(input: r.input, report: r.rankingReport, lines: r.texts.first, timeMs: times)) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 }
 
-/// One line of `run --json`: the ranking report with the input's path and its times.
+/// One line of `run --json`: the ranking report with the input's path and its times; for a
+/// pipeline that reads text (and ranks nothing), `results` holds its lines instead.
 private struct RunLine: Encodable {
     var input: String
     var report: RankingReport
+    var lines: [TextLine]?
     var timeMs: [String: Double]
 
     enum CodingKeys: String, CodingKey {
         case input
+        case results
         case timeMs = "time_ms"
     }
 
     func encode(to encoder: Encoder) throws {
-        try report.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
+        if let lines, report.results.isEmpty {
+            try container.encode(lines, forKey: .results)
+        } else {
+            try report.encode(to: encoder)
+        }
         try container.encode(input, forKey: .input)
         try container.encode(timeMs, forKey: .timeMs)
     }

@@ -12,8 +12,8 @@ enum CascadeRun {
     ///   - threadsPerModel: intra-op threads of every model worker (`--threads`; default: the graph's).
     static func run(graph: String, images: [String], json: Bool, options: CompileOptions, threadsPerModel: Int?) throws -> Int {
         let spec = try StagedPipelineSpec.load(path: graph).adjusted(threadsPerModel: threadsPerModel)
-        guard spec.outputKind == .textLines || spec.outputKind == .faces else {
-            throw CascadeRunError("\(graph): output '\(spec.output)' is \(spec.outputKind); `visionc run` prints text_lines or faces")
+        guard spec.outputKind == .faces else {
+            throw CascadeRunError("\(graph): output '\(spec.output)' is \(spec.outputKind); `visionc run` prints faces")
         }
         let pipeline = try StagedPipeline(name: spec.name, stages: spec.runtimeStages(options: options))
         defer { pipeline.shutdown() }
@@ -26,14 +26,8 @@ enum CascadeRun {
         }
         for (path, result) in zip(images, pipeline.process(records)) {
             do {
-                let record = try result.get()
-                if spec.outputKind == .faces {
-                    let faces = try record.value(spec.output, as: [FaceDetection].self)
-                    print(json ? jsonLine(path, faces) : text(path, faces))
-                } else {
-                    let lines = try record.value(spec.output, as: [OCRLine].self)
-                    print(json ? jsonLine(path, lines) : text(path, lines))
-                }
+                let faces = try result.get().value(spec.output, as: [FaceDetection].self)
+                print(json ? jsonLine(path, faces) : text(path, faces))
             } catch {
                 failures += 1
                 FileHandle.standardError.write(Data("error: \(path): \(error)\n".utf8))
@@ -53,24 +47,6 @@ enum CascadeRun {
         let object: [String: Any] = ["input": path, "results": results]
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
-    }
-
-    private static func jsonLine(_ path: String, _ lines: [OCRLine]) -> String {
-        let results = lines.map { line -> [String: Any] in
-            ["box": line.box.map { [$0.x, $0.y] }, "text": line.text, "score": line.score]
-        }
-        let object: [String: Any] = ["input": path, "results": results]
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    private static func text(_ path: String, _ lines: [OCRLine]) -> String {
-        var output = ["\(path): \(lines.count) line\(lines.count == 1 ? "" : "s")"]
-        for line in lines {
-            let corners = line.box.map { String(format: "(%.0f, %.0f)", $0.x, $0.y) }.joined(separator: " ")
-            output.append(String(format: "  %.4f  ", line.score) + "\(corners)  \(line.text)")
-        }
-        return output.joined(separator: "\n")
     }
 
     private static func text(_ path: String, _ faces: [FaceDetection]) -> String {

@@ -13,14 +13,6 @@ public indirect enum ValueKind: Sendable, Equatable, CustomStringConvertible {
     case jpeg
     /// A decoded 8-bit image, interleaved channels.
     case image
-    /// The text detector's probability map with the page geometry that maps it back.
-    case textMap
-    /// One upright crop of a text box.
-    case textCrop
-    /// One recognized line: box, text, confidence.
-    case textLine
-    /// The final lines of a page, in reading order.
-    case textLines
     /// A face candidate cut to an R-Net or O-Net input.
     case faceCandidate
     /// A candidate with R-Net's or O-Net's probability, regression and landmarks.
@@ -34,10 +26,6 @@ public indirect enum ValueKind: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .jpeg: "jpeg"
         case .image: "image"
-        case .textMap: "text_map"
-        case .textCrop: "text_crop"
-        case .textLine: "text_line"
-        case .textLines: "text_lines"
         case .faceCandidate: "face_candidate"
         case .faceScore: "face_score"
         case .faces: "faces"
@@ -99,7 +87,7 @@ public struct StageOp: Sendable {
     }
 
     /// Every op a pipeline file can name.
-    public static let catalog: [StageOp] = [decodeJPEG, gather] + OCRPipeline.ops + FacePipeline.ops
+    public static let catalog: [StageOp] = [decodeJPEG, gather] + FacePipeline.ops
 
     public static func named(_ name: String) -> StageOp? { catalog.first { $0.name == name } }
 

@@ -1,22 +1,4 @@
 import Runtime
-/// Decoded pixels, row-major HWC, u8.
-public struct Image: Sendable, Equatable {
-    public let width: Int
-    public let height: Int
-    public let channels: Int
-    public let pixels: [UInt8]
-
-    public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) throws {
-        guard width > 0, height > 0, channels > 0, pixels.count == width * height * channels else {
-            throw VisionError("an image of \(width)×\(height)×\(channels) needs \(max(0, width * height * channels)) bytes, got \(pixels.count)")
-        }
-        self.width = width
-        self.height = height
-        self.channels = channels
-        self.pixels = pixels
-    }
-}
-
 /// OpenCV's `cv::resize(..., INTER_AREA)` on one HWC plane of doubles, as MTCNN's peer
 /// calls it: a true area average when shrinking along both axes, otherwise OpenCV's
 /// "area-mode" bilinear (weights from how the destination cell covers the source cells).

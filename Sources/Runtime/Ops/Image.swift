@@ -55,7 +55,7 @@ enum PreprocessKernel {
         let x = n.inShape(0)
         let a = n.attributes
         let (height, width, sourceChannels) = (x[0], x[1], x[2])
-        let resizes = a.storage.keys.contains { ["size", "shorter", "longer"].contains($0) }
+        let resizes = ImageGeometry.resizes(a)
         let box: (y: Int, x: Int, h: Int, w: Int)
         let resized: (h: Int, w: Int)
         do {

@@ -35,10 +35,13 @@ enum OpKernels {
         case .padSpatial: try PadSpatialKernel.make(n)
         case .softmax: try SoftmaxKernel.make(n)
         case .topk: try TopKKernel.make(n)
+        case .rotate180If: try Rotate180IfKernel.make(n)
+        case .ctcDecode: try CTCDecodeKernel.make(n)
+        case .mapBoxes: try MapBoxesKernel.make(n)
         case .const, .decodeJPEG, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .shape, .constantOfShape:
             // The planner handles these itself (constants, decoding, views, plan-time folding).
             throw n.unsupported("has no run-time step (its operands must be known when the plan is built)")
-        case .queue, .forEach, .collect, .nms:
+        case .queue, .forEach, .collect, .nms, .dbBoxes, .perspectiveCrop, .textLines:
             throw n.unsupported("a stage boundary or a data-dependent op: StagedExecutable runs it between plans")
         }
     }

@@ -10,16 +10,18 @@ public struct Stage: Sendable {
         /// record (a copy of the parent plus the element under the stage's name, and its
         /// position under `<name>.index`).
         case expand
-        /// Fan-in: no worker. Collects the value named by `inputs[0]` from every child of a
-        /// parent, in child order, and forwards the parent with that array (`[any Sendable]`,
-        /// empty when the fan-out had no children) under the stage's name.
+        /// Fan-in: no worker. Collects each value `inputs` names from every child of a parent,
+        /// in child order, and forwards the parent with each array (`[any Sendable]`, empty
+        /// when the fan-out had no children) under the matching name of `gathered`.
         case gather
     }
 
     public let name: String
     public let role: Role
-    /// Record values passed to the worker, in this order (for a gather: the one collected value).
+    /// Record values passed to the worker, in this order (for a gather: the collected values).
     public let inputs: [String]
+    /// A gather's names for the arrays it collects, one per input.
+    public let gathered: [String]
     /// The queue in front of the stage (unused by a gather, which runs inline).
     public let policy: QueuePolicy
     /// Worker threads, each with its own `StageWorker`.
@@ -30,18 +32,25 @@ public struct Stage: Sendable {
         _ name: String, inputs: [String], policy: QueuePolicy = QueuePolicy(), workers: Int = 1,
         worker: @escaping @Sendable () throws -> any StageWorker
     ) -> Stage {
-        Stage(name: name, role: .map, inputs: inputs, policy: policy, workers: workers, makeWorker: worker)
+        Stage(name: name, role: .map, inputs: inputs, gathered: [], policy: policy, workers: workers, makeWorker: worker)
     }
 
     public static func expand(
         _ name: String, inputs: [String], policy: QueuePolicy = QueuePolicy(), workers: Int = 1,
         worker: @escaping @Sendable () throws -> any StageWorker
     ) -> Stage {
-        Stage(name: name, role: .expand, inputs: inputs, policy: policy, workers: workers, makeWorker: worker)
+        Stage(name: name, role: .expand, inputs: inputs, gathered: [], policy: policy, workers: workers, makeWorker: worker)
     }
 
+    /// A gather of one value, its array under the stage's name.
     public static func gather(_ name: String, collecting value: String) -> Stage {
-        Stage(name: name, role: .gather, inputs: [value], policy: QueuePolicy(), workers: 0, makeWorker: nil)
+        gather(name, collecting: [value], into: [name])
+    }
+
+    /// A gather of several values from the same children, each array under its own name.
+    public static func gather(_ name: String, collecting values: [String], into names: [String]) -> Stage {
+        precondition(values.count == names.count && !values.isEmpty, "a gather names one array per collected value")
+        return Stage(name: name, role: .gather, inputs: values, gathered: names, policy: QueuePolicy(), workers: 0, makeWorker: nil)
     }
 }
 

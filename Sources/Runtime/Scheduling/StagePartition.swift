@@ -17,6 +17,9 @@ import IR
 /// Each cut node opens a stage in node order; every other node joins the latest stage among
 /// its operands (constants, and nodes that read only constants, join each stage that reads
 /// them). So a node that needs nothing from a fan-out still runs once per request, before it.
+/// A node that reads a batched stage's result together with a value from before its queue
+/// (a crop and its classifier's verdict) opens a map stage after the batched one, `<queue>.then`,
+/// which runs per item on the rows the batch was split back into.
 ///
 /// A stage reads what it needs from the request's record by IR name (a child's record is a
 /// copy of its parent's, so a child may read the request's values) and writes what later
@@ -36,8 +39,9 @@ public struct StagePartition: Sendable {
         case batched(Attributes)
         /// Splits the value `list` into one child per row.
         case fanOut(list: String)
-        /// Collects `value` from every child; `rowType` types a row (for zero children).
-        case fanIn(value: String, rowType: TensorType)
+        /// Collects each of `values` from every child, the arrays named `results` (the
+        /// collect's results); `rowTypes` type a row of each (for zero children).
+        case fanIn(values: [String], results: [String], rowTypes: [TensorType])
     }
 
     /// What a map or batched stage runs, in order.
@@ -45,7 +49,7 @@ public struct StagePartition: Sendable {
         /// Nodes planned and run together; inputs and outputs by IR name.
         case plan(Graph)
         /// One node whose result size depends on its operands' values.
-        case dataDependent(Node, inputs: [String], output: String)
+        case dataDependent(Node, inputs: [String], outputs: [String])
     }
 
     public struct Stage: Sendable {
@@ -96,6 +100,21 @@ public struct StagePartition: Sendable {
         // The fan-out stage a stage sits inside (its innermost), for the nesting check.
         var enclosing: [Int?] = [nil]
 
+        // The map stage that follows each batched stage, where one was needed.
+        var continuations: [Int: Int] = [:]
+        func continuation(of batched: Int, for node: Node) throws -> Int {
+            if let existing = continuations[batched] { return existing }
+            guard batched == kinds.count - 1 else {
+                throw invalid("%\(name(node.outputs[0])) combines the batched stage %\(names[batched]) with values from before it, but later stages have begun")
+            }
+            kinds.append(.map)
+            names.append(names[batched] + ".then")
+            depths.append(depths[batched])
+            enclosing.append(enclosing[batched])
+            continuations[batched] = kinds.count - 1
+            return kinds.count - 1
+        }
+
         func stageFor(_ node: Node) -> Int {
             node.inputs.map { stageOf[$0.index] }.max() ?? 0
         }
@@ -120,8 +139,14 @@ public struct StagePartition: Sendable {
             }
             let latest = stageFor(node)
             guard Self.cutOps.contains(node.op) else {
-                nodeStage[index] = node.inputs.isEmpty ? 0 : latest
-                for output in node.outputs { stageOf[output.index] = nodeStage[index] }
+                var stage = node.inputs.isEmpty ? 0 : latest
+                // A node that combines a batched stage's result with a value from before the
+                // queue runs per item in a map stage after the batched one (its `.then`).
+                if case .batched = kinds[stage], node.inputs.contains(where: { stageOf[$0.index] >= 0 && stageOf[$0.index] != stage }) {
+                    stage = try continuation(of: stage, for: node)
+                }
+                nodeStage[index] = stage
+                for output in node.outputs { stageOf[output.index] = stage }
                 continue
             }
             // A cut node's operand must come from the stage just before it (the chain).
@@ -151,10 +176,10 @@ public struct StagePartition: Sendable {
                 guard let fanOut = openFanOuts.popLast() else {
                     throw invalid("collect %\(name(node.outputs[0])) has no for_each before it to close")
                 }
-                guard stageOf[operand.index] > fanOut else {
+                for operand in node.inputs where stageOf[operand.index] <= fanOut {
                     throw invalid("collect %\(name(node.outputs[0])) gathers %\(name(operand)), which is computed outside the fan-out it closes")
                 }
-                kinds.append(.fanIn(value: name(operand), rowType: graph.type(of: operand)))
+                kinds.append(.fanIn(values: node.inputs.map(name), results: node.outputs.map(name), rowTypes: node.inputs.map { graph.type(of: $0) }))
                 names.append(name(node.outputs[0]))
                 depths.append(depths[fanOut])
                 enclosing.append(enclosing[fanOut])
@@ -163,7 +188,7 @@ public struct StagePartition: Sendable {
                 depths.append(depths[fanOut])
                 enclosing.append(enclosing[fanOut])
             }
-            stageOf[node.outputs[0].index] = kinds.count - 1
+            for output in node.outputs { stageOf[output.index] = kinds.count - 1 }
         }
         if let unclosed = openFanOuts.last, case .fanOut(let list) = kinds[unclosed] {
             throw invalid("the for_each over %\(list) is never closed by a collect")
@@ -196,7 +221,7 @@ public struct StagePartition: Sendable {
         // Values each stage writes: what a later stage reads or the graph returns.
         var needed = Set(graph.outputs)
         for reads in readsOf { needed.formUnion(reads) }
-        for node in graph.nodes where Self.cutOps.contains(node.op) { needed.insert(node.inputs[0]) }
+        for node in graph.nodes where Self.cutOps.contains(node.op) { needed.formUnion(node.inputs) }
 
         var stages: [Stage] = []
         for (number, kind) in kinds.enumerated() {
@@ -222,8 +247,10 @@ public struct StagePartition: Sendable {
         outputs = graph.outputs.map(name)
         var rowTypes: [String: TensorType] = [:]
         for node in graph.nodes where node.op == .collect {
-            let row = graph.type(of: node.inputs[0])
-            rowTypes[name(node.outputs[0])] = row.with(shape: [.known(1)] + row.shape.dropFirst())
+            for (operand, result) in zip(node.inputs, node.outputs) {
+                let row = graph.type(of: operand)
+                rowTypes[name(result)] = row.with(shape: [.known(1)] + row.shape.dropFirst())
+            }
         }
         self.rowTypes = rowTypes
     }
@@ -244,7 +271,7 @@ public struct StagePartition: Sendable {
             let node = graph.nodes[index]
             if node.op.hasDataDependentShape {
                 try flush()
-                steps.append(.dataDependent(node, inputs: node.inputs.map { graph[$0].name }, output: graph[node.outputs[0]].name))
+                steps.append(.dataDependent(node, inputs: node.inputs.map { graph[$0].name }, outputs: node.outputs.map { graph[$0].name }))
             } else {
                 run.append(index)
             }
@@ -304,12 +331,13 @@ extension StagePartition {
                 let keys = ["max_batch", "max_delay_us", "capacity", "workers", "threads", "timeout_us"]
                 kind = "batched {" + keys.compactMap { key in queue.int(key).map { "\(key)=\($0)" } }.joined(separator: ", ") + "}"
             case .fanOut(let list): kind = "fan-out over the rows of %\(list)"
-            case .fanIn(let value, let rowType): kind = "fan-in of %\(value) (rows \(rowType))"
+            case .fanIn(let values, _, let rowTypes):
+                kind = "fan-in of " + zip(values, rowTypes).map { "%\($0) (rows \($1))" }.joined(separator: ", ")
             }
             let steps = stage.steps.map { step -> String in
                 switch step {
                 case .plan(let graph): "plan of \(graph.nodes.filter { $0.op != .const }.count) nodes"
-                case .dataDependent(let node, _, let output): "\(node.op.rawValue) → %\(output)"
+                case .dataDependent(let node, _, let outputs): "\(node.op.rawValue) → \(outputs.map { "%\($0)" }.joined(separator: " "))"
                 }
             }
             let runs = steps.isEmpty ? "" : " · runs " + steps.joined(separator: ", ")

@@ -58,8 +58,8 @@ public final class StagedExecutable: @unchecked Sendable {
                         return try rows.rows(count: rows.shape.first ?? 0, value: list) as [any Sendable]
                     }
                 })
-            case .fanIn(let value, _):
-                stages.append(.gather(stage.name, collecting: value))
+            case .fanIn(let values, let results, _):
+                stages.append(.gather(stage.name, collecting: values, into: results))
             }
         }
         // Each caller waits for its own request, so results go out as they finish.
@@ -172,7 +172,7 @@ enum RecordValue {
 final class StepWorker: StageWorker {
     private enum CompiledStep {
         case plan(Executable, inputs: [String], outputs: [String], names: Set<String>)
-        case dataDependent(Node, inputs: [String], output: String)
+        case dataDependent(Node, inputs: [String], outputs: [String])
     }
 
     private let stage: StagePartition.Stage
@@ -192,8 +192,8 @@ final class StepWorker: StageWorker {
                 .plan(
                     try Executable(graph: graph, options: options), inputs: graph.inputs.map { graph[$0].name },
                     outputs: graph.outputs.map { graph[$0].name }, names: Set(graph.values.map(\.name)))
-            case .dataDependent(let node, let inputs, let output):
-                .dataDependent(node, inputs: inputs, output: output)
+            case .dataDependent(let node, let inputs, let outputs):
+                .dataDependent(node, inputs: inputs, outputs: outputs)
             }
         }
     }
@@ -235,14 +235,16 @@ final class StepWorker: StageWorker {
                 timings += result.profile.entries
                 warnings += result.warnings
                 captured.merge(result.captured) { first, _ in first }
-            case .dataDependent(let node, let inputs, let output):
+            case .dataDependent(let node, let inputs, let outputs):
                 let start = monotonicSeconds()
                 let operands = try inputs.map { name -> Tensor in
                     guard let value = environment[name] else { throw RuntimeError.invalidGraph("stage '\(stage.name)' has no value %\(name)") }
                     return value
                 }
-                environment[output] = try DataDependentOps.run(node, operands, name: output)
-                timings.append(NodeTiming(name: output, op: node.op, category: node.op.category, seconds: monotonicSeconds() - start))
+                let results = try DataDependentOps.run(node, operands, name: outputs[0])
+                for (name, tensor) in zip(outputs, results) { environment[name] = tensor }
+                if capture.contains(outputs[0]) { captured[outputs[0]] = results[0] }
+                timings.append(NodeTiming(name: outputs[0], op: node.op, category: node.op.category, seconds: monotonicSeconds() - start))
             }
         }
         let writes = try stage.writes.map { name -> Tensor in
@@ -286,9 +288,12 @@ final class StepWorker: StageWorker {
 
 /// The ops whose result size depends on data, run between plans on whole tensors.
 enum DataDependentOps {
-    static func run(_ node: Node, _ operands: [Tensor], name: String) throws -> Tensor {
+    static func run(_ node: Node, _ operands: [Tensor], name: String) throws -> [Tensor] {
         switch node.op {
-        case .nms: return try NonMaximumSuppression.run(node, operands, name: name)
+        case .nms: return [try NonMaximumSuppression.run(node, operands, name: name)]
+        case .dbBoxes: return try DBBoxesOp.run(node, operands, name: name)
+        case .perspectiveCrop: return try PerspectiveCropOp.run(node, operands, name: name)
+        case .textLines: return try TextLinesOp.run(node, operands, name: name)
         default: throw RuntimeError.unsupported(op: node.op, value: name, reason: "not a data-dependent op")
         }
     }

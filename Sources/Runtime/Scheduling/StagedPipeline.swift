@@ -132,8 +132,8 @@ public final class StagedPipeline: @unchecked Sendable {
                 guard let expand = open.popLast() else {
                     throw PipelineError.invalidStages("gather '\(stage.name)' has no expand before it to close")
                 }
-                guard stage.inputs.count == 1 else {
-                    throw PipelineError.invalidStages("gather '\(stage.name)' must collect exactly one value")
+                guard !stage.inputs.isEmpty, stage.inputs.count == stage.gathered.count else {
+                    throw PipelineError.invalidStages("gather '\(stage.name)' must name one array per collected value")
                 }
                 closing[expand] = index
             }
@@ -238,10 +238,13 @@ public final class StagedPipeline: @unchecked Sendable {
         var parentPath = envelope.path
         guard let slot = parentPath.popLast() else { return }
         let key = GatherKey(request: envelope.request, path: parentPath)
-        guard let collected = envelope.record[stage.inputs[0]] else {
-            finish(envelope.request, .failure(PipelineError.missingValue(
-                stage.inputs[0], available: envelope.record.values.keys.sorted())))
-            return
+        var collected: [any Sendable] = []
+        for input in stage.inputs {
+            guard let value = envelope.record[input] else {
+                finish(envelope.request, .failure(PipelineError.missingValue(input, available: envelope.record.values.keys.sorted())))
+                return
+            }
+            collected.append(value)
         }
         state.lock()
         // Missing state: the request failed and its gathers were dropped.
@@ -259,7 +262,8 @@ public final class StagedPipeline: @unchecked Sendable {
         gathers[key] = nil
         state.unlock()
         var parent = gather.parent
-        parent[stage.name] = gather.slots.compactMap { $0 }
+        let slots = gather.slots.compactMap { $0 as? [any Sendable] }
+        for (position, name) in stage.gathered.enumerated() { parent[name] = slots.map { $0[position] } }
         forward(Envelope(request: envelope.request, path: parentPath, record: parent), to: index + 1)
     }
 
@@ -268,7 +272,7 @@ public final class StagedPipeline: @unchecked Sendable {
         guard let gatherIndex = closingGather[index] else { return }
         if children.isEmpty {
             var parent = envelope.record
-            parent[stages[gatherIndex].name] = [any Sendable]()
+            for name in stages[gatherIndex].gathered { parent[name] = [any Sendable]() }
             forward(Envelope(request: envelope.request, path: envelope.path, record: parent), to: gatherIndex + 1)
             return
         }

@@ -1,4 +1,3 @@
-import Runtime
 /// A detected text region: 4 corners clockwise from the top-left (in y-down pixels), and the
 /// detector's mean probability inside it.
 public struct TextBox: Sendable, Equatable {

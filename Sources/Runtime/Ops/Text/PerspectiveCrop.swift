@@ -1,4 +1,3 @@
-import Runtime
 /// Cutting a text box out of an image: RapidOCR's `get_rotate_crop_image`, and the 90°/180°
 /// rotations the OCR pipeline applies to crops.
 public enum PerspectiveCrop {
@@ -119,16 +118,5 @@ public enum PerspectiveCrop {
             for k in 0..<c { pixels[p * c + k] = image.pixels[(count - 1 - p) * c + k] }
         }
         return Image(sized: image.width, height: image.height, channels: c, pixels: pixels)
-    }
-}
-
-extension Image {
-    /// For pixels built here to the given size (the throwing init checks caller-supplied ones).
-    init(sized width: Int, height: Int, channels: Int, pixels: [UInt8]) {
-        assert(pixels.count == width * height * channels)
-        self.width = width
-        self.height = height
-        self.channels = channels
-        self.pixels = pixels
     }
 }

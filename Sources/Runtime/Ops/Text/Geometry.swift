@@ -1,5 +1,4 @@
 import Foundation
-import Runtime
 
 /// A point in image pixels (x right, y down).
 public struct Point: Sendable, Equatable {

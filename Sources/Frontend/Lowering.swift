@@ -426,6 +426,7 @@ public struct Lowering {
         let attributes: Attributes = [
             "max_batch": .int(queue.maxBatch), "max_delay_us": .int(queue.maxDelayMicroseconds), "capacity": .int(queue.capacity),
             "workers": .int(queue.workers), "threads": .int(queue.threads ?? 0), "timeout_us": .int(queue.timeoutMicroseconds),
+            "pad_to_largest": .int(queue.padToLargest ? 1 : 0),
         ]
         do {
             return try graph.append(.queue, [value], attributes: attributes, name: "\(node.name).queue")[0]

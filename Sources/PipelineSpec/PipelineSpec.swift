@@ -210,13 +210,17 @@ public struct QueueSpec: Hashable, Sendable {
     public var threads: Int?
     /// How long a request may wait in the queue before it fails; 0: no limit.
     public var timeoutMicroseconds: Int
+    /// Images of different sizes batch together, zero-padded at the bottom and right to the
+    /// batch's largest (text lines of different widths); otherwise rows must agree in shape.
+    public var padToLargest: Bool
     public let location: SourceLocation
 
     public init(
         maxBatch: Int, maxDelayMicroseconds: Int, capacity: Int, workers: Int, threads: Int?, timeoutMicroseconds: Int = 0,
-        location: SourceLocation
+        padToLargest: Bool = false, location: SourceLocation
     ) {
         self.timeoutMicroseconds = timeoutMicroseconds
+        self.padToLargest = padToLargest
         self.maxBatch = maxBatch
         self.maxDelayMicroseconds = maxDelayMicroseconds
         self.capacity = capacity

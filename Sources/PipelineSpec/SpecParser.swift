@@ -9,7 +9,7 @@ struct SpecParser {
 
     private static let pipelineKeys = ["pipeline", "description", "inputs", "nodes", "outputs"]
     private static let nodeKeys = ["name", "input", "inputs", "ops", "model", "model_input", "queue"]
-    private static let queueKeys = ["max_batch", "max_delay_us", "capacity", "workers", "threads", "timeout_us"]
+    private static let queueKeys = ["max_batch", "max_delay_us", "capacity", "workers", "threads", "timeout_us", "pad_to_largest"]
 
     /// What a node can read while it is being parsed: the graph inputs, the nodes above
     /// it, and (only to explain forward references) where every node is declared.
@@ -156,6 +156,7 @@ struct SpecParser {
             workers: try fields.int("workers", default: 1, expected: "an integer in 1…64") { (1...64).contains($0) },
             threads: threads,
             timeoutMicroseconds: try fields.int("timeout_us", default: 0, expected: "an integer in 0…600000000") { (0...600_000_000).contains($0) },
+            padToLargest: try fields.bool("pad_to_largest", default: false),
             location: reader.location(of: node))
     }
 

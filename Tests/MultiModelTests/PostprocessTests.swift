@@ -25,31 +25,6 @@ final class PostprocessTests: XCTestCase {
         XCTAssertEqual(nonMaximumSuppression([], threshold: 0.5, mode: .union), [])
     }
 
-    func testCTCGreedyDecodeMergesRepeatsDropsBlanksAndAveragesKeptSteps() throws {
-        // Classes: 0 blank, 1 a, 2 b, 3 c, 4 space (appended).
-        let decoder = CTCDecoder(characterMetadata: "a\nb\nc\n")
-        XCTAssertEqual(decoder.classes, ["blank", "a", "b", "c", " "])
-        // Best class per step: a a _ a b b ␠ _ c → "a" "a" "b" " " "c"; kept steps 0, 3, 4, 6, 8.
-        let best = [1, 1, 0, 1, 2, 2, 4, 0, 3]
-        let bestProbability: [Float] = [0.9, 0.8, 0.99, 0.7, 0.6, 0.5, 0.4, 0.95, 0.3]
-        var rows: [Float] = []
-        for (index, probability) in zip(best, bestProbability) {
-            var row = [Float](repeating: (1 - probability) / 4, count: 5)
-            row[index] = probability
-            rows += row
-        }
-        let (text, score) = try decoder.decode(rows[...], steps: 9, classCount: 5)
-        XCTAssertEqual(text, "aab c")
-        XCTAssertEqual(score, (0.9 + 0.7 + 0.6 + 0.4 + 0.3) / 5, accuracy: 1e-6)
-
-        let (empty, emptyScore) = try decoder.decode([Float](repeating: 0.2, count: 10)[...], steps: 2, classCount: 5)
-        XCTAssertEqual(empty, "")
-        XCTAssertEqual(emptyScore, 0)
-        XCTAssertThrowsError(try decoder.decode(rows[...], steps: 5, classCount: 9)) { error in
-            XCTAssertTrue("\(error)".contains("dictionary has 3 entries"), "\(error)")
-        }
-    }
-
     func testMTCNNPyramidSquareUpAndRegression() {
         // Shorter side 80, m = 12/20 = 0.6: 48, 34.0, 24.1, 17.1, 12.1 ≥ 12, then 8.6 stops.
         let scales = MTCNN.pyramidScales(width: 100, height: 80)

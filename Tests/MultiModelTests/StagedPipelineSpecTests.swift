@@ -24,102 +24,88 @@ final class StagedPipelineSpecTests: XCTestCase {
         return try StagedPipelineSpec.load(path: path)
     }
 
-    /// A small OCR graph; `stages` replaces its stage list.
-    private func ocr(stages: String, outputs: String = "[ocr]", models: String = "{det: d.onnx, rec: r.onnx}") -> String {
+    /// A small face graph (P-Net proposals, R-Net scores); `stages` replaces its stage list.
+    private func faces(stages: String, outputs: String = "[faces]", models: String = "{pnet: p.onnx, rnet: r.onnx}") -> String {
         "pipeline: t\ninputs: {image: jpeg}\nmodels: \(models)\nstages:\n\(stages)\noutputs: \(outputs)\n"
     }
 
     private let goodStages = """
           - {name: decoded, op: decode_jpeg, inputs: [image]}
-          - {name: det, op: ocr_detect, inputs: [decoded], model: det}
-          - {name: crops, op: text_crops, inputs: [det]}
-          - {name: rec, op: text_recognize, inputs: [crops], model: rec, queue: {max_batch: 4}}
-          - {name: lines, op: gather, inputs: [rec]}
-          - {name: ocr, op: text_lines, inputs: [lines]}
+          - {name: proposals, op: mtcnn_proposals, inputs: [decoded], model: pnet}
+          - {name: rnet, op: mtcnn_score, inputs: [proposals], model: rnet, queue: {max_batch: 4}}
+          - {name: scores, op: gather, inputs: [rnet]}
+          - {name: faces, op: mtcnn_faces, inputs: [scores]}
         """
 
-    func testRepositoryGraphsDeclareTheirStageDAG() throws {
-        let ocr = try StagedPipelineSpec.load(path: Self.root + "/Graphs/ocr.yaml")
-        XCTAssertEqual(ocr.stages.map(\.name), ["decoded", "det", "crops", "cls", "rec", "lines", "ocr"])
-        XCTAssertEqual(ocr.stages.map(\.op.role), [.map, .map, .expand, .map, .map, .gather, .map])
-        XCTAssertEqual(ocr.stages.map(\.kind), [.image, .textMap, .textCrop, .textCrop, .textLine, .list(.textLine), .textLines])
-        XCTAssertEqual(ocr.stages.compactMap { $0.model?.key }, ["det", "cls", "rec"])
-        XCTAssertEqual(ocr.stages[1].model?.path, Self.root + "/assets/models/ch_PP-OCRv4_det_infer.onnx")
-        XCTAssertEqual(ocr.stages.map(\.queue?.maxBatch), [nil, nil, nil, 6, 1, nil, nil])
-        XCTAssertEqual(ocr.stages.map(\.workers), [1, 1, 1, 1, 2, 1, 1])
-        XCTAssertEqual(ocr.stages[4].threads, 1, "a stage's threads override threads_per_model")
-        XCTAssertEqual(ocr.stages[1].threads, 2)
-        XCTAssertEqual(ocr.output, "ocr")
-        XCTAssertEqual(ocr.outputKind, .textLines)
-
+    func testTheFaceGraphDeclaresItsStageDAG() throws {
         let faces = try StagedPipelineSpec.load(path: Self.root + "/Graphs/faces.yaml")
+        XCTAssertEqual(faces.stages.map(\.name), ["decoded", "proposals", "rnet", "rnet_all", "refined", "onet", "onet_all", "faces"])
+        XCTAssertEqual(faces.stages.map(\.op.role), [.map, .expand, .map, .gather, .expand, .map, .gather, .map])
+        XCTAssertEqual(faces.stages.compactMap { $0.model?.key }, ["pnet", "rnet", "onet"])
+        XCTAssertEqual(faces.stages[1].model?.path, Self.root + "/assets/models/mtcnn_pnet.onnx")
+        XCTAssertEqual(faces.stages.map(\.queue?.maxBatch), [nil, nil, 16, nil, nil, 16, nil, nil])
+        XCTAssertEqual(faces.stages[2].threads, 1, "threads_per_model")
         let refine = try XCTUnwrap(faces.stages.first { $0.name == "refined" })
         XCTAssertEqual(refine.inputs, ["decoded", "rnet_all"], "a stage with two named inputs")
-        XCTAssertEqual(faces.stages.filter { $0.op.role == .expand }.map(\.name), ["proposals", "refined"])
         XCTAssertEqual(faces.outputKind, .faces)
         XCTAssertTrue(faces.dump.contains("    onet = mtcnn_score(refined) : face_score  model onet (mtcnn_onet.onnx), 1 thread  workers 1  queue {max_batch: 16"), faces.dump)
         XCTAssertTrue(faces.dump.contains("onet_all = gather(onet) : [face_score]  fan-in"), faces.dump)
 
         // The runtime chain keeps the declared roles and queues.
-        let stages = ocr.runtimeStages()
-        XCTAssertEqual(stages.map(\.role), ocr.stages.map(\.op.role))
-        XCTAssertEqual(stages[3].policy, QueuePolicy(maxBatch: 6, maxDelayMicroseconds: 2000, capacity: 64))
-        XCTAssertEqual(stages[5].inputs, ["rec"])
+        let stages = faces.runtimeStages()
+        XCTAssertEqual(stages.map(\.role), faces.stages.map(\.op.role))
+        XCTAssertEqual(stages[2].policy, QueuePolicy(maxBatch: 16, maxDelayMicroseconds: 2000, capacity: 256))
+        XCTAssertEqual(stages[3].inputs, ["rnet"])
     }
 
     func testAdjustedChangesOnlyDeclaredQueuesAndModelStages() throws {
-        let spec = try load(ocr(stages: goodStages))
+        let spec = try load(faces(stages: goodStages))
         let adjusted = spec.adjusted(maxBatch: 16, threadsPerModel: 3)
-        XCTAssertEqual(adjusted.stages.map(\.queue?.maxBatch), [nil, nil, nil, 16, nil, nil])
-        XCTAssertEqual(adjusted.stages[3].queue?.capacity, 64)
+        XCTAssertEqual(adjusted.stages.map(\.queue?.maxBatch), [nil, nil, 16, nil, nil])
+        XCTAssertEqual(adjusted.stages[2].queue?.capacity, 64)
         XCTAssertEqual(adjusted.stages.filter { $0.model != nil }.map(\.threads), [3, 3])
         XCTAssertEqual(spec.stages.filter { $0.model != nil }.map(\.threads), [1, 1], "threads_per_model defaults to 1")
     }
 
     func testWiringMistakesAreLocatedAndExplained() throws {
         let cases: [(String, String)] = [
-            (ocr(stages: goodStages.replacingOccurrences(of: "op: text_crops", with: "op: text_crop")),
-             "graph.yaml:7:23: error: unknown op 'text_crop' in stage 'crops'; expected one of decode_jpeg, gather, "),
-            (ocr(stages: goodStages.replacingOccurrences(of: "op: text_crops", with: "op: text_crop")), "(did you mean 'text_crops'?)"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "inputs: [crops], model: rec", with: "inputs: [decoded], model: rec")),
-             "stage 'rec' (text_recognize) gets (image); expected inputs of kinds (text_crop)"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "inputs: [lines]", with: "inputs: [rec]")),
-             "stage 'ocr' reads 'rec', which exists only inside a fan-out that is already gathered"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "inputs: [lines]", with: "inputs: [line]")),
-             "stage 'ocr' reads 'line', which no earlier stage makes; expected one of decoded, det, image, lines (did you mean 'lines'?)"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "  - {name: lines, op: gather, inputs: [rec]}\n", with: "")
-                .replacingOccurrences(of: "inputs: [lines]", with: "inputs: [rec]")),
-             "stage 'ocr' (text_lines) gets (text_line); expected inputs of kinds ([text_line])"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "  - {name: lines, op: gather, inputs: [rec]}\n  - {name: ocr, op: text_lines, inputs: [lines]}", with: ""),
-                 outputs: "[rec]"),
-             "fan-out stage 'crops' is never gathered"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "inputs: [rec]}", with: "inputs: [det]}")),
-             "gather 'lines' collects 'det', made outside fan-out 'crops'"),
-            (ocr(stages: goodStages + "\n  - {name: again, op: gather, inputs: [ocr]}"), "gather 'again' with 1 inputs and no fan-out open"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "op: text_crops, inputs: [det]", with: "op: text_crops, inputs: [det], model: det")),
-             "a model on stage 'crops' (text_crops); expected no model: the op runs none"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "inputs: [decoded], model: det", with: "inputs: [decoded]"), models: "{rec: r.onnx}"),
-             "stage 'det' (ocr_detect) has no model; expected model: KEY"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "model: rec,", with: "model: recognizer,")),
-             "model 'recognizer' of stage 'rec'; expected a key of 'models' (det, rec)"),
-            (ocr(stages: goodStages, models: "{det: d.onnx, rec: r.onnx, cls: c.onnx}"), "model 'cls' is used by no stage"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "model: det}", with: "model: det, params: {limit_sid: 64}}")),
-             "unknown key 'limit_sid' in the params of stage 'det' (ocr_detect); expected one of limit_type, limit_side, max_side (did you mean 'limit_side'?)"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "inputs: [det]}", with: "inputs: [det], params: {unclip_ratio: -1}}")),
-             "stage 'crops' parameter 'unclip_ratio' is '-1'; expected a number in 0.0…10.0"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "inputs: [image]}", with: "inputs: [image], params: {color: gray}}")),
+            (faces(stages: goodStages.replacingOccurrences(of: "op: mtcnn_proposals", with: "op: mtcnn_proposal")),
+             "graph.yaml:6:27: error: unknown op 'mtcnn_proposal' in stage 'proposals'; expected one of decode_jpeg, gather, "),
+            (faces(stages: goodStages.replacingOccurrences(of: "op: mtcnn_proposals", with: "op: mtcnn_proposal")), "(did you mean 'mtcnn_proposals'?)"),
+            (faces(stages: goodStages.replacingOccurrences(of: "inputs: [proposals], model: rnet", with: "inputs: [decoded], model: rnet")),
+             "stage 'rnet' (mtcnn_score) gets (image); expected inputs of kinds (face_candidate)"),
+            (faces(stages: goodStages.replacingOccurrences(of: "inputs: [scores]", with: "inputs: [rnet]")),
+             "stage 'faces' reads 'rnet', which exists only inside a fan-out that is already gathered"),
+            (faces(stages: goodStages.replacingOccurrences(of: "inputs: [scores]", with: "inputs: [score]")),
+             "stage 'faces' reads 'score', which no earlier stage makes; expected one of decoded, image, scores (did you mean 'scores'?)"),
+            (faces(stages: goodStages.replacingOccurrences(of: "  - {name: scores, op: gather, inputs: [rnet]}\n  - {name: faces, op: mtcnn_faces, inputs: [scores]}", with: ""),
+                   outputs: "[rnet]"),
+             "fan-out stage 'proposals' is never gathered"),
+            (faces(stages: goodStages.replacingOccurrences(of: "inputs: [rnet]}", with: "inputs: [decoded]}")),
+             "gather 'scores' collects 'decoded', made outside fan-out 'proposals'"),
+            (faces(stages: goodStages + "\n  - {name: again, op: gather, inputs: [faces]}"), "gather 'again' with 1 inputs and no fan-out open"),
+            (faces(stages: goodStages.replacingOccurrences(of: "op: mtcnn_faces, inputs: [scores]", with: "op: mtcnn_faces, inputs: [scores], model: pnet")),
+             "a model on stage 'faces' (mtcnn_faces); expected no model: the op runs none"),
+            (faces(stages: goodStages.replacingOccurrences(of: "inputs: [decoded], model: pnet", with: "inputs: [decoded]"), models: "{rnet: r.onnx}"),
+             "stage 'proposals' (mtcnn_proposals) has no model; expected model: KEY"),
+            (faces(stages: goodStages.replacingOccurrences(of: "model: rnet,", with: "model: refine,")),
+             "model 'refine' of stage 'rnet'; expected a key of 'models' (pnet, rnet)"),
+            (faces(stages: goodStages, models: "{pnet: p.onnx, rnet: r.onnx, onet: o.onnx}"), "model 'onet' is used by no stage"),
+            (faces(stages: goodStages.replacingOccurrences(of: "model: pnet}", with: "model: pnet, params: {min_fac: 20}}")),
+             "unknown key 'min_fac' in the params of stage 'proposals' (mtcnn_proposals)"),
+            (faces(stages: goodStages.replacingOccurrences(of: "inputs: [image]}", with: "inputs: [image], params: {color: gray}}")),
              "stage 'decoded' parameter 'color' is 'gray'; expected one of rgb, bgr"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "queue: {max_batch: 4}", with: "queue: {max_batch: 4, capacity: 2}")),
+            (faces(stages: goodStages.replacingOccurrences(of: "queue: {max_batch: 4}", with: "queue: {max_batch: 4, capacity: 2}")),
              "capacity is '2'; expected an integer ≥ 4"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "queue: {max_batch: 4}", with: "queue: {batch: 4}")),
-             "unknown key 'batch' in the queue of stage 'rec'"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "inputs: [rec]}", with: "inputs: [rec], queue: {max_batch: 2}}")),
-             "a worker setting on gather 'lines'"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "inputs: [det]}", with: "inputs: [det], threads: 2}")),
-             "threads on stage 'crops', which runs no model"),
-            (ocr(stages: goodStages.replacingOccurrences(of: "{name: ocr,", with: "{name: det,")), "a second value named 'det'"),
-            (ocr(stages: goodStages, outputs: "[rec]"), "output 'rec' is not a value outside every fan-out"),
-            (ocr(stages: goodStages, outputs: "[ocr, det]"), "2 outputs; expected exactly one output value"),
+            (faces(stages: goodStages.replacingOccurrences(of: "queue: {max_batch: 4}", with: "queue: {batch: 4}")),
+             "unknown key 'batch' in the queue of stage 'rnet'"),
+            (faces(stages: goodStages.replacingOccurrences(of: "inputs: [rnet]}", with: "inputs: [rnet], queue: {max_batch: 2}}")),
+             "a worker setting on gather 'scores'"),
+            (faces(stages: goodStages.replacingOccurrences(of: "inputs: [scores]}", with: "inputs: [scores], threads: 2}")),
+             "threads on stage 'faces', which runs no model"),
+            (faces(stages: goodStages.replacingOccurrences(of: "{name: faces,", with: "{name: rnet,")), "a second value named 'rnet'"),
+            (faces(stages: goodStages, outputs: "[rnet]"), "output 'rnet' is not a value outside every fan-out"),
+            (faces(stages: goodStages, outputs: "[faces, decoded]"), "2 outputs; expected exactly one output value"),
             ("pipeline: t\ninputs: {image: png}\nstages: []\noutputs: [x]\n", "input kind 'png'; expected jpeg"),
             ("pipeline: t\nstage: []\n", "unknown key 'stage' in the pipeline; expected one of pipeline, description, inputs, models, settings, stages, outputs (did you mean 'stages'?)"),
         ]
@@ -156,7 +142,7 @@ final class StagedPipelineSpecTests: XCTestCase {
     }
 
     func testStagedFilesAreToldApartFromSingleGraphPipelines() {
-        XCTAssertTrue(StagedPipelineSpec.isStaged(path: Self.root + "/Graphs/ocr.yaml"))
+        XCTAssertFalse(StagedPipelineSpec.isStaged(path: Self.root + "/Graphs/ocr.yaml"), "one IR graph")
         XCTAssertTrue(StagedPipelineSpec.isStaged(path: Self.root + "/Graphs/faces.yaml"))
         XCTAssertFalse(StagedPipelineSpec.isStaged(path: Self.root + "/Graphs/classify.yaml"))
         XCTAssertFalse(StagedPipelineSpec.isStaged(path: Self.root + "/Graphs/no-such-file.yaml"))

@@ -158,7 +158,11 @@ public struct StagePartition: Sendable {
             nodeStage[index] = current
             switch node.op {
             case .queue:
-                kinds.append(.batched(node.attributes))
+                // The queued value's layout travels with the queue: padding to the batch's
+                // largest image needs to know which axes are height and width.
+                var queue = node.attributes
+                queue["layout"] = .string(graph.type(of: node.outputs[0]).layout.rawValue)
+                kinds.append(.batched(queue))
                 names.append(name(node.outputs[0]))
                 depths.append(depths[current])
                 enclosing.append(enclosing[current])
@@ -328,7 +332,7 @@ extension StagePartition {
             switch stage.kind {
             case .map: kind = stage.depth > 0 ? "map, per child" : "map, per request"
             case .batched(let queue):
-                let keys = ["max_batch", "max_delay_us", "capacity", "workers", "threads", "timeout_us"]
+                let keys = ["max_batch", "max_delay_us", "capacity", "workers", "threads", "timeout_us", "pad_to_largest"]
                 kind = "batched {" + keys.compactMap { key in queue.int(key).map { "\(key)=\($0)" } }.joined(separator: ", ") + "}"
             case .fanOut(let list): kind = "fan-out over the rows of %\(list)"
             case .fanIn(let values, _, let rowTypes):

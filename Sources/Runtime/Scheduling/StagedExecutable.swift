@@ -48,8 +48,9 @@ public final class StagedExecutable: @unchecked Sendable {
                 let policy = QueuePolicy(
                     maxBatch: queue.int("max_batch", default: 1), maxDelayMicroseconds: queue.int("max_delay_us", default: 0),
                     capacity: queue.int("capacity", default: 64), timeoutMicroseconds: queue.int("timeout_us", default: 0))
+                let padAxes = queue.int("pad_to_largest", default: 0) == 1 ? Layout(rawValue: queue.string("layout") ?? "").flatMap(ShapeInference.spatialAxes) : nil
                 stages.append(.map(stage.name, inputs: [Self.traceKey, Self.readyKey] + reads, policy: policy, workers: queue.int("workers", default: 1)) {
-                    try StepWorker(stage: stage, rowTypes: rowTypes, options: stageOptions, batched: true)
+                    try StepWorker(stage: stage, rowTypes: rowTypes, options: stageOptions, batched: true, padAxes: padAxes)
                 })
             case .fanOut(let list):
                 stages.append(.expand(stage.name, inputs: [list], policy: QueuePolicy(maxBatch: 1, capacity: max(1, maxInFlight))) {
@@ -181,8 +182,15 @@ final class StepWorker: StageWorker {
     private let first: Bool
     private let rowTypes: [String: TensorType]
 
-    init(stage: StagePartition.Stage, rowTypes: [String: TensorType], options: RuntimeOptions, batched: Bool, first: Bool = false) throws {
+    /// Height and width axes of the queued images when the queue pads them to the batch's largest.
+    private let padAxes: (Int, Int)?
+
+    init(
+        stage: StagePartition.Stage, rowTypes: [String: TensorType], options: RuntimeOptions, batched: Bool, first: Bool = false,
+        padAxes: (Int, Int)? = nil
+    ) throws {
         self.stage = stage
+        self.padAxes = padAxes
         self.rowTypes = rowTypes
         self.batched = batched
         self.first = first
@@ -209,7 +217,11 @@ final class StepWorker: StageWorker {
         // The stage's inputs, stacked over the batch when batched.
         var environment: [String: Tensor] = [:]
         for (position, name) in stage.reads.enumerated() {
-            let perRecord = try batch.map { try RecordValue.tensor($0[position + 2], name: name, rowType: rowTypes[name]) }
+            var perRecord = try batch.map { try RecordValue.tensor($0[position + 2], name: name, rowType: rowTypes[name]) }
+            if batched, let (hAxis, wAxis) = padAxes, perRecord.count > 1 {
+                let height = perRecord.map { $0.shape[hAxis] }.max() ?? 0, width = perRecord.map { $0.shape[wAxis] }.max() ?? 0
+                perRecord = try perRecord.map { try $0.zeroPadded(axes: (hAxis, wAxis), to: (height, width), value: name) }
+            }
             if batched {
                 for tensor in perRecord where tensor.shape.first != 1 {
                     throw RuntimeError.shape(value: name, "a queued value needs a leading dim of 1, got \(tensor.shape)")
@@ -315,6 +327,41 @@ extension Tensor {
         case .i64: return Tensor(shape: shape, data: .i64(parts.flatMap { part -> [Int64] in if case .i64(let a) = part.data { a } else { [] } }))
         case .f32: return Tensor(shape: shape, data: .f32(parts.flatMap { part -> [Float] in if case .f32(let a) = part.data { a } else { [] } }))
         }
+    }
+
+    /// The tensor grown with zeros after its ends on two axes to the given extents.
+    func zeroPadded(axes: (Int, Int), to extents: (Int, Int), value: String) throws -> Tensor {
+        guard shape.count > max(axes.0, axes.1) else { throw RuntimeError.shape(value: value, "\(shape) has no axes \(axes.0) and \(axes.1) to pad") }
+        var target = shape
+        (target[axes.0], target[axes.1]) = extents
+        guard target != shape else { return self }
+        let sourceStrides = rowMajor(shape), targetStrides = rowMajor(target)
+        // Each source element's position in the target: the same coordinates, other strides.
+        func destination(_ index: Int) -> Int {
+            var rest = index, offset = 0
+            for axis in shape.indices {
+                offset += (rest / sourceStrides[axis]) * targetStrides[axis]
+                rest %= sourceStrides[axis]
+            }
+            return offset
+        }
+        func pad<T>(_ a: [T], zero: T, _ make: ([T]) -> TensorData) -> Tensor {
+            var out = [T](repeating: zero, count: target.reduce(1, *))
+            for index in a.indices { out[destination(index)] = a[index] }
+            return Tensor(shape: target, data: make(out))
+        }
+        switch data {
+        case .u8(let a): return pad(a, zero: 0, TensorData.u8)
+        case .i32(let a): return pad(a, zero: 0, TensorData.i32)
+        case .i64(let a): return pad(a, zero: 0, TensorData.i64)
+        case .f32(let a): return pad(a, zero: 0, TensorData.f32)
+        }
+    }
+
+    private func rowMajor(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        for axis in stride(from: shape.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
+        return strides
     }
 
     /// The tensor cut on axis 0 into `count` equal parts, each keeping axis 0 (of size 1 per row).

@@ -1,10 +1,10 @@
 import XCTest
 
-@testable import MultiModel
+@testable import Runtime
 
 /// The DB postprocess and crop geometry against cases worked out by hand (arithmetic in the
 /// comments) and, where marked, against what RapidOCR 1.4.4 / pyclipper return.
-final class OCRPostprocessTests: XCTestCase {
+final class TextPostprocessTests: XCTestCase {
     private func assertPoints(_ actual: [Point], _ expected: [(Double, Double)], accuracy: Double = 1e-9,
                               file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(actual.count, expected.count, "\(actual)", file: file, line: line)

@@ -4,7 +4,7 @@ times both.
 
 Usage: scripts/compare_ocr.py VISIONC_BINARY [--no-speed] [--detector-limit max:960|min:736] IMAGE.jpg [IMAGE.jpg ...]
 
-Both sides run Graphs/ocr.yaml's settings (its stage params are handed to RapidOCR as
+Both sides run Graphs/ocr.yaml's settings (its op arguments are handed to RapidOCR as
 keyword arguments). --detector-limit TYPE:SIDE runs both with another detector input limit
 (RapidOCR 1.4.4's own default is min:736, which upscales small images; the graph's is
 PaddleOCR's max:960) through a temporary copy of the graph.
@@ -17,9 +17,8 @@ their length as insertions). The image passes at >= 95 % characters and every li
 
 Speed (unless --no-speed, on the first image): OCR end to end (file bytes in, lines out,
 medians over interleaved rounds) for RapidOCR with 2 ONNX Runtime threads and for
-`visionc bench-cascade` on the same models with the graph's threads (at most 2 per stage), then visionc's queue policy: throughput and p99
-latency at concurrency 1 and 8 with max_batch 1 and 8 on the classifier and recognizer
-queues.
+`visionc bench` of the graph at -O2, then visionc under load: throughput, p50 and p99 latency
+and the mean batch of the classifier and recognizer queues at concurrency 1 and 8.
 
 The peer runs in .venv-cascade-peers (made here on first run from
 requirements-cascade-peers.txt; rapidocr-onnxruntime is installed without its dependencies,
@@ -89,31 +88,41 @@ def polygon_iou(a: list[list[float]], b: list[list[float]]) -> float:
     return pa.intersection(pb).area / union if union > 0 else 0.0
 
 
-# Graphs/ocr.yaml stage params → RapidOCR's keyword arguments (its config keys, prefixed by
-# section), so the peer runs the same pipeline as the graph whatever the graph sets.
+# Graphs/ocr.yaml op arguments → RapidOCR's keyword arguments (its config keys, prefixed by
+# section), so the peer runs the same pipeline as the graph whatever the graph sets. Keyed by
+# (node, op); the detector input's limit is handled by `detector_limit`.
 PEER_PARAMETERS = {
-    "decode_jpeg": {"color": None},  # RapidOCR always hands its models BGR
-    "ocr_detect": {"limit_type": "det_limit_type", "limit_side": "det_limit_side_len", "max_side": "max_side_len"},
-    "text_crops": {"threshold": "det_thresh", "box_threshold": "det_box_thresh", "unclip_ratio": "det_unclip_ratio",
-                   "max_candidates": "det_max_candidates"},
-    "text_direction": {"threshold": "cls_thresh"},
-    "text_lines": {"min_score": "text_score"},
+    ("page", "resize"): {"longer_at_most": "max_side_len", "multiple_of": None},
+    ("boxes", "db_boxes"): {"threshold": "det_thresh", "box_threshold": "det_box_thresh", "unclip_ratio": "det_unclip_ratio",
+                            "max_candidates": "det_max_candidates"},
+    ("upright", "rotate_180_if"): {"threshold": "cls_thresh", "class": None},
+    ("lines", "text_lines"): {"min_score": "text_score"},
 }
 
 
+def node_ops(graph: dict, name: str) -> list[dict]:
+    """The ops of node `name` as one-key mappings ({op: arguments})."""
+    node = next((node for node in graph["nodes"] if node["name"] == name), None)
+    if node is None:
+        raise SystemExit(f"compare_ocr: {GRAPH.name} has no node {name!r}")
+    return [op if isinstance(op, dict) else {op: None} for op in node.get("ops", [])]
+
+
 def graph_with_detector_limit(limit: str) -> Path:
-    """A temporary copy of Graphs/ocr.yaml whose ocr_detect stage has `limit` (TYPE:SIDE),
-    model paths made absolute so the copy may live elsewhere."""
+    """A temporary copy of Graphs/ocr.yaml whose detector input is limited by `limit`
+    (TYPE:SIDE: max scales the longer side down to SIDE, min the shorter side up), model paths
+    made absolute so the copy may live elsewhere."""
     import tempfile
     import yaml
     kind, _, side = limit.partition(":")
     if kind not in ("max", "min") or not side.isdigit():
         raise SystemExit(f"compare_ocr: --detector-limit {limit!r}: expected max:N or min:N")
     graph = yaml.safe_load(GRAPH.read_text())
-    graph["models"] = {key: str((GRAPH.parent / path).resolve()) for key, path in graph["models"].items()}
-    for stage in graph["stages"]:
-        if stage["op"] == "ocr_detect":
-            stage["params"] = {**(stage.get("params") or {}), "limit_type": kind, "limit_side": int(side)}
+    for node in graph["nodes"]:
+        if "model" in node:
+            node["model"] = str((GRAPH.parent / node["model"]).resolve())
+    ops = next(node for node in graph["nodes"] if node["name"] == "det_input")["ops"]
+    ops[0] = {"resize": {"longer_at_most" if kind == "max" else "shorter_at_least": int(side), "multiple_of": 32}}
     handle, name = tempfile.mkstemp(prefix="ocr-", suffix=".yaml")
     with os.fdopen(handle, "w") as file:
         yaml.safe_dump(graph, file, sort_keys=False)
@@ -122,16 +131,22 @@ def graph_with_detector_limit(limit: str) -> Path:
 
 
 def peer_settings() -> dict:
-    """RapidOCR keyword arguments for the params the graph gives its stages."""
+    """RapidOCR keyword arguments for the arguments the graph gives its ops."""
     import yaml
+    graph = yaml.safe_load(GRAPH.read_text())
     settings = {}
-    for stage in yaml.safe_load(GRAPH.read_text())["stages"]:
-        names = PEER_PARAMETERS.get(stage["op"], {})
-        for key, value in (stage.get("params") or {}).items():
-            if key not in names:
-                raise SystemExit(f"compare_ocr: {GRAPH.name}: stage {stage['name']} param {key} has no RapidOCR counterpart")
-            if names[key] is not None:
-                settings[names[key]] = value
+    for (name, op), names in PEER_PARAMETERS.items():
+        for item in node_ops(graph, name):
+            for key, value in (item.get(op) or {}).items():
+                if key not in names:
+                    raise SystemExit(f"compare_ocr: {GRAPH.name}: node {name} {op} argument {key} has no RapidOCR counterpart")
+                if names[key] is not None:
+                    settings[names[key]] = value
+    # The detector input: its first resize sets PaddleOCR's limit_type and limit_side_len.
+    limit = node_ops(graph, "det_input")[0]["resize"]
+    kind = "max" if "longer_at_most" in limit else "min"
+    settings["det_limit_type"] = kind
+    settings["det_limit_side_len"] = limit["longer_at_most" if kind == "max" else "shorter_at_least"]
     return settings
 
 
@@ -200,26 +215,30 @@ def speed(binary: str, engine, path: str) -> None:
             start = time.perf_counter()
             engine(data)
             peer_ms.append((time.perf_counter() - start) * 1e3)
-        # The graph's own threads (Graphs/ocr.yaml is set for 2 cores: 2 threads per model stage,
-        # the recognizer as two 1-thread workers).
-        run = subprocess.run([binary, "bench-cascade", str(GRAPH), path, "--requests", str(PER_ROUND), "--concurrency",
-                              "1", "--warmup", "1", "--json"],
-                             capture_output=True, text=True, check=True)
-        ours_ms += json.loads(run.stdout)["runs"][0]["latencies_ms"]
+        # The graph's own threads (Graphs/ocr.yaml is set for 2 cores: the recognizer as two
+        # 1-thread workers).
+        ours_ms.append(bench(binary, path, ["--requests", str(PER_ROUND), "--concurrency", "1"])[0]["latency_ms"]["p50"])
     peer, ours = statistics.median(peer_ms), statistics.median(ours_ms)
     print(f"\nOCR end to end on {Path(path).name} ({os.cpu_count()} cores, {THREADS} threads, "
           f"median of {ROUNDS} interleaved rounds x {PER_ROUND}):")
     print(f"  RapidOCR 1.4.4 (onnxruntime)  {peer:8.1f} ms")
     print(f"  visionc ({GRAPH.name} threads)  {ours:8.1f} ms   ({peer / ours:.2f}x)")
-    run = subprocess.run([binary, "bench-cascade", str(GRAPH), path, "--requests", "24", "--concurrency", "1,8",
-                          "--max-batch", "1,8", "--warmup", "1", "--threads-per-model", "1", "--json"],
-                         capture_output=True, text=True, check=True)
-    print("\nvisionc queue policy (24 requests per run after 1 warm-up per client, 1 thread per model):")
-    print("  max_batch  concurrency  req/s    p50 ms   p99 ms   mean batch cls/rec")
-    for entry in json.loads(run.stdout)["runs"]:
-        batches = "/".join(f"{entry['mean_batch'].get(name, 0):.2f}" for name in ("cls", "rec"))
-        print(f"  {entry['max_batch']:9d}  {entry['concurrency']:11d}  {entry['throughput_rps']:6.2f}  "
+    print("\nvisionc under load (24 requests per level after 1 warm-up per client):")
+    print("  concurrency  req/s    p50 ms   p99 ms   mean batch cls/rec")
+    for entry in bench(binary, path, ["--requests", "24", "--concurrency", "1,8"]):
+        queues = {queue["name"].split(".")[0]: queue["mean_batch"] for queue in entry["queues"]}
+        batches = "/".join(f"{queues.get(name, 0):.2f}" for name in ("cls", "rec"))
+        print(f"  {entry['concurrency']:11d}  {entry['throughput_rps']:6.2f}  "
               f"{entry['latency_ms']['p50']:7.1f}  {entry['latency_ms']['p99']:7.1f}   {batches}")
+
+
+def bench(binary: str, path: str, arguments: list[str]) -> list[dict]:
+    """`visionc bench` of the graph at -O2 on one image: its JSON results, one per level."""
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        subprocess.run([binary, "bench", str(GRAPH), path, "--variants", "O2", "--rounds", "1", "--warmup", "1",
+                        "--top-nodes", "0", "--json", report.name] + arguments, capture_output=True, text=True, check=True)
+        return json.load(open(report.name))["results"]
 
 
 def main() -> int:

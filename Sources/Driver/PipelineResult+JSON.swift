@@ -16,14 +16,29 @@ public struct RankingReport: Codable, Sendable, Equatable {
     public var rankings: [[Entry]]?
 
     /// Encoded with sorted keys, as every JSON this project writes.
-    public func encoded() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)) ?? Data("{}".utf8)
-    }
+    public func encoded() -> Data { sortedJSON(self) }
+}
+
+/// The lines a text-reading graph read, as the server's `result` output carries them (the
+/// same `results` list `visionc run --json` prints).
+public struct TextReport: Codable, Sendable, Equatable {
+    public var results: [TextLine]
+
+    public func encoded() -> Data { sortedJSON(self) }
+}
+
+/// JSON with sorted keys and unescaped slashes, as every JSON this project writes.
+func sortedJSON<Value: Encodable>(_ value: Value) -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return (try? encoder.encode(value)) ?? Data("{}".utf8)
 }
 
 extension PipelineResult {
+    /// What the server's `result` output carries: the read lines of a graph that reads text,
+    /// else the ranked classes.
+    public var resultJSON: Data { texts.first.map { TextReport(results: $0).encoded() } ?? rankingReport.encoded() }
+
     public var rankingReport: RankingReport {
         let entries = rankings.map { $0.map { RankingReport.Entry(class: $0.index, score: Double($0.score), label: $0.label) } }
         return RankingReport(results: entries.first ?? [], rankings: entries.count > 1 ? entries : nil)

@@ -68,7 +68,7 @@ struct ResponseTensor {
     var data: OutputData
 
     /// The outputs asked for by name (nil: all, in the model's order), with `result` (the
-    /// ranked classes as JSON) for a graph that ranks.
+    /// ranked classes or the read lines as JSON) for a graph that ranks or reads text.
     static func select(_ result: PipelineResult, model: ServedModel, names: [String]?) throws(InferenceError) -> [ResponseTensor] {
         var tensors: [String: ResponseTensor] = [:]
         for (meta, tensor) in zip(model.outputs, result.outputs) {
@@ -76,7 +76,7 @@ struct ResponseTensor {
         }
         if model.outputs.contains(where: { $0.name == ServedModel.resultOutput }) {
             tensors[ServedModel.resultOutput] = ResponseTensor(
-                name: ServedModel.resultOutput, datatype: "BYTES", shape: [1], data: .bytes([[UInt8](result.rankingReport.encoded())]))
+                name: ServedModel.resultOutput, datatype: "BYTES", shape: [1], data: .bytes([[UInt8](result.resultJSON)]))
         }
         return try (names ?? model.outputs.map(\.name)).map { name throws(InferenceError) -> ResponseTensor in
             guard let tensor = tensors[name] else {

@@ -184,6 +184,24 @@ final class ServeTests: XCTestCase {
         }
     }
 
+    /// A cascade is served like any graph: the OCR graph's `result` output is its read lines as
+    /// JSON, the same as `visionc run --json` prints, beside the raw tensors.
+    func testTheOCRCascadeIsServedWithItsLinesAsTheResult() async throws {
+        let page = TestPaths.asset("images/page.jpg")
+        guard TestPaths.exists(page) else { return XCTFail("\(page.path) is missing: run scripts/setup") }
+        let compiled = try Compiler.compile(path: TestPaths.repositoryRoot.appendingPathComponent("Graphs/ocr.yaml").path, options: CompileOptions())
+        let model = try ServedModel(compiled, options: ServingOptions(workers: 1, threadsPerWorker: 2, maxQueueSize: 4), registry: MetricsRegistry())
+        defer { model.shutdown() }
+        XCTAssertEqual(model.outputs.map(\.name), ["lines.boxes", "lines.tokens", "lines.scores", ServedModel.resultOutput])
+        let result = try await model.infer(image: Array(try Data(contentsOf: page)))
+        let tensors = try ResponseTensor.select(result, model: model, names: [ServedModel.resultOutput, "lines.scores"])
+        guard case .bytes(let json) = tensors[0].data else { return XCTFail("result is BYTES") }
+        let report = try JSONDecoder().decode(TextReport.self, from: Data(json[0]))
+        XCTAssertEqual(report.results.count, 5)
+        XCTAssertEqual(report.results, try PipelineRunner(compiled, threads: 2).run(path: page.path).texts.first)
+        XCTAssertEqual(tensors[1].shape, [5])
+    }
+
     /// A queue's `timeout_us` as Triton's REJECT policy: a request that would wait longer for
     /// its batch is dropped and answered 503, and the model goes on serving.
     func testARequestOlderThanTheQueueTimeoutGets503() async throws {

@@ -86,7 +86,7 @@ final class PipelineSpecErrorTests: XCTestCase {
             "expected one of name, input, inputs, ops, model, model_input", suggestion: "input")
         assertError(
             header + "  - name: a\n    ops:\n      - resize: {size: 3, interpolaton: nearest}\n", at: 6, 27,
-            "unknown key 'interpolaton' in resize", "expected one of size, shorter, longer, letterbox, max_size, interpolation",
+            "unknown key 'interpolaton' in resize", "expected one of size, shorter, longer, letterbox, longer_at_most, shorter_at_least, multiple_of, height, max_size",
             suggestion: "interpolation")
         assertError(
             header + "  - name: a\n    ops: [softmax: {dim: 1}]\n", at: 5, 21, "unknown key 'dim' in softmax",
@@ -222,10 +222,37 @@ final class PipelineSpecErrorTests: XCTestCase {
             "resize has both 'size' and 'shorter'", "expected exactly one of size, shorter, longer")
         assertError(
             header + "  - name: a\n    ops: [resize: {interpolation: nearest}]\n", at: 5, 11,
-            "resize has none of size, shorter, longer", "expected exactly one of them")
+            "resize has none of size, shorter, longer, letterbox, longer_at_most, shorter_at_least, height, multiple_of", "expected exactly one of them")
+        assertError(
+            header + "  - name: a\n    ops: [resize: {shorter: 4, multiple_of: 32}]\n", at: 5, 32,
+            "resize has 'multiple_of' with 'shorter'", "expected 'multiple_of' alone or with 'longer_at_most' / 'shorter_at_least'")
+        assertError(
+            header + "  - name: a\n    ops: [resize: {longer_at_most: 960, min_width: 8}]\n", at: 5, 41,
+            "resize has 'min_width' with 'longer_at_most'", "expected 'min_width' only together with 'height'")
+        assertError(
+            header + "  - name: a\n    ops: [resize: {height: 48, min_width: 320, max_width: 192}]\n", at: 5, 59,
+            "'max_width' of resize is '192'", "expected an integer from min_width (320) to 65535")
         assertError(
             header + "  - name: a\n    ops: [resize: {longer: 4, max_size: 8}]\n", at: 5, 31,
             "resize has 'max_size' with 'longer'", "expected 'max_size' only together with 'shorter'")
+    }
+
+    func testTextOpArguments() {
+        assertError(
+            header + "  - name: a\n    ops: [db_boxes: {unclip_ratio: 20}]\n", at: 5, 36,
+            "'unclip_ratio' of db_boxes is '20'", "expected a number in 0…10")
+        assertError(
+            header + "  - name: a\n    ops: [ctc_decode: {max_length: 8}]\n", at: 5, 11,
+            "ctc_decode has no 'labels'", "'model' (the decoded model's metadata entry")
+        assertError(
+            header + "  - name: a\n    ops: [ctc_decode: {labels: chars.txt, metadata_key: x}]\n", at: 5, 43,
+            "ctc_decode has 'metadata_key' with a labels file", "expected 'metadata_key' only with labels: model")
+        assertError(
+            header + "  - name: a\n    ops: [rotate_180_if: {threshold: 2}]\n", at: 5, 38,
+            "'threshold' of rotate_180_if is '2'", "expected a probability in 0…1")
+        assertError(
+            header + "  - name: a\n    ops: [pad: {min_width: 8, pads: [0, 0, 0, 0]}]\n", at: 5, 31,
+            "pad has both 'pads' and 'min_width'", "expected exactly one of multiple_of, pads, min_height/min_width")
     }
 
     // MARK: - Nodes

@@ -31,6 +31,23 @@ final class PreprocessOpSpecTests: XCTestCase {
             ])
     }
 
+    func testSizeLimitsMultiplesAndTextLineResizes() throws {
+        XCTAssertEqual(
+            try ops(
+                "resize: {longer_at_most: 960, multiple_of: 32}", "resize: {shorter_at_least: 736}", "resize: {multiple_of: 32}",
+                "resize: {height: 48, min_width: 320}", "resize: {height: 48, min_width: 192, max_width: 192}",
+                "pad: {min_width: 320}", "pad: {min_height: 8, min_width: 16, value: -1}"),
+            [
+                .resize(ResizeSpec(target: .longerAtMost(960, multipleOf: 32))),
+                .resize(ResizeSpec(target: .shorterAtLeast(736, multipleOf: 1))),
+                .resize(ResizeSpec(target: .multipleOf(32))),
+                .resize(ResizeSpec(target: .height(48, minWidth: 320, maxWidth: 65_535))),
+                .resize(ResizeSpec(target: .height(48, minWidth: 192, maxWidth: 192))),
+                .pad(PadSpec(amount: .atLeast(height: 0, width: 320))),
+                .pad(PadSpec(amount: .atLeast(height: 8, width: 16), value: [-1])),
+            ])
+    }
+
     func testPadAndToTensor() throws {
         XCTAssertEqual(
             try ops("pad: {multiple_of: 32}", "pad: {pads: [1, 2, 3, 4], value: [1, 2, 3]}", "to_tensor", "to_tensor: {layout: NCHW}"),

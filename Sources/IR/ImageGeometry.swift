@@ -105,6 +105,21 @@ public enum ImageGeometry {
         return nil
     }
 
+    /// An image pyramid (MTCNN's): scales m·factorᵏ, m = window / min_size, while the image's
+    /// shorter side, scaled, still holds the detector's `window`.
+    public static func pyramidScales(height: Int, width: Int, minSize: Double, factor: Double, window: Int) -> [Double] {
+        let m = Double(window) / minSize
+        var layer = Double(min(width, height)) * m
+        var scales: [Double] = []
+        var power = 1.0
+        while layer >= Double(window), scales.count < 64 {
+            scales.append(m * power)
+            power *= factor
+            layer *= factor
+        }
+        return scales
+    }
+
     /// Channels of a colour name.
     public static func channels(of color: String) -> Int? {
         switch color {

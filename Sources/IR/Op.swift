@@ -127,6 +127,28 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// `i32[n,L]`, scores `f32[n]`; the kept rows of each, in order. Data-dependent.
     case textLines = "text_lines"
 
+    // MARK: Faces (MTCNN)
+    /// The scales of an image pyramid for an HWC image: `f32[k,1]`, m·factorᵏ with
+    /// m = window / min_size, while the scaled shorter side holds `window`.
+    case pyramidScales = "pyramid_scales"
+    /// An HWC u8 image resized to ⌈h·s⌉ × ⌈w·s⌉ for a run-time scale `f32[1,1]`. Data-dependent.
+    case resizeByScale = "resize_by_scale"
+    /// P-Net's cells at or above `threshold` at one scale, NMS'd: `f32[?n,9]` (box, score,
+    /// 4 regression offsets). Reads regression, probability, scale. Data-dependent.
+    case mtcnnPNetBoxes = "mtcnn_pnet_boxes"
+    /// The pyramid's candidates `[?n,9]` merged: NMS across scales, regressed, squared up,
+    /// truncated: `f32[?m,5]` (x1, y1, x2, y2, score). Data-dependent.
+    case mtcnnMerge = "mtcnn_merge"
+    /// The `size`² network input cut for one box `f32[1,5]` (1-based inclusive, zero outside
+    /// the image, area-resized in float): f32 HWC pixel values.
+    case mtcnnCrop = "mtcnn_crop"
+    /// After R-Net: boxes above `threshold`, NMS, regressed, squared up, truncated. Reads boxes,
+    /// regression, probability. Data-dependent.
+    case mtcnnRefine = "mtcnn_refine"
+    /// After O-Net: boxes `f32[?f,4]`, scores `f32[?f]`, landmarks `f32[?f,10]`. Reads boxes,
+    /// regression, landmarks, probability. Data-dependent.
+    case mtcnnFaces = "mtcnn_faces"
+
     public var group: OpGroup {
         switch self {
         case .const: .constant
@@ -143,7 +165,8 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         case .topk: .selection
         case .queue, .forEach, .collect: .scheduling
         case .nms, .dbBoxes, .ctcDecode, .mapBoxes, .textLines: .selection
-        case .perspectiveCrop, .rotate180If: .image
+        case .perspectiveCrop, .rotate180If, .resizeByScale, .mtcnnCrop: .image
+        case .pyramidScales, .mtcnnPNetBoxes, .mtcnnMerge, .mtcnnRefine, .mtcnnFaces: .selection
         }
     }
 
@@ -160,7 +183,9 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
 
     /// Whether the op's result shape depends on its operands' values, not only their shapes:
     /// a plan cannot size it, so the runtime runs it between plans.
-    public var hasDataDependentShape: Bool { [.nms, .dbBoxes, .perspectiveCrop, .textLines].contains(self) }
+    public var hasDataDependentShape: Bool {
+        [.nms, .dbBoxes, .perspectiveCrop, .textLines, .resizeByScale, .mtcnnPNetBoxes, .mtcnnMerge, .mtcnnRefine, .mtcnnFaces].contains(self)
+    }
 
     /// Whether this op can carry a fused activation in its epilogue (`activation` attribute).
     public var acceptsFusedActivation: Bool {

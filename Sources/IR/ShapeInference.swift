@@ -420,6 +420,8 @@ public enum ShapeInference {
 
         case .dbBoxes, .perspectiveCrop, .rotate180If, .ctcDecode, .mapBoxes, .textLines:
             return try textResultTypes(op: op, inputs: inputs, attributes: a)
+        case .pyramidScales, .resizeByScale, .mtcnnPNetBoxes, .mtcnnMerge, .mtcnnCrop, .mtcnnRefine, .mtcnnFaces:
+            return try faceResultTypes(op: op, inputs: inputs, attributes: a)
         }
     }
 
@@ -454,7 +456,42 @@ public enum ShapeInference {
     /// `assign-layouts` pass); weights stay [M, C/group, KH, KW] either way.
     public static func channelsLast(_ a: Attributes) -> Bool { a.string("layout") == Layout.nhwc.rawValue }
 
+    /// ONNX SAME padding: the output has ceil(input / stride) elements; the padding this
+    /// needs is split evenly, the odd element going at the end (SAME_UPPER) or the start.
+    public static func samePads(input: [Int], kernel: [Int], strides: [Int], dilations: [Int], upper: Bool) -> [Int] {
+        var begin: [Int] = [], end: [Int] = []
+        for i in 0..<2 {
+            let output = (input[i] + strides[i] - 1) / strides[i]
+            let extent = (kernel[i] - 1) * dilations[i] + 1
+            let total = max(0, (output - 1) * strides[i] + extent - input[i])
+            begin.append(upper ? total / 2 : total - total / 2)
+            end.append(upper ? total - total / 2 : total / 2)
+        }
+        return begin + end
+    }
+
+    /// The attributes of a conv or pooling with `auto_pad` (kept by the import when the
+    /// input's size was unknown) replaced by the explicit `pads` it gives for `spatial`; the
+    /// attributes unchanged without `auto_pad`. Plans call this, so kernels only see `pads`.
+    public static func resolvingAutoPad(_ a: Attributes, spatial: [Int], kernel: [Int]) -> Attributes {
+        guard let mode = a.string("auto_pad"), spatial.count == 2, kernel.count == 2 else { return a }
+        var resolved = a
+        resolved["auto_pad"] = nil
+        let pads = samePads(
+            input: spatial, kernel: kernel, strides: a.ints("strides") ?? [1, 1], dilations: a.ints("dilations") ?? [1, 1],
+            upper: mode == "SAME_UPPER")
+        if pads != [0, 0, 0, 0] { resolved["pads"] = .ints(pads) }
+        return resolved
+    }
+
     private static func windowOutput(x: TensorType, kernel: [Int], a: Attributes, op: Op) throws -> [Dim] {
+        let firstSpatial = channelsLast(a) ? 1 : 2
+        if a.string("auto_pad") != nil {
+            guard let spatial = x.shape.dropFirst(firstSpatial).prefix(2).map(\.value) as [Int?] as? [Int] else {
+                return [.symbol(""), .symbol("")]
+            }
+            return try windowOutput(x: x, kernel: kernel, a: resolvingAutoPad(a, spatial: spatial, kernel: kernel), op: op)
+        }
         let strides = a.ints("strides") ?? [1, 1]
         let dilations = a.ints("dilations") ?? [1, 1]
         let pads = a.ints("pads") ?? [0, 0, 0, 0]
@@ -462,7 +499,6 @@ public enum ShapeInference {
         guard strides.count == 2, dilations.count == 2, pads.count == 4, strides.allSatisfy({ $0 > 0 }) else {
             throw IRError.invalidAttribute(op: op.rawValue, name: "strides", "expected 2 strides, 2 dilations and 4 pads")
         }
-        let firstSpatial = channelsLast(a) ? 1 : 2
         return try (0..<2).map { i -> Dim in
             guard let n = x.shape[firstSpatial + i].value else { return .symbol("") }
             let extent = (kernel[i] - 1) * dilations[i] + 1
@@ -542,6 +578,9 @@ public enum ShapeInference {
     private static func permutedLayout(_ layout: Layout, _ perm: [Int]) -> Layout {
         guard layout != .none, layout.rawValue.count == perm.count else { return .none }
         let letters = Array(layout.rawValue)
-        return Layout(rawValue: String(perm.map { letters[$0] })) ?? .none
+        let permuted = String(perm.map { letters[$0] })
+        // Height and width swapped: still an image in this layout, of the transposed picture.
+        if permuted == String(letters.map { $0 == "H" ? "W" : $0 == "W" ? "H" : $0 }) { return layout }
+        return Layout(rawValue: permuted) ?? .none
     }
 }

@@ -68,7 +68,8 @@ extension OpConverters {
     static let maxWindowValue = Int(Int32.max)
 
     /// `strides`, `dilations` and `pads` (with `auto_pad` resolved), each kept only when not
-    /// the default. SAME padding needs the spatial dims and the kernel, so both must be known.
+    /// the default. SAME padding needs the kernel; over spatial dims known only per request it
+    /// stays `auto_pad`, resolved when a plan is built.
     static func windowAttributes(_ node: ONNXNode, input: TensorType, kernel: [Int]?) throws -> Attributes {
         guard input.rank == 4 else {
             throw ONNXImportError(.unsupportedInput(index: 0, "only 2-D windows over N,C,H,W inputs are supported, found \(input)"))
@@ -88,10 +89,18 @@ extension OpConverters {
         case "VALID":
             pads = [0, 0, 0, 0]
         case "SAME_UPPER", "SAME_LOWER":
-            guard let kernel, let spatial = input.knownShape.map({ Array($0[2...]) }) else {
-                throw ONNXImportError(.unsupportedAttribute(name: "auto_pad", "\(autoPad) needs known spatial dims and kernel; input is \(input)"))
+            guard let kernel else {
+                throw ONNXImportError(.unsupportedAttribute(name: "auto_pad", "\(autoPad) needs a known kernel"))
             }
-            pads = samePads(input: spatial, kernel: kernel, strides: strides, dilations: dilations, upper: autoPad == "SAME_UPPER")
+            guard let spatial = input.shape.dropFirst(2).map(\.value) as [Int?] as? [Int] else {
+                // The input's size is known per request only: the IR keeps `auto_pad`, and each
+                // plan resolves it for the size it is built for (`ShapeInference.windowPads`).
+                var attributes = Attributes(["auto_pad": .string(autoPad)])
+                if strides != [1, 1] { attributes["strides"] = .ints(strides) }
+                if dilations != [1, 1] { attributes["dilations"] = .ints(dilations) }
+                return attributes
+            }
+            pads = ShapeInference.samePads(input: spatial, kernel: kernel, strides: strides, dilations: dilations, upper: autoPad == "SAME_UPPER")
         default:
             throw ONNXImportError(.unsupportedAttribute(name: "auto_pad", "expected NOTSET, VALID, SAME_UPPER or SAME_LOWER, found \(autoPad)"))
         }
@@ -100,19 +109,5 @@ extension OpConverters {
         if dilations != [1, 1] { attributes["dilations"] = .ints(dilations) }
         if pads != [0, 0, 0, 0] { attributes["pads"] = .ints(pads) }
         return attributes
-    }
-
-    /// ONNX SAME padding: the output has ceil(input / stride) elements; the padding this
-    /// needs is split evenly, the odd element going at the end (SAME_UPPER) or the start.
-    static func samePads(input: [Int], kernel: [Int], strides: [Int], dilations: [Int], upper: Bool) -> [Int] {
-        var begin: [Int] = [], end: [Int] = []
-        for i in 0..<2 {
-            let output = (input[i] + strides[i] - 1) / strides[i]
-            let extent = (kernel[i] - 1) * dilations[i] + 1
-            let total = max(0, (output - 1) * strides[i] + extent - input[i])
-            begin.append(upper ? total / 2 : total - total / 2)
-            end.append(upper ? total - total / 2 : total / 2)
-        }
-        return begin + end
     }
 }

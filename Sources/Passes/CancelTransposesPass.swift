@@ -27,7 +27,8 @@ import IR
 /// MTCNN-style models take NHWC and transpose to NCHW themselves: preprocess writes NCHW, the
 /// YAML's `layout: NHWC` or the model's `Transpose(0,2,3,1)`… each pair folds away here.
 /// Exact: transposes only move elements. Legal when the first value has no other use; the
-/// result keeps the last value (and its name).
+/// result keeps the last value (and its name). Only layout changes qualify: a transpose within
+/// one layout (an image's height and width swapped, MTCNN's inputs) stays where it is.
 public struct CancelTransposesPass: Pass {
     public let name = "cancel-transposes"
     public let summary = "fold transposes into the preprocess layout and cancel or merge transpose pairs"
@@ -71,7 +72,9 @@ public struct CancelTransposesPass: Pass {
             guard let input = transpose.inputs.first, let padIndex = producers[input],
                   [.padSpatial, .queue].contains(g.nodes[padIndex].op),
                   g.soleUser(of: input, users: users, useCounts: uses) == index,
-                  preprocessLayouts.contains(g.type(of: transpose.outputs[0]).layout) else { continue }
+                  preprocessLayouts.contains(g.type(of: transpose.outputs[0]).layout),
+                  // A transpose within one layout (height and width swapped) is no layout change.
+                  g.type(of: input).layout != g.type(of: transpose.outputs[0]).layout else { continue }
             let pad = g.nodes[padIndex]
             if pad.op == .queue && transpose.attributes.ints("perm")?.first != 0 { continue }
             guard let moved = try? g.inferTypes(op: .transpose, inputs: [pad.inputs[0]], attributes: transpose.attributes).first,
@@ -96,7 +99,7 @@ public struct CancelTransposesPass: Pass {
             replacement.outputs = [result]
             let event: String
             switch producer.op {
-            case .preprocess where preprocessLayouts.contains(g.type(of: result).layout):
+            case .preprocess where preprocessLayouts.contains(g.type(of: result).layout) && g.type(of: input).layout != g.type(of: result).layout:
                 replacement.attributes["layout"] = .string(g.type(of: result).layout.rawValue)
                 event = "folded # transposes into preprocess"
             case .transpose:

@@ -69,7 +69,7 @@ public struct FusePreprocessPass: Pass {
         while true {
             let node = g.nodes[index]
             guard node.inputs.first == current, node.outputs.count == 1,
-                  steps.absorb(node, result: g.type(of: node.outputs[0])) else { break }
+                  steps.absorb(node, operand: g.type(of: current), result: g.type(of: node.outputs[0])) else { break }
             nodes.append(index)
             current = node.outputs[0]
             guard let next = g.soleUser(of: current, users: users, useCounts: uses) else { break }
@@ -105,7 +105,7 @@ struct PreprocessSteps {
     }
 
     /// Adds one node to the chain; false (and no change) when it cannot be part of it.
-    mutating func absorb(_ node: Node, result: TensorType) -> Bool {
+    mutating func absorb(_ node: Node, operand: TensorType, result: TensorType) -> Bool {
         let a = node.attributes
         switch node.op {
         case .resize:
@@ -134,7 +134,9 @@ struct PreprocessSteps {
                 (scale[c], bias[c]) = (scale[c] * s / d, (bias[c] * s - m) / d)
             }
         case .transpose, .unsqueeze:
-            guard result.layout != .none else { return false }
+            // A layout change only: a transpose within one layout (an image's height and width
+            // swapped) moves pixels, which the fused kernel's `layout` cannot express.
+            guard result.layout != .none, node.op == .unsqueeze || operand.layout != result.layout else { return false }
         default:
             return false
         }

@@ -86,6 +86,38 @@ extension OpSpec {
             _ = try arguments.fields([])
             return .mapBoxes
         }),
+        ("pyramid_scales", { arguments throws(SpecError) in
+            let fields = try arguments.fields(["min_size", "factor", "window"])
+            return .pyramidScales(
+                minSize: try fields.double("min_size", default: 20, expected: "a number in 1…100000") { (1...100_000).contains($0) },
+                factor: try fields.double("factor", default: 0.709, expected: "a number in 0.1…0.95") { (0.1...0.95).contains($0) },
+                window: try fields.int("window", default: 12, expected: "an integer in 1…1024") { (1...1024).contains($0) })
+        }),
+        ("resize_by_scale", { arguments throws(SpecError) in
+            .resizeByScale(try arguments.fields(["interpolation"]).choice("interpolation", default: .area))
+        }),
+        ("transpose_image", { arguments throws(SpecError) in
+            _ = try arguments.fields([])
+            return .transposeImage
+        }),
+        ("mtcnn_pnet_boxes", { arguments throws(SpecError) in
+            let fields = try arguments.fields(["threshold", "iou_threshold"])
+            return .mtcnnPNetBoxes(threshold: try fields.probability("threshold", default: 0.6), iouThreshold: try fields.probability("iou_threshold", default: 0.5))
+        }),
+        ("mtcnn_merge", { arguments throws(SpecError) in
+            .mtcnnMerge(iouThreshold: try arguments.fields(["iou_threshold"]).probability("iou_threshold", default: 0.7))
+        }),
+        ("mtcnn_crop", { arguments throws(SpecError) in
+            .mtcnnCrop(size: try arguments.fields(["size"]).int("size", expected: "an integer in 1…1024") { (1...1024).contains($0) })
+        }),
+        ("mtcnn_refine", { arguments throws(SpecError) in
+            let fields = try arguments.fields(["threshold", "iou_threshold"])
+            return .mtcnnRefine(threshold: try fields.probability("threshold", default: 0.7), iouThreshold: try fields.probability("iou_threshold", default: 0.7))
+        }),
+        ("mtcnn_faces", { arguments throws(SpecError) in
+            let fields = try arguments.fields(["threshold", "iou_threshold"])
+            return .mtcnnFaces(threshold: try fields.probability("threshold", default: 0.7), iouThreshold: try fields.probability("iou_threshold", default: 0.7))
+        }),
         ("text_lines", { arguments throws(SpecError) in
             let fields = try arguments.fields(["min_score"])
             return .textLines(minScore: try fields.double("min_score", default: 0.5, expected: "a number in 0…1") { (0...1).contains($0) })
@@ -341,6 +373,11 @@ extension ToTensorSpec {
 }
 
 extension Fields {
+    /// A number in 0…1 under `key`, or `defaultValue` when the key is absent.
+    func probability(_ key: String, default defaultValue: Double) throws(SpecError) -> Double {
+        try double(key, default: defaultValue, expected: "a number in 0…1") { (0...1).contains($0) }
+    }
+
     /// `true` or `false` under `key`, or `defaultValue` when the key is absent.
     func bool(_ key: String, default defaultValue: Bool) throws(SpecError) -> Bool {
         guard let node = self[key] else { return defaultValue }

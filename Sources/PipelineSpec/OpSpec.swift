@@ -49,6 +49,22 @@ public struct OpSpec: Hashable, Sendable {
         case mapBoxes
         /// Recognized lines kept by score: reads boxes, token ids and scores.
         case textLines(minScore: Double)
+        /// An image pyramid's scales for the image's size, one row each.
+        case pyramidScales(minSize: Double, factor: Double, window: Int)
+        /// The image resized by a run-time scale: reads the image and the scale.
+        case resizeByScale(OpSpec.Interpolation)
+        /// Height and width swapped (MTCNN's networks take transposed images).
+        case transposeImage
+        /// MTCNN: P-Net's boxes at one scale (reads regression, probability, scale).
+        case mtcnnPNetBoxes(threshold: Double, iouThreshold: Double)
+        /// MTCNN: the pyramid's candidates merged into boxes.
+        case mtcnnMerge(iouThreshold: Double)
+        /// MTCNN: the network input cut for one box (reads the image and the box).
+        case mtcnnCrop(size: Int)
+        /// MTCNN: boxes after R-Net (reads boxes, regression, probability).
+        case mtcnnRefine(threshold: Double, iouThreshold: Double)
+        /// MTCNN: the faces after O-Net (reads boxes, regression, landmarks, probability).
+        case mtcnnFaces(threshold: Double, iouThreshold: Double)
 
         /// The op's name as written in YAML.
         public var name: String {
@@ -77,6 +93,14 @@ public struct OpSpec: Hashable, Sendable {
             case .ctcDecode: "ctc_decode"
             case .mapBoxes: "map_boxes"
             case .textLines: "text_lines"
+            case .pyramidScales: "pyramid_scales"
+            case .resizeByScale: "resize_by_scale"
+            case .transposeImage: "transpose_image"
+            case .mtcnnPNetBoxes: "mtcnn_pnet_boxes"
+            case .mtcnnMerge: "mtcnn_merge"
+            case .mtcnnCrop: "mtcnn_crop"
+            case .mtcnnRefine: "mtcnn_refine"
+            case .mtcnnFaces: "mtcnn_faces"
             }
         }
 
@@ -84,8 +108,9 @@ public struct OpSpec: Hashable, Sendable {
         /// the one value before them).
         public var operandCount: Int {
             switch self {
-            case .nms, .cropBox, .dbBoxes, .perspectiveCrop, .rotate180If: 2
-            case .mapBoxes, .textLines: 3
+            case .nms, .cropBox, .dbBoxes, .perspectiveCrop, .rotate180If, .resizeByScale, .mtcnnCrop: 2
+            case .mapBoxes, .textLines, .mtcnnPNetBoxes, .mtcnnRefine: 3
+            case .mtcnnFaces: 4
             default: 1
             }
         }

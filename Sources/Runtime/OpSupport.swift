@@ -25,7 +25,7 @@ enum OpSupport {
         switch node.op {
         case .queue, .forEach, .collect:
             return "a stage boundary (batching queue, fan-out or fan-in): StagedExecutable runs such graphs, one plan per stage"
-        case .nms, .dbBoxes, .perspectiveCrop, .textLines:
+        case .nms, .dbBoxes, .perspectiveCrop, .textLines, .resizeByScale, .mtcnnPNetBoxes, .mtcnnMerge, .mtcnnRefine, .mtcnnFaces:
             return "its result size depends on the data, so no plan can size it: StagedExecutable runs it between plans"
         case .const, .decodeJPEG, .cast, .shape, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .transpose:
             return nil
@@ -35,6 +35,10 @@ enum OpSupport {
             return all([.u8, .f32], "u8 or f32 images")
         case .crop, .convertColor, .tileBoxes:
             return all([.u8, .f32], "u8 or f32 images")
+        case .pyramidScales:
+            return all([.u8], "a u8 image")
+        case .mtcnnCrop:
+            return dtypes == [.u8, .f32] ? nil : "expected a u8 image and an f32 box"
         case .rotate180If:
             return dtypes == [.u8, .f32] ? nil : "expected a u8 image and f32 probabilities"
         case .ctcDecode, .mapBoxes:

@@ -80,7 +80,7 @@ struct Planner {
             if node.op == .const || Self.viewOps.contains(node.op) || node.outputs.allSatisfy({ folded[$0] != nil }) { continue }
             let time = index + 1
             var context = NodeContext(
-                node: node, name: nodeName(index),
+                node: Self.resolvingAutoPad(node, types: types), name: nodeName(index),
                 inputTypes: node.inputs.map { types[$0.index] ?? graph.type(of: $0) },
                 outputTypes: node.outputs.map { types[$0.index] ?? graph.type(of: $0) },
                 inputs: node.inputs.map { slotOfValue[$0.index] },
@@ -154,6 +154,18 @@ struct Planner {
 
     private func nodeName(_ index: Int) -> String {
         graph.nodes[index].outputs.first.map { graph[$0].name } ?? "node\(index)"
+    }
+
+    /// A conv or pooling that kept ONNX's `auto_pad` (its input's size was known only per
+    /// request) with the explicit pads for the size this plan is built for: kernels read `pads`.
+    static func resolvingAutoPad(_ node: Node, types: [TensorType?]) -> Node {
+        guard node.attributes["auto_pad"] != nil, let x = types[node.inputs[0].index]?.knownShape, x.count == 4 else { return node }
+        let firstSpatial = ShapeInference.channelsLast(node.attributes) ? 1 : 2
+        let kernel = node.op == .conv ? (types[node.inputs[1].index]?.knownShape).map { Array($0[2...3]) } : node.attributes.ints("kernel_shape")
+        guard let kernel else { return node }
+        var resolved = node
+        resolved.attributes = ShapeInference.resolvingAutoPad(node.attributes, spatial: Array(x[firstSpatial..<(firstSpatial + 2)]), kernel: kernel)
+        return resolved
     }
 }
 

@@ -111,7 +111,7 @@ public final class ServedModel: @unchecked Sendable {
             let type = graph.type(of: id)
             return TensorMetadata(name: graph[id].name, datatype: Self.datatype(type.dtype), shape: type.shape.map { $0.value ?? -1 })
         }
-        if !compiled.rankings.isEmpty || !compiled.textReadings.isEmpty { outputs.append(TensorMetadata(name: Self.resultOutput, datatype: "BYTES", shape: [1])) }
+        if !compiled.rankings.isEmpty || !compiled.textReadings.isEmpty || !compiled.detectionReadings.isEmpty { outputs.append(TensorMetadata(name: Self.resultOutput, datatype: "BYTES", shape: [1])) }
         self.outputs = outputs
         // A graph with batching queues runs on one shared runner (its first stage gets the
         // workers); enough threads call it at once for every queue to fill a whole batch.

@@ -2,7 +2,6 @@ import ArgumentParser
 import Driver
 import Foundation
 import IR
-import MultiModel
 import Passes
 import Serve
 
@@ -12,7 +11,6 @@ struct Bench: ParsableCommand {
         discussion: """
             Pipeline:   visionc bench GRAPH INPUTS... [--concurrency 1,2,4,8] [--variants O0,O2,O2-fast] [--json F] [--svg F] [--markdown F]
             Model only: visionc bench --model FILE.onnx --shape NAME=1x3x224x224 [--batch 1,8] [--threads N] [--json F]
-            Staged:     visionc bench Graphs/ocr.yaml INPUTS... [--concurrency 1,8] [--requests N]  (as bench-cascade)
 
             INPUTS are JPEG files or folders (a folder is one input whose files are sent in turn).
             At concurrency N, N clients each send a request and wait for its answer (closed loop);
@@ -83,7 +81,6 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        if model == nil, let graph = positional.first, StagedPipelineSpec.isStaged(path: graph) { return try runStaged(graph) }
         do {
             let variantList = try benchVariants()
             if let model {
@@ -124,21 +121,6 @@ struct Bench: ParsableCommand {
                                  options: CompileOptions(level: chosen.level, fidelity: chosenFidelity))]
         }
         return try (model == nil ? defaults : ["O2"]).map { try BenchVariant(parsing: $0) }
-    }
-
-    /// A staged (multi-model) pipeline is measured by `bench-cascade`: per-queue waits and
-    /// batch sizes and per-stage rates, which is what matters there; compile variants do not apply.
-    private func runStaged(_ graph: String) throws {
-        guard variants == nil, svg == nil, markdown == nil, json == nil, duration == nil, batch == nil, workers == nil else {
-            throw ValidationError("\(graph) is a staged pipeline: bench takes --requests, --concurrency, --warmup, --threads, -O0/-O2 and --fidelity for it (or use `visionc bench-cascade` for --max-batch and --json)")
-        }
-        var arguments = positional + ["--concurrency", concurrency, "--warmup", String(warmup)]
-        if level == .O0 { arguments.append("-O0") }
-        if let fidelity { arguments += ["--fidelity", fidelity.rawValue] }
-        if let requests { arguments += ["--requests", String(requests)] }
-        if let threads { arguments += ["--threads-per-model", String(threads)] }
-        let cascade = try BenchCascade.parse(arguments)
-        try cascade.run()
     }
 
     // MARK: - Pipeline

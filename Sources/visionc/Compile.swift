@@ -2,7 +2,6 @@ import ArgumentParser
 import Driver
 import Foundation
 import IR
-import MultiModel
 import Passes
 import Runtime
 
@@ -18,16 +17,6 @@ struct Compile: ParsableCommand {
     enum DumpMode: String, ExpressibleByArgument { case final, afterEach = "after-each" }
 
     func run() throws {
-        if StagedPipelineSpec.isStaged(path: graph) {
-            // A staged pipeline: its checked stage graph. Each model stage compiles its own
-            // model (-O2) when the pipeline starts, per worker.
-            do {
-                print(try StagedPipelineSpec.load(path: graph).dump)
-            } catch {
-                throw fail(error)
-            }
-            return
-        }
         let dumpEach = dumpIR == .afterEach
         do {
             let compiled = try Compiler.compile(path: graph, options: flags.options, afterEach: dumpEach ? { stage, g in

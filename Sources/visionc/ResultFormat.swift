@@ -20,7 +20,14 @@ enum ResultFormat {
                 lines.append(String(format: "  %.4f  ", line.score) + "\(corners)  \(line.text)")
             }
         }
-        if r.rankings.isEmpty && r.texts.isEmpty {
+        for found in r.detections {
+            lines.append("  \(found.count) detection\(found.count == 1 ? "" : "s")")
+            for detection in found {
+                let box = detection.box.map { String(format: "%.1f", $0) }.joined(separator: ", ")
+                lines.append("  [\(box)] score " + String(format: "%.4f", detection.score))
+            }
+        }
+        if r.rankings.isEmpty && r.texts.isEmpty && r.detections.isEmpty {
             for (i, t) in r.outputs.enumerated() { lines.append("  output \(i): \(t.dtype)\(t.shape)") }
         }
         let stages = StageCategory.allCases.compactMap { c -> String? in
@@ -36,17 +43,20 @@ enum ResultFormat {
         for c in StageCategory.allCases where r.profile.seconds(by: c) > 0 { times[c.rawValue] = r.profile.seconds(by: c) * 1000 }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(RunLine(input: r.input, report: r.rankingReport, lines: r.texts.first, timeMs: times)) else { return "{}" }
+        let line = RunLine(input: r.input, report: r.rankingReport, lines: r.texts.first, detections: r.detections.first, timeMs: times)
+        guard let data = try? encoder.encode(line) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 }
 
 /// One line of `run --json`: the ranking report with the input's path and its times; for a
-/// pipeline that reads text (and ranks nothing), `results` holds its lines instead.
+/// pipeline that reads text or detects (and ranks nothing), `results` holds its lines or
+/// detections instead.
 private struct RunLine: Encodable {
     var input: String
     var report: RankingReport
     var lines: [TextLine]?
+    var detections: [Detection]?
     var timeMs: [String: Double]
 
     enum CodingKeys: String, CodingKey {
@@ -59,6 +69,8 @@ private struct RunLine: Encodable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         if let lines, report.results.isEmpty {
             try container.encode(lines, forKey: .results)
+        } else if let detections, report.results.isEmpty {
+            try container.encode(detections, forKey: .results)
         } else {
             try report.encode(to: encoder)
         }

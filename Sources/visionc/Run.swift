@@ -2,7 +2,6 @@ import ArgumentParser
 import Driver
 import Foundation
 import IR
-import MultiModel
 import Passes
 
 struct Run: ParsableCommand {
@@ -40,17 +39,6 @@ struct Run: ParsableCommand {
     func run() throws {
         if let model { return try runModel(model) }
         guard let graph else { throw ValidationError("give a pipeline graph (YAML), or --model FILE.onnx") }
-        if StagedPipelineSpec.isStaged(path: graph) {
-            guard save.isEmpty else { throw ValidationError("--save does not apply to a staged pipeline yet (its stages are not IR values)") }
-            let failures: Int
-            do {
-                failures = try CascadeRun.run(graph: graph, images: images, json: json, options: flags.options, threadsPerModel: threads)
-            } catch {
-                throw fail(error)
-            }
-            if failures > 0 { throw ExitCode(1) }
-            return
-        }
         let runner: PipelineRunner
         let requests: [SaveRequest]
         do {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Driver
 import Foundation
-import MultiModel
 import Serve
 
 /// `visionc serve GRAPH…`: each graph compiled once and served as a model over the Open
@@ -54,9 +53,6 @@ struct ServeCommand: ParsableCommand {
         guard queueTimeoutUs >= 0 else { throw ValidationError("--queue-timeout-us must be at least 0") }
         guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be in 1...4096") }
         guard drainSeconds >= 0, drainSeconds <= 3600 else { throw ValidationError("--drain-seconds must be in 0...3600") }
-        if let staged = graphs.first(where: { StagedPipelineSpec.isStaged(path: $0) }) {
-            throw ValidationError("\(staged) is a staged (multi-model) pipeline; serve takes single-graph pipelines for now")
-        }
     }
 
     func run() throws {

@@ -10,7 +10,7 @@ struct VisionC: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "visionc",
         abstract: "A dataflow-graph compiler for computer-vision inference pipelines.",
-        subcommands: [Compile.self, Run.self, Bench.self, BenchCascade.self, ServeCommand.self, Ops.self]
+        subcommands: [Compile.self, Run.self, Bench.self, ServeCommand.self, Ops.self]
     )
 
     /// `--dump-ir` may be given bare (final graph) or as `--dump-ir=after-each`;

@@ -1,6 +1,7 @@
 import Foundation
 import IR
 @testable import ONNXImport
+import Runtime
 import TestSupport
 import XCTest
 
@@ -45,6 +46,27 @@ final class ONNXModelTests: XCTestCase {
         guard case .bindingMismatch(input: "x", _, _) = wrongChannels.kind else { return XCTFail("\(wrongChannels)") }
         let unknown = try XCTUnwrap(importError { _ = try model.standaloneGraph(inputShapes: ["data": [1, 3, 2, 2]]) })
         XCTAssertEqual(unknown.kind, .unknownInput("data", available: ["x"]))
+    }
+
+    /// MTCNN's P-Net pools with `auto_pad: SAME_UPPER` over an input whose height and width
+    /// come per request: imported once with symbolic dims, the pads are resolved for each
+    /// plan's size, and the outputs equal those of imports specialized to each size.
+    func testSamePaddingOverSymbolicDimsIsResolvedPerPlan() throws {
+        let path = TestPaths.asset("models/mtcnn_pnet.onnx")
+        guard TestPaths.exists(path) else { throw XCTSkip("\(path.path) missing (run scripts/setup)") }
+        let model = try ONNXModel.load(path: path.path)
+        let generic = try model.standaloneGraph()
+        XCTAssertTrue(generic.nodes.contains { $0.attributes.string("auto_pad") == "SAME_UPPER" })
+        let executable = try Executable(graph: generic, options: RuntimeOptions(threads: 1))
+        for shape in [[1, 31, 40, 3], [1, 17, 12, 3]] {
+            let input = Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { Float(($0 * 37) % 255) / 128 - 1 })
+            let specialized = try model.standaloneGraph(inputShapes: [model.inputs[0].name: shape])
+            XCTAssertFalse(specialized.nodes.contains { $0.attributes["auto_pad"] != nil }, "known dims resolve at import")
+            let expected = try Executable(graph: specialized, options: RuntimeOptions(threads: 1)).run(inputs: [input]).outputs
+            let actual = try executable.run(inputs: [input]).outputs
+            XCTAssertEqual(actual.map(\.shape), expected.map(\.shape))
+            XCTAssertEqual(actual.map(\.floats), expected.map(\.floats))
+        }
     }
 
     func testInlineIntoAPipelineGraph() throws {

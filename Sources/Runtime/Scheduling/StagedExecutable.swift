@@ -306,6 +306,11 @@ enum DataDependentOps {
         case .dbBoxes: return try DBBoxesOp.run(node, operands, name: name)
         case .perspectiveCrop: return try PerspectiveCropOp.run(node, operands, name: name)
         case .textLines: return try TextLinesOp.run(node, operands, name: name)
+        case .resizeByScale: return try ResizeByScaleOp.run(node, operands, name: name)
+        case .mtcnnPNetBoxes: return try MTCNNOps.pnetBoxes(node, operands, name: name)
+        case .mtcnnMerge: return try MTCNNOps.merge(node, operands, name: name)
+        case .mtcnnRefine: return try MTCNNOps.refine(node, operands, name: name)
+        case .mtcnnFaces: return try MTCNNOps.faces(node, operands, name: name)
         default: throw RuntimeError.unsupported(op: node.op, value: name, reason: "not a data-dependent op")
         }
     }

@@ -1,9 +1,10 @@
 import XCTest
 
-@testable import MultiModel
+import IR
+@testable import Runtime
 
 /// Postprocessing against cases worked out by hand (the arithmetic is in the comments).
-final class PostprocessTests: XCTestCase {
+final class FaceGeometryTests: XCTestCase {
     private func box(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, _ score: Double) -> ScoredBox {
         ScoredBox(x1: x1, y1: y1, x2: x2, y2: y2, score: score)
     }
@@ -27,7 +28,7 @@ final class PostprocessTests: XCTestCase {
 
     func testMTCNNPyramidSquareUpAndRegression() {
         // Shorter side 80, m = 12/20 = 0.6: 48, 34.0, 24.1, 17.1, 12.1 ≥ 12, then 8.6 stops.
-        let scales = MTCNN.pyramidScales(width: 100, height: 80)
+        let scales = ImageGeometry.pyramidScales(height: 80, width: 100, minSize: 20, factor: 0.709, window: 12)
         XCTAssertEqual(scales.count, 5)
         XCTAssertEqual(scales[0], 0.6, accuracy: 1e-12)
         XCTAssertEqual(scales[1], 0.6 * 0.709, accuracy: 1e-12)
@@ -36,20 +37,5 @@ final class PostprocessTests: XCTestCase {
         // Inclusive width 11: x1 + 0.1·11 = 1.1, x2 + (−0.2)·11 = 7.8.
         XCTAssertEqual(MTCNN.regressed(box(0, 0, 10, 10, 1), [0.1, 0, -0.2, 0]).x1, 1.1, accuracy: 1e-12)
         XCTAssertEqual(MTCNN.regressed(box(0, 0, 10, 10, 1), [0.1, 0, -0.2, 0]).x2, 7.8, accuracy: 1e-12)
-    }
-
-    func testAreaResizeAveragesCellsWhenShrinkingAndInterpolatesWhenEnlarging() {
-        let row: [Double] = [0, 10, 20, 30]
-        // Each output cell covers two inputs.
-        XCTAssertEqual(resizeArea({ _, x, _ in row[x] }, width: 4, height: 1, channels: 1, toWidth: 2, toHeight: 1), [5, 25])
-        // 4 → 3: cells of 4/3: (0·1 + 10·⅓)·¾ = 2.5, (10·⅔ + 20·⅔)·¾ = 15, (20·⅓ + 30)·¾ = 27.5.
-        let shrunk = resizeArea({ _, x, _ in row[x] }, width: 4, height: 1, channels: 1, toWidth: 3, toHeight: 1)
-        for (value, expected) in zip(shrunk, [2.5, 15, 27.5]) { XCTAssertEqual(value, expected, accuracy: 1e-9) }
-        // Enlarging 2 → 4 in OpenCV's area mode: fraction (d+1) − (s+1)·2 is never positive,
-        // so every output copies its source pixel, as cv2.resize(INTER_AREA) replicates.
-        let pair: [Double] = [0, 10]
-        XCTAssertEqual(resizeArea({ _, x, _ in pair[x] }, width: 2, height: 1, channels: 1, toWidth: 4, toHeight: 1), [0, 0, 10, 10])
-        // 2 → 3: s = ⌊d·⅔⌋ = 0, 0, 1; fractions: 1 − 1.5 ≤ 0 → 0, 2 − 1.5 = 0.5, clamped → 0.
-        XCTAssertEqual(resizeArea({ _, x, _ in pair[x] }, width: 2, height: 1, channels: 1, toWidth: 3, toHeight: 1), [0, 5, 10])
     }
 }

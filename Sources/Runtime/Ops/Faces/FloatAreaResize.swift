@@ -1,4 +1,8 @@
-import Runtime
+// OpenCV's INTER_AREA in double precision, for the MTCNN ops: the peer resizes each crop as
+// a float image (its network inputs are not rounded to u8, and the C resize kernels write u8
+// only), and its pyramid levels as u8 images, which this reproduces exactly once rounded
+// where the C area kernel is off by one at fractional scales.
+
 /// OpenCV's `cv::resize(..., INTER_AREA)` on one HWC plane of doubles, as MTCNN's peer
 /// calls it: a true area average when shrinking along both axes, otherwise OpenCV's
 /// "area-mode" bilinear (weights from how the destination cell covers the source cells).

@@ -1,4 +1,3 @@
-import Runtime
 /// An axis-aligned box with a score, in MTCNN's pixel-inclusive convention: it covers
 /// columns x1…x2, so its width is `x2 - x1 + 1`.
 public struct ScoredBox: Sendable, Equatable {
@@ -24,7 +23,7 @@ public struct ScoredBox: Sendable, Equatable {
 /// Greedy NMS as MTCNN does it (pixel-inclusive boxes; equal scores keep the later index
 /// first, as NumPy's `argsort` taken from the end does), by the runtime's one implementation.
 /// - Returns: the indices of the kept boxes, best score first.
-public func nonMaximumSuppression(_ boxes: [ScoredBox], threshold: Double, mode: NonMaximumSuppression.Overlap) -> [Int] {
+func nonMaximumSuppression(_ boxes: [ScoredBox], threshold: Double, mode: NonMaximumSuppression.Overlap) -> [Int] {
     NonMaximumSuppression.keep(
         boxes: boxes.flatMap { [$0.x1, $0.y1, $0.x2, $0.y2] }, scores: boxes.map(\.score), threshold: threshold, overlap: mode,
         pixelInclusive: true, laterIndexFirstOnTies: true)

@@ -57,19 +57,26 @@ final class ConverterTests: XCTestCase {
             .contains("%y : f32[1,1,3,3] = conv(%x, %w)\n"))
     }
 
-    func testSamePaddingNeedsKnownSpatialDims() throws {
+    func testSamePaddingOverUnknownSpatialDimsStaysAutoPad() throws {
         var m = ONNXModelBuilder()
         m.input("x", .float, [1, 1, nil, nil])
         m.initializer(rampTensor("w", [1, 1, 3, 3]))
         m.node("MaxPool", ["x"], ["y"], name: "pool", [attr("kernel_shape", ints: [3, 3]), attr("auto_pad", string: "SAME_UPPER")])
         m.outputs = ["y"]
         let model = try m.load()
-        let error = try XCTUnwrap(importError { _ = try model.standaloneGraph() })
-        guard case .unsupportedAttribute(name: "auto_pad", _) = error.kind else { return XCTFail("\(error)") }
-        XCTAssertEqual(error.node, "node 'pool' (#0, MaxPool)")
-        // Fixing the dims makes the same model importable.
+        // Sizes known per request only: the IR keeps auto_pad (each plan resolves it).
+        XCTAssertTrue(IRPrinter.print(try model.standaloneGraph()).contains("= max_pool(%x) {auto_pad=\"SAME_UPPER\", kernel_shape=[3,3]}"))
+        // Known dims resolve it at import.
         let graph = try model.standaloneGraph(inputShapes: ["x": [1, 1, 7, 7]])
         XCTAssertTrue(IRPrinter.print(graph).contains("= max_pool(%x) {kernel_shape=[3,3], pads=[1,1,1,1]}"))
+        // An unknown auto_pad is still an error naming the node.
+        var bad = ONNXModelBuilder()
+        bad.input("x", .float, [1, 1, 7, 7])
+        bad.node("MaxPool", ["x"], ["y"], name: "pool", [attr("kernel_shape", ints: [3, 3]), attr("auto_pad", string: "SAME_MIDDLE")])
+        bad.outputs = ["y"]
+        let error = try XCTUnwrap(importError { _ = try bad.load().standaloneGraph() })
+        guard case .unsupportedAttribute(name: "auto_pad", _) = error.kind else { return XCTFail("\(error)") }
+        XCTAssertEqual(error.node, "node 'pool' (#0, MaxPool)")
     }
 
     func testBatchNormalizationKeepsEpsilonAndRejectsTrainingOutputs() throws {

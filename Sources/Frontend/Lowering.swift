@@ -311,6 +311,9 @@ public struct Lowering {
             return [(name: "tokens", value: results[0]), (name: "scores", value: results[1])]
         case .mapBoxes:
             return [(name: "result", value: try graph.append(.mapBoxes, [input] + extra, attributes: [:], name: name)[0])]
+        case .cropResize(let height, let width, let interpolation):
+            return [(name: "result", value: try graph.append(
+                .cropResize, [input] + extra, attributes: ["size": .ints([height, width]), "interpolation": .string(interpolation.rawValue)], name: name)[0])]
         case .pyramidScales(let minSize, let factor, let window):
             return try single(.pyramidScales, input, ["min_size": .float(Float(minSize)), "factor": .float(Float(factor)), "window": .int(window)])
         case .resizeByScale(let interpolation):

@@ -97,6 +97,9 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// The `size` window of an HWC image whose top-left corner is a box's (x1, y1), the box
     /// `f32[1,4]` given at run time (one row of `tile_boxes`, or any box source).
     case cropBox = "crop_box"
+    /// The region of an HWC u8 image under a run-time box `f32[1,≥4]` (x1, y1, x2, y2; clipped
+    /// to the image, outward to whole pixels) resized to `size` (`interpolation`).
+    case cropResize = "crop_resize"
 
     // MARK: Vision postprocess
     /// Non-maximum suppression of boxes `f32[?n,4]` (x1, y1, x2, y2) by `f32[?n]` scores:
@@ -153,7 +156,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .const: .constant
         case .decodeJPEG: .decode
-        case .resize, .crop, .convertColor, .cast, .normalize, .preprocess, .letterbox, .padSpatial, .tileBoxes, .cropBox: .image
+        case .resize, .crop, .convertColor, .cast, .normalize, .preprocess, .letterbox, .padSpatial, .tileBoxes, .cropBox, .cropResize: .image
         case .conv, .convTranspose, .gemm, .matmul: .linear
         case .batchNorm, .lrn: .normalization
         case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .sqrt: .unaryElementwise

@@ -400,6 +400,18 @@ public enum ShapeInference {
             }
             return [x.with(shape: [.known(size[0]), .known(size[1]), x.shape[2]])]
 
+        case .cropResize:
+            try arity(2...2)
+            let x = try image(inputs[0], op)
+            guard x.dtype == .u8, inputs[1].dtype == .f32, inputs[1].rank == 2, inputs[1].shape[0].value ?? 1 == 1,
+                  inputs[1].shape[1].value.map({ $0 >= 4 }) ?? true else {
+                throw IRError.typeMismatch(op: op.rawValue, "expected a u8 image and one box f32[1,≥4], found \(x) and \(inputs[1])")
+            }
+            guard let size = a.ints("size"), size.count == 2, size.allSatisfy({ $0 > 0 && $0 <= 65_535 }) else {
+                throw IRError.invalidAttribute(op: op.rawValue, name: "size", "expected size=[h,w], each 1…65535")
+            }
+            return [x.with(shape: [.known(size[0]), .known(size[1]), x.shape[2]])]
+
         case .nms:
             try arity(2...2)
             let (boxes, scores) = (inputs[0], inputs[1])

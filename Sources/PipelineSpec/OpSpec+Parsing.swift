@@ -86,6 +86,11 @@ extension OpSpec {
             _ = try arguments.fields([])
             return .mapBoxes
         }),
+        ("crop_resize", { arguments throws(SpecError) in
+            let fields = try arguments.fields(["size", "interpolation"])
+            let size = try fields.imageSize("size")
+            return .cropResize(height: size.height, width: size.width, interpolation: try fields.choice("interpolation", default: .bilinear))
+        }),
         ("pyramid_scales", { arguments throws(SpecError) in
             let fields = try arguments.fields(["min_size", "factor", "window"])
             return .pyramidScales(

@@ -51,6 +51,8 @@ public struct OpSpec: Hashable, Sendable {
         case textLines(minScore: Double)
         /// An image pyramid's scales for the image's size, one row each.
         case pyramidScales(minSize: Double, factor: Double, window: Int)
+        /// A run-time box's region of an image resized to a fixed size: reads the image and the box.
+        case cropResize(height: Int, width: Int, interpolation: OpSpec.Interpolation)
         /// The image resized by a run-time scale: reads the image and the scale.
         case resizeByScale(OpSpec.Interpolation)
         /// Height and width swapped (MTCNN's networks take transposed images).
@@ -93,6 +95,7 @@ public struct OpSpec: Hashable, Sendable {
             case .ctcDecode: "ctc_decode"
             case .mapBoxes: "map_boxes"
             case .textLines: "text_lines"
+            case .cropResize: "crop_resize"
             case .pyramidScales: "pyramid_scales"
             case .resizeByScale: "resize_by_scale"
             case .transposeImage: "transpose_image"
@@ -108,7 +111,7 @@ public struct OpSpec: Hashable, Sendable {
         /// the one value before them).
         public var operandCount: Int {
             switch self {
-            case .nms, .cropBox, .dbBoxes, .perspectiveCrop, .rotate180If, .resizeByScale, .mtcnnCrop: 2
+            case .nms, .cropBox, .dbBoxes, .perspectiveCrop, .rotate180If, .resizeByScale, .mtcnnCrop, .cropResize: 2
             case .mapBoxes, .textLines, .mtcnnPNetBoxes, .mtcnnRefine: 3
             case .mtcnnFaces: 4
             default: 1

@@ -37,7 +37,7 @@ enum OpSupport {
             return all([.u8, .f32], "u8 or f32 images")
         case .pyramidScales:
             return all([.u8], "a u8 image")
-        case .mtcnnCrop:
+        case .mtcnnCrop, .cropResize:
             return dtypes == [.u8, .f32] ? nil : "expected a u8 image and an f32 box"
         case .rotate180If:
             return dtypes == [.u8, .f32] ? nil : "expected a u8 image and f32 probabilities"

@@ -62,6 +62,7 @@ private struct RunLine: Encodable {
     enum CodingKeys: String, CodingKey {
         case input
         case results
+        case detections
         case timeMs = "time_ms"
     }
 
@@ -73,6 +74,8 @@ private struct RunLine: Encodable {
             try container.encode(detections, forKey: .results)
         } else {
             try report.encode(to: encoder)
+            // Ranked classes of detected objects (a classifier after a detector): both.
+            if let detections { try container.encode(detections, forKey: .detections) }
         }
         try container.encode(input, forKey: .input)
         try container.encode(timeMs, forKey: .timeMs)

@@ -99,4 +99,20 @@ final class FaceGraphTests: XCTestCase {
             XCTAssertTrue((face.box[0]...face.box[2]).contains(point[0]) && (face.box[1]...face.box[3]).contains(point[1]), "\(point) outside \(face.box)")
         }
     }
+
+    /// The third cascade, YAML only (Graphs/faces-classify.yaml): every face the detector finds
+    /// is cut out and classified, in face order — one ranked class per detection, and the
+    /// detections the face graph alone gives.
+    func testEveryDetectedFaceIsClassifiedInOrder() throws {
+        guard FileManager.default.fileExists(atPath: Self.root + "/assets/models/efficientnet_lite0.onnx") else { throw XCTSkip("models missing (run scripts/setup)") }
+        let obama = Self.root + "/assets/images/obama.jpg"
+        let cascade = try PipelineRunner(try Compiler.compile(path: Self.root + "/Graphs/faces-classify.yaml", options: CompileOptions())).run(path: obama)
+        let faces = try PipelineRunner(try Compiler.compile(path: Self.root + "/Graphs/faces.yaml", options: CompileOptions())).run(path: obama)
+        let detections = try XCTUnwrap(cascade.detections.first)
+        XCTAssertEqual(detections, try XCTUnwrap(faces.detections.first))
+        XCTAssertEqual(detections.count, 2)
+        let classes = try XCTUnwrap(cascade.rankings.first)
+        XCTAssertEqual(classes.count, detections.count, "one class per face")
+        XCTAssertTrue(classes.allSatisfy { $0.label != nil && $0.score > 0 && $0.score <= 1 })
+    }
 }

@@ -27,6 +27,7 @@ enum OpKernels {
         case .crop: try CropKernel.make(n)
         case .tileBoxes: try TileBoxesKernel.make(n)
         case .cropBox: try CropBoxKernel.make(n)
+        case .cropResize: try CropResizeKernel.make(n)
         case .convertColor: try ConvertColorKernel.make(n)
         case .cast: CastKernel.make(n)
         case .normalize: try NormalizeKernel.make(n)

@@ -50,3 +50,32 @@ enum CropBoxKernel {
         }
     }
 }
+
+/// `crop_resize`: the region of the image under the run-time box (x1, y1, x2, y2, clipped to
+/// the image and widened to whole pixels: columns ⌊x1⌋…⌈x2⌉) resized to the output size with the
+/// node's interpolation. The resize plan depends on the box, so it is built per run. An empty
+/// or non-finite box is an error naming it.
+enum CropResizeKernel {
+    static func make(_ n: NodeContext) throws -> StepBody {
+        let x = n.inShape(0), y = n.outShape(0)
+        let (h, w, c) = (x[0], x[1], x[2])
+        let method = try interpolation(n)
+        let (imageSlot, boxSlot, outSlot) = (n.inputs[0], n.inputs[1], n.outputs[0])
+        let name = n.name
+        return { ctx in
+            let box = ctx.f32(boxSlot)
+            let corners = (0..<4).map { Double(box[$0]) }
+            guard corners.allSatisfy(\.isFinite) else {
+                throw KernelError(kernel: "crop_resize", message: "%\(name): box \(corners) is not finite")
+            }
+            let left = max(0, min(w, Int(corners[0].rounded(.down)))), right = max(0, min(w, Int(corners[2].rounded(.up))))
+            let top = max(0, min(h, Int(corners[1].rounded(.down)))), bottom = max(0, min(h, Int(corners[3].rounded(.up))))
+            guard right > left, bottom > top else {
+                throw KernelError(kernel: "crop_resize", message: "%\(name): box \(corners) covers no pixel of the \(h)×\(w) image")
+            }
+            let plan = try ResizePlan(sourceHeight: bottom - top, sourceWidth: right - left, resizedHeight: y[0], resizedWidth: y[1], interpolation: method)
+            let source = UnsafeBufferPointer(start: ctx.u8(imageSlot) + (top * w + left) * c, count: ((bottom - top - 1) * w + (right - left)) * c)
+            try plan.resize(source, sourceStride: w * c, channels: c, into: ctx.u8(outSlot, count: y[0] * y[1] * c), destinationStride: y[1] * c, rows: 0..<y[0])
+        }
+    }
+}

@@ -91,7 +91,7 @@ extension JPEGStreamLayout {
             case .other(let range):
                 append(range)
             case .scan(let scan):
-                let band = scan.spectralStart...min(scan.spectralEnd, 63)
+                let band = scan.spectralStart...scan.spectralEnd
                 if scan.components.contains(where: { component in band.contains { needed[component][$0] } }) {
                     append(scan.range)
                 } else {

@@ -52,7 +52,7 @@ struct JPEGStreamLayout {
         let dataStart: Int
         /// Indices into `Frame.components` of the scan's components.
         let components: [Int]
-        /// Spectral selection (zigzag indices) and successive approximation bit positions.
+        /// Spectral selection (zigzag indices, start ≤ end ≤ 63) and successive approximation bit positions.
         let spectralStart: Int, spectralEnd: Int
         let approximationHigh: Int, approximationLow: Int
         /// MCUs per restart interval in force for this scan (DRI); 0 when none.
@@ -150,6 +150,8 @@ struct JPEGStreamLayout {
                     components.append(component)
                 }
                 let spectral = payload + 1 + 2 * count
+                // A band outside 0…63 or reversed is no scan libjpeg decodes (it refuses it too).
+                guard bytes[spectral] <= bytes[spectral + 1], bytes[spectral + 1] <= 63 else { return nil }
                 guard let data = Self.walkEntropyData(base: base, count: bytes.count, from: end) else { return nil }
                 segments.append(
                     .scan(

@@ -186,6 +186,20 @@ final class JPEGStreamRebuildTests: XCTestCase {
         }
     }
 
+    /// A scan header whose spectral band is reversed (Ss > Se) is no stream to rebuild: the
+    /// layout refuses it and the decode is TurboJPEG's error, not a trap.
+    func testReversedSpectralBandIsAnErrorNotATrap() throws {
+        var jpeg = try load("chelsea-progressive-bands.jpg")
+        let scan = try XCTUnwrap(layout(jpeg)?.scans[1])
+        XCTAssertEqual([scan.spectralStart, scan.spectralEnd], [1, 2])
+        // The SOS payload ends with Ss, Se, Ah/Al: Ss is the third byte before the data.
+        jpeg[scan.dataStart - 3] = 5
+        XCTAssertNil(layout(jpeg))
+        XCTAssertThrowsError(try decode(jpeg, scale: eighth)) { error in
+            XCTAssertNotNil(error as? JPEGError, "\(error)")
+        }
+    }
+
     // MARK: - Restart bands
 
     /// Runs each range on its own thread, as the runtime's pool does.

@@ -55,7 +55,8 @@ extension JPEGStreamLayout {
     /// Whether every component's AC coefficients 1…9 end up at full precision (a scan with
     /// Al = 0 covers each), so the full decode has nothing to block-smooth.
     var completesSmoothedCoefficients: Bool {
-        frame.components.indices.allSatisfy { component in
+        let scans = self.scans
+        return frame.components.indices.allSatisfy { component in
             (1...9).allSatisfy { coefficient in
                 scans.contains {
                     $0.components.contains(component) && $0.approximationLow == 0

@@ -62,7 +62,11 @@ let package = Package(
         .target(name: "Frontend", dependencies: ["IR", "PipelineSpec", "ONNXImport"]),
         .target(name: "Passes", dependencies: ["IR"]),
         .target(name: "CPNG", path: "Sources/CPNG", cSettings: kernelCSettings, linkerSettings: [.linkedLibrary("png16")]),
-        .target(name: "Kernels", dependencies: ["CKernels", "CDNNL", "CTurboJPEG", "CPNG"]),
+        // libjpeg-turbo's libjpeg API (Debian libjpeg62-turbo-dev), the same library TurboJPEG
+        // wraps: scan-pruned and restart-band decodes read a stream from byte ranges and need
+        // block smoothing off, which TurboJPEG's API cannot do.
+        .target(name: "CJPEG", path: "Sources/CJPEG", cSettings: kernelCSettings, linkerSettings: [.linkedLibrary("jpeg")]),
+        .target(name: "Kernels", dependencies: ["CKernels", "CDNNL", "CTurboJPEG", "CPNG", "CJPEG"]),
         .target(name: "Runtime", dependencies: ["IR", "Kernels"]),
         .target(name: "Driver", dependencies: ["IR", "PipelineSpec", "Frontend", "ONNXImport", "Passes", "Runtime", "Kernels"]),
         // `visionc serve`: the Open Inference Protocol over HTTP and gRPC, Prometheus metrics.

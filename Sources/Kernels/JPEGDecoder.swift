@@ -77,27 +77,30 @@ public final class JPEGDecoder {
     // MARK: - Decoding
 
     /// Decodes into `output` (HWC u8, rows packed, `width × height × channels` bytes).
+    /// - Parameter parallel: threads for a sequential file with restart intervals, decoded in
+    ///   bands (`JPEGStreamLayout+RestartBands`); nil decodes on the calling thread only.
     /// - Throws: the `readHeader` errors, `tooLarge` (before any allocation), `bufferTooSmall`,
     ///   `corruptData` (unless `onCorrupt` is `.warn`), `decodeFailed`.
     public func decode(
         _ bytes: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
-        options: JPEGDecodeOptions = JPEGDecodeOptions()
+        options: JPEGDecodeOptions = JPEGDecodeOptions(), parallel: (any ParallelLoop)? = nil
     ) throws -> JPEGDecodeResult {
         let header = try readHeader(bytes)
         try Self.checkPixelLimit(header: header, options: options)
-        return try decode(bytes, header: header, into: output, options: options)
+        return try decode(bytes, header: header, into: output, options: options, parallel: parallel)
     }
 
     /// Decodes into a new array; for tests and tools (the runtime passes its own buffers).
     public func decode(
-        _ bytes: UnsafeRawBufferPointer, options: JPEGDecodeOptions = JPEGDecodeOptions()
+        _ bytes: UnsafeRawBufferPointer, options: JPEGDecodeOptions = JPEGDecodeOptions(),
+        parallel: (any ParallelLoop)? = nil
     ) throws -> (pixels: [UInt8], result: JPEGDecodeResult) {
         let header = try readHeader(bytes)
         try Self.checkPixelLimit(header: header, options: options)
         let shape = Self.outputShape(header: header, options: options)
         var pixels = [UInt8](repeating: 0, count: shape.width * shape.height * shape.channels)
         let result = try pixels.withUnsafeMutableBytes { output in
-            try decode(bytes, header: header, into: output, options: options)
+            try decode(bytes, header: header, into: output, options: options, parallel: parallel)
         }
         return (pixels, result)
     }
@@ -113,7 +116,7 @@ public final class JPEGDecoder {
 
     private func decode(
         _ bytes: UnsafeRawBufferPointer, header: JPEGHeader, into output: UnsafeMutableRawBufferPointer,
-        options: JPEGDecodeOptions
+        options: JPEGDecodeOptions, parallel: (any ParallelLoop)?
     ) throws -> JPEGDecodeResult {
         let shape = Self.outputShape(header: header, options: options)
         let required = shape.width * shape.height * shape.channels
@@ -129,8 +132,7 @@ public final class JPEGDecoder {
         // It replicates gray sources to RGB/BGR and computes luma for gray output itself.
         if !header.colorspace.isCMYK && orientation == .identity {
             result.warning = try decompress(
-                bytes, into: destination, size: decoded, format: options.color.pixelFormat,
-                onCorrupt: options.onCorrupt)
+                bytes, header: header, into: destination, size: decoded, options: options, parallel: parallel)
             return result
         }
 
@@ -145,9 +147,7 @@ public final class JPEGDecoder {
                 throw JPEGError.zeroSize(width: decoded.width, height: decoded.height)
             }
             let warning = try decompress(
-                bytes, into: stagedBase, size: decoded,
-                format: header.colorspace.isCMYK ? TJPF_CMYK : options.color.pixelFormat,
-                onCorrupt: options.onCorrupt)
+                bytes, header: header, into: stagedBase, size: decoded, options: options, parallel: parallel)
             if header.colorspace.isCMYK {
                 JPEGCMYKConversion.convert(
                     cmyk: stagedBase, pixelCount: decoded.width * decoded.height,
@@ -164,15 +164,22 @@ public final class JPEGDecoder {
         return result
     }
 
-    /// Runs `tjDecompress2` at the exact scaled size. Returns the warning text when damaged
-    /// data is tolerated; with `.error`, TurboJPEG stops at the first warning to save work.
+    /// Decodes at the exact scaled size, in the file's colour (CMYK for CMYK files, else
+    /// `options.color`): from a rebuilt stream where that is exact and saves work, else with
+    /// `tjDecompress2`. Returns the warning text when damaged data is tolerated; with `.error`,
+    /// the decode stops at the first warning to save work.
     private func decompress(
-        _ bytes: UnsafeRawBufferPointer, into destination: UnsafeMutablePointer<UInt8>,
-        size: (width: Int, height: Int), format: TJPF, onCorrupt: JPEGDecodeOptions.CorruptDataPolicy
+        _ bytes: UnsafeRawBufferPointer, header: JPEGHeader, into destination: UnsafeMutablePointer<UInt8>,
+        size: (width: Int, height: Int), options: JPEGDecodeOptions, parallel: (any ParallelLoop)?
     ) throws -> String? {
         guard let source = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
             throw JPEGError.emptyInput
         }
+        if try decompressRebuilt(bytes, header: header, into: destination, size: size, options: options, parallel: parallel) {
+            return nil
+        }
+        let format = header.colorspace.isCMYK ? TJPF_CMYK : options.color.pixelFormat
+        let onCorrupt = options.onCorrupt
         let flags = onCorrupt == .error ? TJFLAG_STOPONWARNING : 0
         let status = tjDecompress2(
             handle, source, UInt(bytes.count), destination,
@@ -184,6 +191,57 @@ public final class JPEGDecoder {
         }
         guard onCorrupt == .warn else { throw JPEGError.corruptData(message) }
         return message
+    }
+
+    /// Decodes from a stream rebuilt at the marker level, with libjpeg's API, when one applies:
+    /// a progressive file at 1/2, 1/4 or 1/8 from its pruned scans, a sequential file with
+    /// restart intervals in bands on `parallel`'s threads. Both give TurboJPEG's pixels exactly
+    /// (see the two `JPEGStreamLayout` extensions). Returns false, having written nothing, when
+    /// neither applies. Damaged files decoded under `warn` and CMYK files keep TurboJPEG's
+    /// decode, so their partial pixels, warnings and colour handling stay as they were.
+    private func decompressRebuilt(
+        _ bytes: UnsafeRawBufferPointer, header: JPEGHeader, into destination: UnsafeMutablePointer<UInt8>,
+        size: (width: Int, height: Int), options: JPEGDecodeOptions, parallel: (any ParallelLoop)?
+    ) throws -> Bool {
+        guard options.onCorrupt == .error, !header.colorspace.isCMYK else { return false }
+        let rowBytes = size.width * options.color.channels
+        if header.isProgressive {
+            guard options.scale.num == 1, options.scale.denom > 1, let layout = JPEGStreamLayout(scanning: bytes),
+                let ranges = layout.prunedRanges(at: options.scale)
+            else { return false }
+            var stream = LibJPEGStream()
+            for range in ranges { stream.append(bytes, range) }
+            try stream.decode(
+                into: destination, capacity: rowBytes * size.height, width: size.width, color: options.color,
+                scale: options.scale, blockSmoothing: false, rows: size.height)
+            return true
+        }
+        guard let parallel, parallel.threadCount > 1,
+            let layout = JPEGStreamLayout(scanning: bytes, requiringRestartInterval: true),
+            let bands = layout.restartBands(count: parallel.threadCount), let scan = layout.scans.first
+        else { return false }
+        let outputRowsPerMCURow = layout.mcuRowHeight * options.scale.num / options.scale.denom
+        try parallel.parallelRanges(count: bands.count, minChunk: 1) { range in
+            for band in bands[range] {
+                let firstRow = band.writtenRows.lowerBound * outputRowsPerMCURow
+                let endRow = min(size.height, band.writtenRows.upperBound * outputRowsPerMCURow)
+                let height: [UInt8] = [UInt8(band.height >> 8), UInt8(band.height & 0xFF)]
+                try height.withUnsafeBytes { height in
+                    var stream = LibJPEGStream()
+                    stream.append(bytes, 0..<layout.frame.heightOffset)
+                    stream.append(height, 0..<2)
+                    stream.append(bytes, layout.frame.heightOffset + 2..<scan.dataStart)
+                    stream.append(bytes, band.data)
+                    stream.append(bytes, layout.endOfImage..<layout.endOfImage + 2)
+                    try stream.decode(
+                        into: destination + firstRow * rowBytes, capacity: (endRow - firstRow) * rowBytes, width: size.width,
+                        color: options.color, scale: options.scale, blockSmoothing: true,
+                        skipRows: (band.writtenRows.lowerBound - band.decodedRows.lowerBound) * outputRowsPerMCURow,
+                        rows: endRow - firstRow)
+                }
+            }
+        }
+        return true
     }
 
     private func lastError() -> String {

@@ -13,7 +13,9 @@ import IR
 /// smallest up (`ImageGeometry.decodedSizeSuffices`), and plans for the size it decodes. The
 /// resize then starts from a smaller image whose pixels are 8×8-block averages computed in
 /// the DCT domain, not the full-size pixels, so results move: approximate (fidelity `fast`).
-/// A 5120×2880 photo resized to a 256 shorter side decodes at 1/8 (640×360).
+/// A 5120×2880 photo resized to a 256 shorter side decodes at 1/8 (640×360). A progressive
+/// file at 1/2, 1/4 or 1/8 then entropy-decodes only the scans that factor reads (the
+/// decoder's scan pruning, exact against its full decode at the same factor).
 ///
 /// Legal when the decode's only user is a `resize`, `letterbox` or a `preprocess` that
 /// resizes, and the decode does not already have a fixed scale. Region-only decode (decoding

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Kernels
 
 /// A fixed set of worker threads that split one loop at a time with the calling thread.
 ///
@@ -133,3 +134,6 @@ public final class ThreadPool: @unchecked Sendable {
         pthread_mutex_unlock(lock)
     }
 }
+
+/// The JPEG decoder's restart bands run on the pool like any kernel's tiles.
+extension ThreadPool: ParallelLoop {}

@@ -131,7 +131,7 @@ struct DecodeConfig {
             do {
                 let result = try withBytes(ctx.inputs) { bytes in
                     let options = fit == nil ? options : self.options(for: try ctx.decoder.readHeader(bytes))
-                    return try ctx.decoder.decode(bytes, into: output, options: options)
+                    return try ctx.decoder.decode(bytes, into: output, options: options, parallel: ctx.pool)
                 }
                 if let warning = result.warning { ctx.warnings.append("%\(name): \(warning)") }
             } catch let error as JPEGError {

@@ -19,18 +19,10 @@ public struct RankingReport: Codable, Sendable, Equatable {
     public func encoded() -> Data { sortedJSON(self) }
 }
 
-/// The lines a text-reading graph read, as the server's `result` output carries them (the
-/// same `results` list `visionc run --json` prints).
-public struct TextReport: Codable, Sendable, Equatable {
-    public var results: [TextLine]
-
-    public func encoded() -> Data { sortedJSON(self) }
-}
-
-/// The objects a detection graph found, as the server's `result` output carries them (the
-/// same `results` list `visionc run --json` prints).
-public struct DetectionReport: Codable, Sendable, Equatable {
-    public var results: [Detection]
+/// What a text-reading or detection graph found — its lines or detections — as the server's
+/// `result` output carries them (the same `results` list `visionc run --json` prints).
+public struct ResultList<Item: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    public var results: [Item]
 
     public func encoded() -> Data { sortedJSON(self) }
 }
@@ -46,8 +38,8 @@ extension PipelineResult {
     /// What the server's `result` output carries: the read lines of a graph that reads text,
     /// the detections of one that detects, else the ranked classes.
     public var resultJSON: Data {
-        if let lines = texts.first { return TextReport(results: lines).encoded() }
-        if let found = detections.first { return DetectionReport(results: found).encoded() }
+        if let lines = texts.first { return ResultList(results: lines).encoded() }
+        if let found = detections.first { return ResultList(results: found).encoded() }
         return rankingReport.encoded()
     }
 

@@ -172,8 +172,18 @@ public struct Lowering {
         _ op: OpSpec, input: ValueID, extra: [ValueID], name: String, node nodeSpec: NodeSpec
     ) throws -> [(name: String, value: ValueID)] {
         let node = nodeSpec.name
+        /// An op with one result, reading `x` and the node's further inputs (for its first op).
         func single(_ irOp: Op, _ x: ValueID, _ attributes: Attributes) throws -> [(name: String, value: ValueID)] {
-            [(name: "result", value: try graph.append(irOp, [x], attributes: attributes, name: name)[0])]
+            [(name: "result", value: try graph.append(irOp, [x] + extra, attributes: attributes, name: name)[0])]
+        }
+        /// An op with several results, each under its `label` (what `node.label` reads) and
+        /// its IR `value` name.
+        func several(
+            _ irOp: Op, _ operands: [ValueID], _ attributes: Attributes, _ results: [(label: String, value: String)]
+        ) throws -> [(name: String, value: ValueID)] {
+            let types = try graph.inferTypes(op: irOp, inputs: operands, attributes: attributes)
+            let values = graph.append(irOp, operands, attributes: attributes, results: zip(results, types).map { (name: $0.value, type: $1) })
+            return zip(results, values).map { (name: $0.label, value: $1) }
         }
         switch op.operation {
         case .decode(let d):
@@ -193,11 +203,7 @@ public struct Lowering {
                 attributes["size"] = .ints([h, w])
                 attributes["pad_value"] = .float(Float(r.padValue))
                 attributes["align"] = .string(r.alignment.rawValue)
-                let types = try graph.inferTypes(op: .letterbox, inputs: [input], attributes: attributes)
-                let results = graph.append(
-                    .letterbox, [input], attributes: attributes,
-                    results: [(name: name, type: types[0]), (name: "\(node).letterbox", type: types[1])])
-                return [(name: "result", value: results[0]), (name: "letterbox", value: results[1])]
+                return try several(.letterbox, [input], attributes, [("result", name), ("letterbox", "\(node).letterbox")])
             case .size(let h, let w): attributes["size"] = .ints([h, w])
             case .shorter(let n, let maxSize):
                 attributes["shorter"] = .int(n)
@@ -268,11 +274,7 @@ public struct Lowering {
                 throw LoweringError(at: op.location, "collect gathers values with the same name twice: \(labels.joined(separator: ", "))")
             }
             guard labels.count > 1 else { return try single(.collect, input, [:]) }
-            let types = try graph.inferTypes(op: .collect, inputs: [input] + extra, attributes: [:])
-            let results = graph.append(
-                .collect, [input] + extra, attributes: [:],
-                results: zip(labels, types).map { (name: "\(name).\($0)", type: $1) })
-            return zip(labels, results).map { (name: $0, value: $1) }
+            return try several(.collect, [input] + extra, [:], labels.map { ($0, "\(name).\($0)") })
         case .nms(let n):
             var attributes: Attributes = [
                 "iou_threshold": .float(Float(n.iouThreshold)), "mode": .string(n.overlap.rawValue),
@@ -280,79 +282,67 @@ public struct Lowering {
             ]
             if let threshold = n.scoreThreshold { attributes["score_threshold"] = .float(Float(threshold)) }
             if let limit = n.maxOutput { attributes["max_output"] = .int(limit) }
-            return [(name: "result", value: try graph.append(.nms, [input] + extra, attributes: attributes, name: name)[0])]
+            return try single(.nms, input, attributes)
         case .tileBoxes(let t):
             return try single(.tileBoxes, input, ["size": .ints([t.height, t.width]), "rows": .int(t.rows), "cols": .int(t.cols)])
         case .cropBox(let c):
-            return [(name: "result", value: try graph.append(.cropBox, [input] + extra, attributes: ["size": .ints([c.height, c.width])], name: name)[0])]
+            return try single(.cropBox, input, ["size": .ints([c.height, c.width])])
         case .mean(let axis):
             return try single(.reduceMean, input, ["axes": .ints([axis]), "keepdims": .int(1)])
         case .dbBoxes(let d):
-            return [(name: "result", value: try graph.append(.dbBoxes, [input] + extra, attributes: [
+            return try single(.dbBoxes, input, [
                 "threshold": .float(Float(d.threshold)), "box_threshold": .float(Float(d.boxThreshold)),
                 "unclip_ratio": .float(Float(d.unclipRatio)), "max_candidates": .int(d.maxCandidates),
-            ], name: name)[0])]
+            ])
         case .perspectiveCrop:
-            return [(name: "result", value: try graph.append(.perspectiveCrop, [input] + extra, attributes: [:], name: name)[0])]
+            return try single(.perspectiveCrop, input, [:])
         case .rotate180If(let r):
-            return [(name: "result", value: try graph.append(
-                .rotate180If, [input] + extra, attributes: ["class": .int(r.classIndex), "threshold": .float(Float(r.threshold))], name: name)[0])]
+            return try single(.rotate180If, input, ["class": .int(r.classIndex), "threshold": .float(Float(r.threshold))])
         case .ctcDecode(let c):
             let labels = try ctcLabels(c, of: nodeSpec, at: op.location)
             if let classes = graph.type(of: input).shape.last?.value, classes != labels.count + 1 {
                 throw LoweringError(
                     at: op.location, "ctc_decode: the model gives \(classes) classes per step, but there are \(labels.count) labels (+ the blank = \(labels.count + 1))")
             }
-            let types = try graph.inferTypes(op: .ctcDecode, inputs: [input], attributes: ["max_length": .int(c.maxLength)])
-            let results = graph.append(
-                .ctcDecode, [input], attributes: ["max_length": .int(c.maxLength)],
-                results: [(name: name, type: types[0]), (name: "\(node).scores", type: types[1])])
-            tokenLabels[results[0]] = labels
-            return [(name: "tokens", value: results[0]), (name: "scores", value: results[1])]
+            let results = try several(.ctcDecode, [input], ["max_length": .int(c.maxLength)], [("tokens", name), ("scores", "\(node).scores")])
+            tokenLabels[results[0].value] = labels
+            return results
         case .mapBoxes:
-            return [(name: "result", value: try graph.append(.mapBoxes, [input] + extra, attributes: [:], name: name)[0])]
+            return try single(.mapBoxes, input, [:])
         case .cropResize(let height, let width, let interpolation):
-            return [(name: "result", value: try graph.append(
-                .cropResize, [input] + extra, attributes: ["size": .ints([height, width]), "interpolation": .string(interpolation.rawValue)], name: name)[0])]
+            return try single(.cropResize, input, ["size": .ints([height, width]), "interpolation": .string(interpolation.rawValue)])
         case .pyramidScales(let minSize, let factor, let window):
             return try single(.pyramidScales, input, ["min_size": .float(Float(minSize)), "factor": .float(Float(factor)), "window": .int(window)])
         case .resizeByScale(let interpolation):
-            return [(name: "result", value: try graph.append(
-                .resizeByScale, [input] + extra, attributes: ["interpolation": .string(interpolation.rawValue)], name: name)[0])]
+            return try single(.resizeByScale, input, ["interpolation": .string(interpolation.rawValue)])
         case .transposeImage:
             guard graph.type(of: input).layout == .hwc else {
                 throw LoweringError(at: op.location, "transpose_image swaps the height and width of an HWC image, found \(graph.type(of: input))")
             }
             return try single(.transpose, input, ["perm": .ints([1, 0, 2])])
         case .mtcnnPNetBoxes(let threshold, let iou):
-            return [(name: "result", value: try graph.append(
-                .mtcnnPNetBoxes, [input] + extra, attributes: ["threshold": .float(Float(threshold)), "iou_threshold": .float(Float(iou))], name: name)[0])]
+            return try single(.mtcnnPNetBoxes, input, ["threshold": .float(Float(threshold)), "iou_threshold": .float(Float(iou))])
         case .mtcnnMerge(let iou):
             return try single(.mtcnnMerge, input, ["iou_threshold": .float(Float(iou))])
         case .mtcnnCrop(let size):
-            return [(name: "result", value: try graph.append(.mtcnnCrop, [input] + extra, attributes: ["size": .int(size)], name: name)[0])]
+            return try single(.mtcnnCrop, input, ["size": .int(size)])
         case .mtcnnRefine(let threshold, let iou):
-            return [(name: "result", value: try graph.append(
-                .mtcnnRefine, [input] + extra, attributes: ["threshold": .float(Float(threshold)), "iou_threshold": .float(Float(iou))], name: name)[0])]
+            return try single(.mtcnnRefine, input, ["threshold": .float(Float(threshold)), "iou_threshold": .float(Float(iou))])
         case .mtcnnFaces(let threshold, let iou):
-            let attributes: Attributes = ["threshold": .float(Float(threshold)), "iou_threshold": .float(Float(iou))]
-            let types = try graph.inferTypes(op: .mtcnnFaces, inputs: [input] + extra, attributes: attributes)
-            let results = graph.append(
-                .mtcnnFaces, [input] + extra, attributes: attributes,
-                results: [(name: "\(name).boxes", type: types[0]), (name: "\(name).scores", type: types[1]), (name: "\(name).landmarks", type: types[2])])
-            detections.append((results[0], results[1], results[2]))
-            return [(name: "boxes", value: results[0]), (name: "scores", value: results[1]), (name: "landmarks", value: results[2])]
+            let results = try several(
+                .mtcnnFaces, [input] + extra, ["threshold": .float(Float(threshold)), "iou_threshold": .float(Float(iou))],
+                ["boxes", "scores", "landmarks"].map { ($0, "\(name).\($0)") })
+            detections.append((results[0].value, results[1].value, results[2].value))
+            return results
         case .textLines(let minScore):
             let operands = [input] + extra
             guard let labels = labelsOfTokens(operands[1]) else {
                 throw LoweringError(at: op.location, "text_lines: its second input must be the tokens of a ctc_decode (or their collect)")
             }
-            let types = try graph.inferTypes(op: .textLines, inputs: operands, attributes: ["min_score": .float(Float(minScore))])
-            let results = graph.append(
-                .textLines, operands, attributes: ["min_score": .float(Float(minScore))],
-                results: [(name: "\(name).boxes", type: types[0]), (name: "\(name).tokens", type: types[1]), (name: "\(name).scores", type: types[2])])
-            textLines.append((results[0], results[1], results[2], labels))
-            return [(name: "boxes", value: results[0]), (name: "tokens", value: results[1]), (name: "scores", value: results[2])]
+            let results = try several(
+                .textLines, operands, ["min_score": .float(Float(minScore))], ["boxes", "tokens", "scores"].map { ($0, "\(name).\($0)") })
+            textLines.append((results[0].value, results[1].value, results[2].value, labels))
+            return results
         }
     }
 

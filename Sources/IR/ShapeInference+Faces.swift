@@ -6,9 +6,6 @@ extension ShapeInference {
         func arity(_ n: Int) throws {
             guard inputs.count == n else { throw IRError.arity(op: op.rawValue, expected: "\(n)", found: inputs.count) }
         }
-        func image(_ t: TensorType) throws {
-            guard t.rank == 3, t.layout == .hwc, t.dtype == .u8 else { throw IRError.typeMismatch(op: op.rawValue, "expected a u8 HWC image, found \(t)") }
-        }
         /// f32 rows of at least `columns` values.
         func rows(_ t: TensorType, _ columns: Int, _ what: String) throws {
             guard t.dtype == .f32, t.rank == 2, t.shape[1].value.map({ $0 >= columns }) ?? true else {
@@ -21,7 +18,7 @@ extension ShapeInference {
         switch op {
         case .pyramidScales:
             try arity(1)
-            try image(inputs[0])
+            try image(inputs[0], op, "a u8 HWC image", dtype: .u8)
             let minSize = a.float("min_size", default: 0), factor = a.float("factor", default: 0), window = a.int("window", default: 0)
             guard minSize >= 1, factor > 0.05, factor < 1, window >= 1 else {
                 throw IRError.invalidAttribute(op: op.rawValue, name: "factor", "expected min_size ≥ 1, factor in (0.05, 1), window ≥ 1")
@@ -33,7 +30,7 @@ extension ShapeInference {
             return [TensorType(.f32, [count.map(Dim.known) ?? .symbol("levels"), .known(1)])]
         case .resizeByScale:
             try arity(2)
-            try image(inputs[0])
+            try image(inputs[0], op, "a u8 HWC image", dtype: .u8)
             guard inputs[1].dtype == .f32, inputs[1].elementCount.map({ $0 == 1 }) ?? true else {
                 throw IRError.typeMismatch(op: op.rawValue, "expected one scale f32[1,1], found \(inputs[1])")
             }
@@ -53,7 +50,7 @@ extension ShapeInference {
             return [TensorType(.f32, [.symbol("boxes"), .known(5)])]
         case .mtcnnCrop:
             try arity(2)
-            try image(inputs[0])
+            try image(inputs[0], op, "a u8 HWC image", dtype: .u8)
             guard inputs[1].dtype == .f32, inputs[1].rank == 2, inputs[1].shape[0].value ?? 1 == 1, inputs[1].shape[1].value.map({ $0 >= 4 }) ?? true else {
                 throw IRError.typeMismatch(op: op.rawValue, "expected one box f32[1,≥4], found \(inputs[1])")
             }

@@ -5,9 +5,6 @@ extension ShapeInference {
         func arity(_ n: Int) throws {
             guard inputs.count == n else { throw IRError.arity(op: op.rawValue, expected: "\(n)", found: inputs.count) }
         }
-        func hwc(_ t: TensorType, _ what: String) throws {
-            guard t.rank == 3, t.layout == .hwc else { throw IRError.typeMismatch(op: op.rawValue, "expected \(what) as an HWC image, found \(t)") }
-        }
         switch op {
         case .dbBoxes:
             try arity(2)
@@ -15,7 +12,7 @@ extension ShapeInference {
             guard map.dtype == .f32, map.rank == 4, map.shape[0] == .known(1), map.shape[1] == .known(1) else {
                 throw IRError.typeMismatch(op: op.rawValue, "expected a probability map f32[1,1,H,W], found \(map)")
             }
-            try hwc(inputs[1], "the image the boxes belong to")
+            try image(inputs[1], op, "the image the boxes belong to as an HWC image")
             for (key, range) in [("threshold", 0...1.0), ("box_threshold", 0...1.0), ("unclip_ratio", 0...10.0)] {
                 guard let value = a.float(key).map(Double.init), range.contains(value) else {
                     throw IRError.invalidAttribute(op: op.rawValue, name: key, "expected a number in \(range.lowerBound)…\(range.upperBound)")
@@ -27,14 +24,14 @@ extension ShapeInference {
             return [TensorType(.f32, [.symbol("boxes"), .known(8)])]
         case .perspectiveCrop:
             try arity(2)
-            try hwc(inputs[0], "the image to crop")
+            try image(inputs[0], op, "the image to crop as an HWC image")
             guard inputs[0].dtype == .u8, inputs[1].dtype == .f32, inputs[1].shape == [.known(1), .known(8)] else {
                 throw IRError.typeMismatch(op: op.rawValue, "expected a u8 image and one box f32[1,8], found \(inputs[0]) and \(inputs[1])")
             }
             return [inputs[0].with(shape: [.symbol("crop_h"), .symbol("crop_w"), inputs[0].shape[2]])]
         case .rotate180If:
             try arity(2)
-            try hwc(inputs[0], "the image to turn")
+            try image(inputs[0], op, "the image to turn as an HWC image")
             let p = inputs[1]
             // After a batching queue the row count is symbolic; per item it is 1.
             guard p.dtype == .f32, p.rank == 2, p.shape[0].value ?? 1 == 1 else {
@@ -61,8 +58,8 @@ extension ShapeInference {
             guard boxes.dtype == .f32, boxes.rank == 2, boxes.shape[1].value.map({ $0 > 0 && $0 % 2 == 0 }) ?? false else {
                 throw IRError.typeMismatch(op: op.rawValue, "expected boxes f32[n,2k] of x, y pairs, found \(boxes)")
             }
-            try hwc(inputs[1], "the image the boxes are in")
-            try hwc(inputs[2], "the image to map them to")
+            try image(inputs[1], op, "the image the boxes are in as an HWC image")
+            try image(inputs[2], op, "the image to map them to as an HWC image")
             return [boxes]
         default:  // textLines
             try arity(3)

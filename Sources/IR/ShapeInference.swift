@@ -444,9 +444,11 @@ public enum ShapeInference {
 
     // MARK: - Helpers
 
-    private static func image(_ t: TensorType, _ op: Op) throws -> TensorType {
-        guard t.rank == 3, t.layout == .hwc else {
-            throw IRError.typeMismatch(op: op.rawValue, "expected an HWC image, found \(t)")
+    /// `t` when it is an HWC image (of `dtype`, when given); else an error saying `what` was expected.
+    @discardableResult
+    static func image(_ t: TensorType, _ op: Op, _ what: String = "an HWC image", dtype: DType? = nil) throws -> TensorType {
+        guard t.rank == 3, t.layout == .hwc, dtype.map({ t.dtype == $0 }) ?? true else {
+            throw IRError.typeMismatch(op: op.rawValue, "expected \(what), found \(t)")
         }
         return t
     }

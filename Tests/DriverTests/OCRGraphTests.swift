@@ -3,6 +3,7 @@ import Foundation
 import IR
 import Passes
 import Runtime
+import TestSupport
 import XCTest
 
 /// The PP-OCR cascade as one IR graph (Graphs/ocr.yaml) on real images: compiled by the same
@@ -93,11 +94,12 @@ final class OCRGraphTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(expected[0].count, 5, "its five lines, and boxes scoring under 0.5")
         XCTAssertGreaterThan(expected[2].count, 0)
         let order = (0..<9).map { ($0 * 7) % 3 }
-        let results = Results(count: order.count)
+        let results = ConcurrentResults<[[[Double]]]>(count: order.count)
         DispatchQueue.concurrentPerform(iterations: order.count) { index in
             results.set(index, Result { try runner.run(path: images[order[index]]).texts.first?.map(\.box) ?? [] })
         }
-        for (which, result) in zip(order, results.all) {
+        for (index, which) in order.enumerated() {
+            let result = results.get(index)
             XCTAssertEqual(try XCTUnwrap(result).get(), expected[which])
         }
         let statistics = try XCTUnwrap(runner.queueStatistics())
@@ -111,22 +113,5 @@ final class OCRGraphTests: XCTestCase {
         XCTAssertThrowsError(try compile([("    input: rec\n    ops: [{ctc_decode: {labels: model}}]", "    input: rec_input\n    ops: [{ctc_decode: {labels: model}}]")])) { error in
             XCTAssertTrue("\(error)".contains("ctc_decode with labels: model must read a model node's output"), "\(error)")
         }
-    }
-}
-
-/// Results written from concurrent iterations, each to its own slot.
-private final class Results: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [Result<[[[Double]]], Error>?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: Result<[[[Double]]], Error>) {
-        lock.lock()
-        slots[index] = value
-        lock.unlock()
-    }
-    var all: [Result<[[[Double]]], Error>?] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots
     }
 }

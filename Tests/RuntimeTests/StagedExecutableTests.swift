@@ -54,7 +54,7 @@ final class StagedExecutableTests: XCTestCase {
         XCTAssertEqual(staged.partition.stages.map(\.name), ["input", "q", "q.then"])
         XCTAssertEqual(Set(staged.partition.stages[2].reads), ["s", "y"])
         let inputs = (0..<4).map { request in (0..<4).map { Float(request * 4 + $0) / 4 } }
-        let results = ResultBox(count: inputs.count)
+        let results = ConcurrentResults<RunResult>(count: inputs.count)
         let group = DispatchGroup()
         for request in inputs.indices {
             group.enter()
@@ -67,10 +67,22 @@ final class StagedExecutableTests: XCTestCase {
         for request in inputs.indices {
             let x = inputs[request], largest = x.max()!
             let total = x.map { expf($0 - largest) }.reduce(0, +)
-            assertClose(try results.get(request).get().outputs[0].floats, x.map { expf($0 - largest) / total + $0 })
+            assertClose(try XCTUnwrap(results.get(request)).get().outputs[0].floats, x.map { expf($0 - largest) / total + $0 })
         }
         let queue = try XCTUnwrap(staged.statistics().stages[1].queue)
         XCTAssertLessThan(queue.batches, inputs.count, "requests shared a batch: sizes \(queue.batchSizes)")
+    }
+
+    /// A queue with `pad_to_largest` grows each image to the batch's largest on its height
+    /// and width axes, zeros after the ends (NHWC: axes 1 and 2).
+    func testZeroPaddingGrowsTheSpatialAxesOnly() throws {
+        let image = Tensor(shape: [1, 2, 2, 2], floats: [1, 2, 3, 4, 5, 6, 7, 8])
+        let padded = try image.zeroPadded(axes: (1, 2), to: (3, 3), value: "x")
+        XCTAssertEqual(padded.shape, [1, 3, 3, 2])
+        XCTAssertEqual(padded.floats, [1, 2, 3, 4, 0, 0, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0])
+        let planar = try Tensor(shape: [1, 2, 1, 2], floats: [1, 2, 3, 4]).zeroPadded(axes: (2, 3), to: (1, 3), value: "x")
+        XCTAssertEqual(planar.floats, [1, 2, 0, 3, 4, 0])
+        XCTAssertEqual(try image.zeroPadded(axes: (1, 2), to: (2, 2), value: "x"), image)
     }
 
     /// One child per row of %rows: each child's row scaled by the request's own factor (read
@@ -183,7 +195,7 @@ final class StagedExecutableTests: XCTestCase {
     func testConcurrentRequestsShareBatchesAndGetTheirOwnRows() throws {
         let staged = try StagedExecutable(graph: try IRParser.parse(Self.twoStages), options: RuntimeOptions(threads: 1))
         let requests = 8
-        let results = ResultBox(count: requests)
+        let results = ConcurrentResults<RunResult>(count: requests)
         // One thread per request (concurrentPerform would run only as many as there are cores).
         let group = DispatchGroup()
         for request in 0..<requests {
@@ -196,7 +208,7 @@ final class StagedExecutableTests: XCTestCase {
         }
         group.wait()
         for request in 0..<requests {
-            let result = try results.get(request).get()
+            let result = try XCTUnwrap(results.get(request)).get()
             let relu: [Float] = [Float(request), 0, 0.5 * Float(request), 2]
             let exps = relu.map { exp($0 - relu.max()!) }
             let softmax = exps.map { $0 / exps.reduce(0, +) }
@@ -217,22 +229,6 @@ final class StagedExecutableTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("runtime"), "\(error)")
         }
         XCTAssertEqual(try staged.run(inputs: [Tensor(shape: [1, 4], floats: [1, 1, 1, 1])]).outputs[0].floats, [0.25, 0.25, 0.25, 0.25])
-    }
-}
-
-private final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var results: [Result<RunResult, any Error>?]
-    init(count: Int) { results = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ result: Result<RunResult, any Error>) {
-        lock.lock()
-        results[index] = result
-        lock.unlock()
-    }
-    func get(_ index: Int) -> Result<RunResult, any Error> {
-        lock.lock()
-        defer { lock.unlock() }
-        return results[index]!
     }
 }
 

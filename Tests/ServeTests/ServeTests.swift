@@ -196,7 +196,7 @@ final class ServeTests: XCTestCase {
         let result = try await model.infer(image: Array(try Data(contentsOf: page)))
         let tensors = try ResponseTensor.select(result, model: model, names: [ServedModel.resultOutput, "lines.scores"])
         guard case .bytes(let json) = tensors[0].data else { return XCTFail("result is BYTES") }
-        let report = try JSONDecoder().decode(TextReport.self, from: Data(json[0]))
+        let report = try JSONDecoder().decode(ResultList<TextLine>.self, from: Data(json[0]))
         XCTAssertEqual(report.results.count, 5)
         XCTAssertEqual(report.results, try PipelineRunner(compiled, threads: 2).run(path: page.path).texts.first)
         XCTAssertEqual(tensors[1].shape, [5])

@@ -3,16 +3,25 @@ import IR
 import Kernels
 
 /// Interpolation named by the `interpolation` attribute (bilinear by default) and `antialias`
-/// (1: Pillow's antialiased bilinear; bilinear only).
-func interpolation(_ n: NodeContext) throws -> Kernels.Interpolation {
-    let antialias = n.attributes.int("antialias", default: 0) != 0
-    switch n.attributes.string("interpolation") ?? "bilinear" {
+/// (1: Pillow's antialiased bilinear; bilinear only); nil for any other name or combination.
+func interpolation(_ a: Attributes) -> Kernels.Interpolation? {
+    let antialias = a.int("antialias", default: 0) != 0
+    switch a.string("interpolation") ?? "bilinear" {
     case "bilinear", "linear": return antialias ? .antialiasedBilinear : .bilinear
     case "nearest" where !antialias: return .nearest
     case "area" where !antialias: return .area
-    case let other:
-        throw n.unsupported("interpolation '\(other)'\(antialias ? " with antialias" : "") (expected bilinear, nearest or area; antialias only with bilinear)")
+    default: return nil
     }
+}
+
+/// The node's interpolation, or an error naming what it asked for.
+func interpolation(_ n: NodeContext) throws -> Kernels.Interpolation {
+    guard let method = interpolation(n.attributes) else {
+        let antialias = n.attributes.int("antialias", default: 0) != 0
+        throw n.unsupported(
+            "interpolation '\(n.attributes.string("interpolation") ?? "bilinear")'\(antialias ? " with antialias" : "") (expected bilinear, nearest or area; antialias only with bilinear)")
+    }
+    return method
 }
 
 /// Wraps a kernel's refusal of the plan's geometry with the node's name.

@@ -334,25 +334,24 @@ extension Tensor {
         }
     }
 
-    /// The tensor grown with zeros after its ends on two axes to the given extents.
+    /// The tensor grown with zeros after its ends on two axes to the given extents. Copied a
+    /// row at a time: everything from the later axis inward is contiguous in both tensors.
     func zeroPadded(axes: (Int, Int), to extents: (Int, Int), value: String) throws -> Tensor {
         guard shape.count > max(axes.0, axes.1) else { throw RuntimeError.shape(value: value, "\(shape) has no axes \(axes.0) and \(axes.1) to pad") }
         var target = shape
         (target[axes.0], target[axes.1]) = extents
         guard target != shape else { return self }
-        let sourceStrides = rowMajor(shape), targetStrides = rowMajor(target)
-        // Each source element's position in the target: the same coordinates, other strides.
-        func destination(_ index: Int) -> Int {
-            var rest = index, offset = 0
-            for axis in shape.indices {
-                offset += (rest / sourceStrides[axis]) * targetStrides[axis]
-                rest %= sourceStrides[axis]
-            }
-            return offset
+        let last = max(axes.0, axes.1)
+        let row = shape[last...].reduce(1, *), targetRow = target[last...].reduce(1, *)
+        // Offset of each source row (a position over the axes before `last`) in the target.
+        var offsets = [0]
+        for axis in 0..<last {
+            let stride = target[(axis + 1)..<last].reduce(1, *) * targetRow
+            offsets = offsets.flatMap { base in (0..<shape[axis]).map { base + $0 * stride } }
         }
         func pad<T>(_ a: [T], zero: T, _ make: ([T]) -> TensorData) -> Tensor {
             var out = [T](repeating: zero, count: target.reduce(1, *))
-            for index in a.indices { out[destination(index)] = a[index] }
+            for (index, offset) in offsets.enumerated() { out.replaceSubrange(offset..<(offset + row), with: a[(index * row)..<((index + 1) * row)]) }
             return Tensor(shape: target, data: make(out))
         }
         switch data {
@@ -361,12 +360,6 @@ extension Tensor {
         case .i64(let a): return pad(a, zero: 0, TensorData.i64)
         case .f32(let a): return pad(a, zero: 0, TensorData.f32)
         }
-    }
-
-    private func rowMajor(_ shape: [Int]) -> [Int] {
-        var strides = [Int](repeating: 1, count: shape.count)
-        for axis in stride(from: shape.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
-        return strides
     }
 
     /// The tensor cut on axis 0 into `count` equal parts, each keeping axis 0 (of size 1 per row).

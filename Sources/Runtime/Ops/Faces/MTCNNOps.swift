@@ -31,11 +31,8 @@ enum ResizeByScaleOp {
         guard scale.isFinite, scale > 0, scale <= 16 else { throw RuntimeError.shape(value: name, "scale \(scale) is not in (0, 16]") }
         let (h, w, c) = (image.shape[0], image.shape[1], image.shape[2])
         let height = max(1, Int((Double(h) * scale).rounded(.up))), width = max(1, Int((Double(w) * scale).rounded(.up)))
-        let method: Kernels.Interpolation
-        switch node.attributes.string("interpolation") ?? "area" {
-        case "area": method = .area
-        case "nearest": method = .nearest
-        default: method = .bilinear
+        guard let method = interpolation(node.attributes) else {
+            throw RuntimeError.unsupported(op: node.op, value: name, reason: "interpolation '\(node.attributes.string("interpolation") ?? "")'")
         }
         if method == .area {
             // cv2.resize(INTER_AREA) on u8 as the MTCNN peer calls it: accumulated in double and

@@ -38,6 +38,13 @@ let package = Package(
             pkgConfig: "libturbojpeg",
             providers: [.apt(["libturbojpeg0-dev"])]
         ),
+        // hiredis, the C Redis client (Debian libhiredis-dev): broker edges are Redis streams.
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         // OpenBLAS is not linked: CKernels loads it with dlopen after choosing
         // OPENBLAS_CORETYPE from our own CPU detection (see shared FINDINGS: the
         // variable is read in the library's constructor, so linking it would be too late).
@@ -68,7 +75,10 @@ let package = Package(
         .target(name: "CJPEG", path: "Sources/CJPEG", cSettings: kernelCSettings, linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "Kernels", dependencies: ["CKernels", "CDNNL", "CTurboJPEG", "CPNG", "CJPEG"]),
         .target(name: "Runtime", dependencies: ["IR", "Kernels"]),
-        .target(name: "Driver", dependencies: ["IR", "PipelineSpec", "Frontend", "ONNXImport", "Passes", "Runtime", "Kernels"]),
+        // Broker edges: a queue carried by a Redis stream, its front-end side (a RemoteSegment)
+        // and the `visionc worker` loop that consumes it.
+        .target(name: "Broker", dependencies: ["IR", "PipelineSpec", "Runtime", "CHiredis"]),
+        .target(name: "Driver", dependencies: ["IR", "PipelineSpec", "Frontend", "ONNXImport", "Passes", "Runtime", "Kernels", "Broker"]),
         // `visionc serve`: the Open Inference Protocol over HTTP and gRPC, Prometheus metrics.
         // Sources/Serve/Generated holds the code generated from Proto/open_inference.proto
         // (scripts/generate-grpc-proto), committed; the .proto itself is not compiled.
@@ -91,7 +101,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "visionc",
-            dependencies: ["Driver", "IR", "Serve", "Passes", "Runtime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Driver", "IR", "Serve", "Passes", "Runtime", "Broker", "PipelineSpec", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Tests

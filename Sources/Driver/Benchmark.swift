@@ -317,13 +317,17 @@ public struct Benchmark {
     public var cores: Int
     /// Starts the server that variants with a transport send to; required when one has one.
     public var serve: BenchServerFactory?
+    /// Where the graph's broker edges run in the in-process variants.
+    public var brokers: BrokerEdges
 
     public init(
         variants: [BenchVariant], concurrency: [Int] = [1], budget: BenchBudget = .requests(20), rounds: Int = 5,
         warmup: Int = 2, batch: Int = 1, threads: Int? = nil, workers: Int? = nil,
-        cores: Int = ProcessInfo.processInfo.activeProcessorCount, serve: BenchServerFactory? = nil
+        cores: Int = ProcessInfo.processInfo.activeProcessorCount, serve: BenchServerFactory? = nil,
+        brokers: BrokerEdges = .redis(server: nil)
     ) {
         self.serve = serve
+        self.brokers = brokers
         self.variants = variants
         self.concurrency = concurrency
         self.budget = budget
@@ -367,7 +371,7 @@ public struct Benchmark {
             let key = "\(v)/\(shape)"
             if let cached = pools[key] { return staged ? Array(repeating: cached[0], count: load.concurrency) : cached }
             let made: [BenchTarget] = staged
-                ? [.runner(try PipelineRunner(compiled[v], threads: load.threadsPerWorker, inputWorkers: load.workers))]
+                ? [.runner(try PipelineRunner(compiled[v], threads: load.threadsPerWorker, inputWorkers: load.workers, brokers: brokers))]
                 : try (0..<load.workers).map { _ in BenchTarget.runner(try PipelineRunner(compiled[v], threads: load.threadsPerWorker)) }
             pools[key] = made
             return staged ? Array(repeating: made[0], count: load.concurrency) : made

@@ -1,5 +1,7 @@
+import Broker
 import Foundation
 import Frontend
+import PipelineSpec
 import IR
 import Runtime
 
@@ -32,6 +34,20 @@ public struct Detection: Sendable, Hashable, Codable {
     public var landmarks: [[Double]]?
 }
 
+/// Where a graph's broker edges (queues with `broker: redis://…`) run.
+public enum BrokerEdges: Sendable {
+    /// In this process, like any queue (tests, or a graph tried out on one machine).
+    case inProcess
+    /// Through Redis streams consumed by `visionc worker` processes: on the server each edge
+    /// names, or on `server` for all of them.
+    case redis(server: BrokerAddress?)
+
+    var factory: RemoteSegmentFactory? {
+        if case .redis(let server) = self { return RedisStreamEdge.factory(server: server) }
+        return nil
+    }
+}
+
 /// What one pipeline run gives back for one input.
 public struct PipelineResult: Sendable {
     public var input: String
@@ -62,12 +78,15 @@ public final class PipelineRunner: @unchecked Sendable {
     ///   - threads: intra-op threads per worker (a queue's own `threads` wins for its stage).
     ///   - inputWorkers: for a graph with queues, the workers of its first stage (decode and
     ///     preprocessing, one request each); ignored otherwise.
-    public init(_ compiled: CompiledPipeline, threads: Int? = nil, inputWorkers: Int = 1) throws {
+    ///   - brokers: where broker edges run: through Redis (the default, on the server each
+    ///     names or one given for all) or in this process like any queue.
+    public init(_ compiled: CompiledPipeline, threads: Int? = nil, inputWorkers: Int = 1, brokers: BrokerEdges = .redis(server: nil)) throws {
         self.compiled = compiled
         var options = RuntimeOptions()
         if let threads { options.threads = threads }
         if StagePartition.isStaged(compiled.optimized) {
-            engine = .staged(try StagedExecutable(graph: compiled.optimized, options: options, inputWorkers: inputWorkers))
+            engine = .staged(try StagedExecutable(
+                graph: compiled.optimized, options: options, inputWorkers: inputWorkers, remote: brokers.factory))
         } else {
             engine = .single(try Executable(graph: compiled.optimized, options: options))
         }
@@ -108,11 +127,13 @@ public final class PipelineRunner: @unchecked Sendable {
     }
 
     /// Runs the pipeline on one input, capturing the named values as well.
-    public func run(input: Tensor, name: String, capture: Set<String> = []) throws -> (PipelineResult, [String: Tensor]) {
+    /// - Parameter requestID: the request's identity across broker edges (a request submitted
+    ///   twice under one id runs once); a fresh one when nil.
+    public func run(input: Tensor, name: String, capture: Set<String> = [], requestID: String? = nil) throws -> (PipelineResult, [String: Tensor]) {
         let result: RunResult
         switch engine {
         case .single(let executable): result = try executable.run(inputs: [input], capture: capture)
-        case .staged(let staged): result = try staged.run(inputs: [input], capture: capture)
+        case .staged(let staged): result = try staged.run(inputs: [input], capture: capture, requestID: requestID)
         }
         let rankings = compiled.rankings.map { ranking -> [RankedClass] in
             let scores = result.outputs[ranking.scoresOutput].floats

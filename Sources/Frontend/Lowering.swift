@@ -462,11 +462,16 @@ public struct Lowering {
     /// `value` through the batching queue the node declares, or `value` itself when it has none.
     private mutating func queued(_ value: ValueID, for node: NodeSpec) throws -> ValueID {
         guard let queue = node.queue else { return value }
-        let attributes: Attributes = [
+        var attributes: Attributes = [
             "max_batch": .int(queue.maxBatch), "max_delay_us": .int(queue.maxDelayMicroseconds), "capacity": .int(queue.capacity),
             "workers": .int(queue.workers), "threads": .int(queue.threads ?? 0), "timeout_us": .int(queue.timeoutMicroseconds),
             "pad_to_largest": .int(queue.padToLargest ? 1 : 0),
         ]
+        if let broker = queue.broker {
+            attributes["broker"] = .string(broker.address.description)
+            attributes["claim_after_ms"] = .int(broker.claimAfterMilliseconds)
+            attributes["max_deliveries"] = .int(broker.maxDeliveries)
+        }
         do {
             return try graph.append(.queue, [value], attributes: attributes, name: "\(node.name).queue")[0]
         } catch {

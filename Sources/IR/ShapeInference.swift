@@ -345,10 +345,12 @@ public enum ShapeInference {
         case .queue:
             try arity(1...1)
             let x = inputs[0]
+            let maxBatch = a.int("max_batch", default: 1)
+            // A broker edge that does not batch carries any value (JPEG bytes to a worker).
+            if a.string("broker") != nil && maxBatch == 1 && x.shape.first != .known(1) { return [x] }
             guard x.rank >= 1, x.shape[0] == .known(1) else {
                 throw IRError.typeMismatch(op: op.rawValue, "a batching queue stacks requests on axis 0, so its operand needs a leading dim of 1, found \(x)")
             }
-            let maxBatch = a.int("max_batch", default: 1)
             let delay = a.int("max_delay_us", default: 0)
             let capacity = a.int("capacity", default: 64)
             guard maxBatch >= 1, delay >= 0, capacity >= maxBatch, a.int("workers", default: 1) >= 1, a.int("threads", default: 0) >= 0,

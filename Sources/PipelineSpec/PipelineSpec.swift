@@ -41,6 +41,14 @@ import Yams
 /// `workers` (1…64, default 1), `threads` per worker (1…256; default: the runner's) and
 /// `timeout_us` (a request that waited longer in the queue is dropped and fails, 503 when
 /// served, as Triton's queue policy with `timeout_action: REJECT`; 0…600000000, default 0: none).
+/// `broker: redis://host:port/stream` makes the edge a Redis stream instead of an in-process
+/// queue: the node and everything after it run in `visionc worker` processes (`workers` and
+/// `threads` are then each worker process's), `capacity` caps the stream's backlog (a front
+/// end answers 503 beyond it), `timeout_us` bounds the wait for a result (default 60 s),
+/// `claim_after_ms` (100…3600000, default 10000) is how long an entry may sit unacknowledged
+/// with a worker before another takes it over, and `max_deliveries` (1…100, default 3) how
+/// often it is delivered before it is dead-lettered. A broker edge carries any value with
+/// `max_batch: 1`; batching across it needs a leading dim of 1, as in-process.
 ///
 /// Ops and their arguments (each op item is a single-key mapping or a bare op name):
 /// - `decode`: `color` (rgb | bgr | gray, default rgb), `orientation` (apply | ignore,
@@ -213,12 +221,16 @@ public struct QueueSpec: Hashable, Sendable {
     /// Images of different sizes batch together, zero-padded at the bottom and right to the
     /// batch's largest (text lines of different widths); otherwise rows must agree in shape.
     public var padToLargest: Bool
+    /// When set, the edge is a Redis stream: the node and everything after it run in
+    /// `visionc worker` processes that consume it (see `BrokerSpec`).
+    public var broker: BrokerSpec?
     public let location: SourceLocation
 
     public init(
         maxBatch: Int, maxDelayMicroseconds: Int, capacity: Int, workers: Int, threads: Int?, timeoutMicroseconds: Int = 0,
-        padToLargest: Bool = false, location: SourceLocation
+        padToLargest: Bool = false, broker: BrokerSpec? = nil, location: SourceLocation
     ) {
+        self.broker = broker
         self.timeoutMicroseconds = timeoutMicroseconds
         self.padToLargest = padToLargest
         self.maxBatch = maxBatch
@@ -227,6 +239,21 @@ public struct QueueSpec: Hashable, Sendable {
         self.workers = workers
         self.threads = threads
         self.location = location
+    }
+}
+
+/// A queue edge carried by a Redis stream: where, and how the workers behind it recover.
+public struct BrokerSpec: Hashable, Sendable {
+    public var address: BrokerAddress
+    /// A pending entry idle this long (its worker presumed dead) is taken over by another worker.
+    public var claimAfterMilliseconds: Int
+    /// Deliveries after which an entry is dead-lettered instead of run again.
+    public var maxDeliveries: Int
+
+    public init(address: BrokerAddress, claimAfterMilliseconds: Int = 10_000, maxDeliveries: Int = 3) {
+        self.address = address
+        self.claimAfterMilliseconds = claimAfterMilliseconds
+        self.maxDeliveries = maxDeliveries
     }
 }
 

@@ -9,7 +9,7 @@ struct SpecParser {
 
     private static let pipelineKeys = ["pipeline", "description", "inputs", "nodes", "outputs"]
     private static let nodeKeys = ["name", "input", "inputs", "ops", "model", "model_input", "queue"]
-    private static let queueKeys = ["max_batch", "max_delay_us", "capacity", "workers", "threads", "timeout_us", "pad_to_largest"]
+    private static let queueKeys = ["max_batch", "max_delay_us", "capacity", "workers", "threads", "timeout_us", "pad_to_largest", "broker", "claim_after_ms", "max_deliveries"]
 
     /// What a node can read while it is being parsed: the graph inputs, the nodes above
     /// it, and (only to explain forward references) where every node is declared.
@@ -157,7 +157,25 @@ struct SpecParser {
             threads: threads,
             timeoutMicroseconds: try fields.int("timeout_us", default: 0, expected: "an integer in 0…600000000") { (0...600_000_000).contains($0) },
             padToLargest: try fields.bool("pad_to_largest", default: false),
+            broker: try broker(from: fields),
             location: reader.location(of: node))
+    }
+
+    private func broker(from fields: Fields) throws(SpecError) -> BrokerSpec? {
+        guard let url = fields["broker"] else {
+            for key in ["claim_after_ms", "max_deliveries"] where fields[key] != nil {
+                throw reader.error(at: fields[key]!, found: "'\(key)' on a queue without 'broker'", expected: "'broker: redis://host:port/stream' beside it")
+            }
+            return nil
+        }
+        let text = try reader.string(url, fields.label("broker"), expected: BrokerAddress.expected)
+        guard let address = BrokerAddress(url: text) else {
+            throw reader.error(at: url, found: "\(fields.label("broker")) is '\(text)'", expected: BrokerAddress.expected)
+        }
+        return BrokerSpec(
+            address: address,
+            claimAfterMilliseconds: try fields.int("claim_after_ms", default: 10_000, expected: "an integer in 100…3600000") { (100...3_600_000).contains($0) },
+            maxDeliveries: try fields.int("max_deliveries", default: 3, expected: "an integer in 1…100") { (1...100).contains($0) })
     }
 
     private func nodeInputs(

@@ -222,7 +222,7 @@ import Darwin
 #endif
 
 /// Seconds on the monotonic clock (one vDSO call, no allocation).
-func monotonicSeconds() -> Double {
+public func monotonicSeconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9

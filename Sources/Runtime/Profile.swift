@@ -7,6 +7,13 @@ public struct NodeTiming: Sendable, Equatable {
     public var op: Op
     public var category: StageCategory
     public var seconds: Double
+
+    public init(name: String, op: Op, category: StageCategory, seconds: Double) {
+        self.name = name
+        self.op = op
+        self.category = category
+        self.seconds = seconds
+    }
 }
 
 /// Per-node timings of one run, in execution order (nodes folded at plan time are absent).

@@ -45,3 +45,14 @@ public enum RuntimeError: Error, CustomStringConvertible {
         }
     }
 }
+
+extension RuntimeError {
+    /// Whether the request's own data caused it (a corrupt or too large image, a size the graph
+    /// cannot take), as opposed to the server's or the graph's fault.
+    public var isInputFault: Bool {
+        switch self {
+        case .decode, .imageTooLarge, .tensorTooLarge, .inputType, .shape: true
+        default: false
+        }
+    }
+}

@@ -4,11 +4,14 @@ import Foundation
 /// The servers `visionc bench` measures its remote variants against: a `LoopbackServer` it
 /// starts for `O2@grpc` and the like, a `RunningServer` for `--url`.
 public enum BenchServers {
-    public static func make(_ variant: BenchVariant, _ compiled: CompiledPipeline, _ load: LoadShape) throws -> any BenchServer {
-        if let endpoint = variant.endpoint {
-            return try RunningServer(url: endpoint, compiled: compiled, connections: load.concurrency)
+    /// The factory for `Benchmark.serve`, its loopback servers' broker edges run as `brokers` says.
+    public static func factory(brokers: BrokerEdges) -> BenchServerFactory {
+        { variant, compiled, load in
+            if let endpoint = variant.endpoint {
+                return try RunningServer(url: endpoint, compiled: compiled, connections: load.concurrency)
+            }
+            return try LoopbackServer(compiled, load: load, brokers: brokers)
         }
-        return try LoopbackServer(compiled, load: load)
     }
 }
 
@@ -22,9 +25,10 @@ public final class LoopbackServer: BenchServer {
     private let running: BackgroundServer
     private let client: InferenceClient
 
-    public init(_ compiled: CompiledPipeline, load: LoadShape) throws {
+    public init(_ compiled: CompiledPipeline, load: LoadShape, brokers: BrokerEdges = .redis(server: nil)) throws {
         let registry = MetricsRegistry()
-        let options = ServingOptions(workers: load.workers, threadsPerWorker: load.threadsPerWorker, maxQueueSize: load.concurrency)
+        let options = ServingOptions(
+            workers: load.workers, threadsPerWorker: load.threadsPerWorker, maxQueueSize: load.concurrency, brokers: brokers)
         model = try ServedModel(compiled, options: options, registry: registry)
         running = try InferenceServer(models: [model], maxBodyBytes: 256 << 20, registry: registry).startInBackground()
         client = try InferenceClient(

@@ -60,7 +60,7 @@ struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleServiceProtoco
         let model = try model(request.modelName)
         do {
             let inputs = try Self.inputs(of: request)
-            let result = try await model.infer(image: try model.image(from: inputs), scheduling: try Self.scheduling(of: request))
+            let result = try await model.infer(image: try model.image(from: inputs), scheduling: try Self.scheduling(of: request), id: request.id)
             let tensors = try ResponseTensor.select(result, model: model, names: request.outputs.isEmpty ? nil : request.outputs.map(\.name))
             return .with {
                 $0.modelName = model.name

@@ -162,7 +162,7 @@ public final class InferenceServer: Sendable {
             }
             let headerLength = try Self.headerLength(request.headers)
             let decoded = try InferenceRequest.decode(body: Array(buffer: body), headerLength: headerLength, singleInput: model.input.name)
-            let result = try await model.infer(image: try model.image(from: decoded.inputs), scheduling: decoded.scheduling)
+            let result = try await model.infer(image: try model.image(from: decoded.inputs), scheduling: decoded.scheduling, id: decoded.id)
             let response = try InferenceResponse.encode(
                 result, model: model, id: decoded.id, requested: decoded.outputs, binaryByDefault: decoded.binaryOutputs)
             var headers = HTTPFields()

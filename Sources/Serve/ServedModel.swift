@@ -21,11 +21,14 @@ public struct ServingOptions: Sendable {
     /// `default_timeout_microseconds` with `timeout_action: REJECT`); 0: no limit. A request's
     /// own `timeout` parameter overrides it.
     public var queueTimeoutMicroseconds: Int
+    /// Where the graphs' broker edges run (Redis, or in process).
+    public var brokers: BrokerEdges
 
     public init(
         workers: Int, threadsPerWorker: Int, maxQueueSize: Int, priorityLevels: Int = 1, defaultPriority: Int? = nil,
-        queueTimeoutMicroseconds: Int = 0
+        queueTimeoutMicroseconds: Int = 0, brokers: BrokerEdges = .redis(server: nil)
     ) {
+        self.brokers = brokers
         self.workers = max(1, workers)
         self.threadsPerWorker = max(1, threadsPerWorker)
         self.maxQueueSize = max(0, maxQueueSize)
@@ -90,6 +93,8 @@ public final class ServedModel: @unchecked Sendable {
         var enqueued: UInt64
         /// Uptime nanoseconds after which a worker answers 503 instead of running it.
         var deadline: UInt64?
+        /// The request's identity across broker edges, when the client gave an id.
+        var requestID: String?
         var finish: @Sendable (Outcome) -> Void
     }
 
@@ -117,9 +122,12 @@ public final class ServedModel: @unchecked Sendable {
         // workers); enough threads call it at once for every queue to fill a whole batch.
         let runners: [PipelineRunner]
         if StagePartition.isStaged(graph) {
-            let shared = try PipelineRunner(compiled, threads: options.threadsPerWorker, inputWorkers: options.workers)
-            let batchSlots = graph.nodes.filter { $0.op == .queue }.reduce(0) {
-                $0 + $1.attributes.int("max_batch", default: 1) * $1.attributes.int("workers", default: 1)
+            let shared = try PipelineRunner(compiled, threads: options.threadsPerWorker, inputWorkers: options.workers, brokers: options.brokers)
+            // A broker edge holds up to its capacity of requests in other processes.
+            let batchSlots = graph.nodes.filter { $0.op == .queue }.reduce(0) { slots, queue in
+                let attributes = queue.attributes
+                if attributes.string("broker") != nil, case .redis = options.brokers { return slots + min(256, attributes.int("capacity", default: 64)) }
+                return slots + attributes.int("max_batch", default: 1) * attributes.int("workers", default: 1)
             }
             runners = Array(repeating: shared, count: options.workers + batchSlots)
         } else {
@@ -151,7 +159,10 @@ public final class ServedModel: @unchecked Sendable {
 
     /// Runs one image; throws 503 when the queue is full, the request waited past its
     /// timeout or the model is stopping, and 400 for a priority outside the model's levels.
-    public func infer(image: [UInt8], scheduling: SchedulingRequest = SchedulingRequest()) async throws(InferenceError) -> PipelineResult {
+    /// - Parameter id: the client's request id. Across a broker edge, a request sent again
+    ///   with the same id and the same image runs once (the image's hash joins the id, so a
+    ///   client that reuses ids for different images still gets each one run).
+    public func infer(image: [UInt8], scheduling: SchedulingRequest = SchedulingRequest(), id: String? = nil) async throws(InferenceError) -> PipelineResult {
         let started = DispatchTime.now().uptimeNanoseconds
         let priority = scheduling.priority.flatMap { $0 == 0 ? nil : $0 } ?? options.defaultPriority
         guard (1...options.priorityLevels).contains(priority) else {
@@ -164,7 +175,8 @@ public final class ServedModel: @unchecked Sendable {
         let (end, pastClock) = started.addingReportingOverflow(nanoseconds)
         let deadline = timeout > 0 && !tooLong && !pastClock ? end : nil
         let result: Outcome = await withCheckedContinuation { continuation in
-            let job = Job(input: image, enqueued: started, deadline: deadline) { continuation.resume(returning: $0) }
+            let requestID = id.flatMap { $0.isEmpty ? nil : "\($0)-\(Self.fingerprint(image))" }
+            let job = Job(input: image, enqueued: started, deadline: deadline, requestID: requestID) { continuation.resume(returning: $0) }
             lock.lock()
             defer { lock.unlock() }
             guard !stopping else {
@@ -254,11 +266,15 @@ public final class ServedModel: @unchecked Sendable {
             let outcome: Outcome
             do {
                 let tensor = Tensor(shape: [job.input.count], bytes: job.input)
-                outcome = .success((try runner.run(input: tensor, name: "request").0, waited))
+                outcome = .success((try runner.run(input: tensor, name: "request", requestID: job.requestID).0, waited))
             } catch let error as QueueTimeoutError {
                 outcome = .failure(InferenceError(.unavailable, "\(error); retry later"))
+            } catch let error as BrokerUnavailableError {
+                outcome = .failure(InferenceError(.unavailable, "\(error)"))
+            } catch let error as RemoteStageError {
+                outcome = .failure(InferenceError(error.inputFault ? .badRequest : .internalError, "\(error)"))
             } catch let error as RuntimeError {
-                outcome = .failure(InferenceError(Self.isInputFault(error) ? .badRequest : .internalError, "\(error)"))
+                outcome = .failure(InferenceError(error.isInputFault ? .badRequest : .internalError, "\(error)"))
             } catch {
                 outcome = .failure(InferenceError(.internalError, "\(error)"))
             }
@@ -269,13 +285,11 @@ public final class ServedModel: @unchecked Sendable {
         }
     }
 
-    /// Errors the request's image causes (corrupt, too large, a size the graph cannot take),
-    /// as opposed to the server's own.
-    static func isInputFault(_ error: RuntimeError) -> Bool {
-        switch error {
-        case .decode, .imageTooLarge, .tensorTooLarge, .inputType, .shape: true
-        default: false
-        }
+    /// FNV-1a over the bytes: tells a client's reused request id on different images apart.
+    static func fingerprint(_ bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(hash, radix: 16)
     }
 
     static func datatype(_ dtype: DType) -> String {

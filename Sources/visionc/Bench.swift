@@ -30,6 +30,7 @@ struct Bench: ParsableCommand {
             """)
 
     @Argument(help: "Pipeline graph (YAML), then input images or folders.") var positional: [String] = []
+    @OptionGroup var brokers: BrokerFlags
     @Option(help: "Concurrent clients, a comma list (closed loop).") var concurrency = "1"
     @Option(name: [.customLong("requests"), .customLong("iterations")],
             help: "Measured requests per variant, input and concurrency level (default 20 unless --duration).")
@@ -132,7 +133,7 @@ struct Bench: ParsableCommand {
             variants: variants, concurrency: try parseList(concurrency, option: "--concurrency"),
             budget: duration.map { .seconds($0) } ?? .requests(requests ?? 20), rounds: rounds, warmup: warmup,
             batch: try batch.map { try parseList($0, option: "--batch")[0] } ?? 1, threads: threads, workers: workers,
-            serve: BenchServers.make)
+            serve: BenchServers.factory(brokers: brokers.edges), brokers: brokers.edges)
         let machine = MachineInfo.current(threads: threads)
         print("visionc bench · \(machine.summary)")
         print("graph \(graph) · variants \(variants.map(\.name).joined(separator: ", ")) interleaved, \(rounds) rounds per level · batch \(bench.batch)")

@@ -10,6 +10,7 @@ struct Run: ParsableCommand {
     @Argument(help: "Pipeline graph (YAML).") var graph: String?
     @Argument(help: "Input images (JPEG files).") var images: [String] = []
     @OptionGroup var flags: CompileFlags
+    @OptionGroup var brokers: BrokerFlags
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object per input instead of text.") var json = false
     @Option(
@@ -42,7 +43,7 @@ struct Run: ParsableCommand {
         let runner: PipelineRunner
         let requests: [SaveRequest]
         do {
-            runner = try PipelineRunner(try Compiler.compile(path: graph, options: flags.options), threads: threads)
+            runner = try PipelineRunner(try Compiler.compile(path: graph, options: flags.options), threads: threads, brokers: brokers.edges)
             requests = try save.map(SaveRequest.init(argument:))
             try SaveRequest.validate(requests, in: runner.compiled.optimized, level: "-\(flags.level.rawValue)")
         } catch {

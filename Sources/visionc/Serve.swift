@@ -21,6 +21,7 @@ struct ServeCommand: ParsableCommand {
 
     @Argument(help: "Pipeline graphs (YAML).") var graphs: [String]
     @OptionGroup var flags: CompileFlags
+    @OptionGroup var brokers: BrokerFlags
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "HTTP port (0: any free port, printed at start).") var httpPort = 8000
     @Option(help: "gRPC port (inference.GRPCInferenceService; 0: any free port).") var grpcPort = 8001
@@ -60,7 +61,8 @@ struct ServeCommand: ParsableCommand {
         let workerCount = workers ?? cores
         let serving = ServingOptions(
             workers: workerCount, threadsPerWorker: threads ?? max(1, cores / workerCount), maxQueueSize: maxQueueSize,
-            priorityLevels: priorityLevels, defaultPriority: defaultPriority, queueTimeoutMicroseconds: queueTimeoutUs)
+            priorityLevels: priorityLevels, defaultPriority: defaultPriority, queueTimeoutMicroseconds: queueTimeoutUs,
+            brokers: brokers.edges)
         let server: InferenceServer
         do {
             let registry = MetricsRegistry()

@@ -3,6 +3,7 @@ import Driver
 import Foundation
 import IR
 import Passes
+import PipelineSpec
 
 /// `visionc`: compile, run and benchmark vision pipelines. A thin layer over `Driver`.
 @main
@@ -10,7 +11,7 @@ struct VisionC: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "visionc",
         abstract: "A dataflow-graph compiler for computer-vision inference pipelines.",
-        subcommands: [Compile.self, Run.self, Bench.self, ServeCommand.self, Ops.self]
+        subcommands: [Compile.self, Run.self, Bench.self, ServeCommand.self, WorkerCommand.self, Ops.self]
     )
 
     /// `--dump-ir` may be given bare (final graph) or as `--dump-ir=after-each`;
@@ -68,4 +69,22 @@ enum BackendChoice: String, ExpressibleByArgument {
 func fail(_ error: Error) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     return ExitCode(1)
+}
+
+/// Where broker edges run, for every command that runs a graph that has them.
+struct BrokerFlags: ParsableArguments {
+    @Option(help: ArgumentHelp("Redis server for every broker edge, instead of the one each names (redis://host:port).", valueName: "URL"))
+    var redis: String?
+
+    @Flag(help: "Run broker edges in this process, like any queue, instead of through Redis and workers.")
+    var inProcess = false
+
+    func validate() throws {
+        if let redis, BrokerAddress(server: redis) == nil { throw ValidationError("--redis: expected \(BrokerAddress.expectedServer), got '\(redis)'") }
+        if inProcess && redis != nil { throw ValidationError("--in-process and --redis exclude each other") }
+    }
+
+    var server: BrokerAddress? { redis.flatMap { BrokerAddress(server: $0) } }
+
+    var edges: BrokerEdges { inProcess ? .inProcess : .redis(server: server) }
 }

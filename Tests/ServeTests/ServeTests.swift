@@ -281,7 +281,7 @@ final class ServeTests: XCTestCase {
         let names = ["O2", "O2@http-json", "O2@http-binary", "O2@grpc"]
         let bench = Benchmark(
             variants: try names.map { try BenchVariant(parsing: $0) }, concurrency: [2], budget: .requests(6), rounds: 2, warmup: 1,
-            serve: BenchServers.make)
+            serve: BenchServers.factory(brokers: .inProcess))
         let results = try bench.run(graphPath: graph, inputs: try BenchInput.load([TestPaths.asset("images/chelsea.jpg").path]))
         let variants = try XCTUnwrap(results.inputs.first?.levels.first?.variants)
         XCTAssertEqual(variants.map(\.variant), names)
@@ -310,7 +310,7 @@ final class ServeTests: XCTestCase {
         let urls = ["http://127.0.0.1:\(running.httpPort)", "grpc://127.0.0.1:\(try XCTUnwrap(running.grpcPort))"]
         let bench = Benchmark(
             variants: [try BenchVariant(parsing: "O2")] + (try urls.map { try BenchVariant(url: $0) }), concurrency: [2],
-            budget: .requests(4), rounds: 2, warmup: 1, serve: BenchServers.make)
+            budget: .requests(4), rounds: 2, warmup: 1, serve: BenchServers.factory(brokers: .inProcess))
         let results = try bench.run(graphPath: graph, inputs: try BenchInput.load([TestPaths.asset("images/chelsea.jpg").path]))
         let variants = try XCTUnwrap(results.inputs.first?.levels.first?.variants)
         XCTAssertEqual(variants.map(\.variant), ["O2"] + urls)
@@ -329,7 +329,7 @@ final class ServeTests: XCTestCase {
         for transport in ["http-binary", "grpc"] {
             let bench = Benchmark(
                 variants: [try BenchVariant(parsing: "O2@\(transport)")], budget: .requests(1), rounds: 1, warmup: 1,
-                serve: BenchServers.make)
+                serve: BenchServers.factory(brokers: .inProcess))
             XCTAssertThrowsError(try bench.run(graphPath: graph, inputs: inputs), transport) { error in
                 XCTAssertTrue("\(error)".contains("400") || "\(error)".contains("invalidArgument"), "\(transport): \(error)")
             }

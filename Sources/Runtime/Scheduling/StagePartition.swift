@@ -68,6 +68,24 @@ public struct StagePartition: Sendable {
         public var writes: [String]
         /// Fan-out levels open around the stage.
         public var depth: Int
+        /// The queue attributes when a broker edge (a Redis stream) leads into the stage: it
+        /// and every stage after it run in worker processes.
+        public var broker: Attributes?
+
+        /// The record values the stage reads (a fan-out its list, a fan-in what it collects).
+        public var recordReads: [String] {
+            switch kind {
+            case .map, .batched: sources
+            case .fanOut(let list): [list]
+            case .fanIn(let values, _, _): values
+            }
+        }
+
+        /// The record values the stage adds.
+        public var recordWrites: [String] {
+            if case .fanIn(_, let results, _) = kind { return results }
+            return writes
+        }
     }
 
     public let stages: [Stage]
@@ -100,6 +118,8 @@ public struct StagePartition: Sendable {
         // The fan-out stage a stage sits inside (its innermost), for the nesting check.
         var enclosing: [Int?] = [nil]
 
+        // Broker edges' attributes by the stage they open.
+        var brokers: [Int: Attributes] = [:]
         // The map stage that follows each batched stage, where one was needed.
         var continuations: [Int: Int] = [:]
         func continuation(of batched: Int, for node: Node) throws -> Int {
@@ -162,7 +182,17 @@ public struct StagePartition: Sendable {
                 // largest image needs to know which axes are height and width.
                 var queue = node.attributes
                 queue["layout"] = .string(graph.type(of: node.outputs[0]).layout.rawValue)
-                kinds.append(.batched(queue))
+                if queue.string("broker") != nil {
+                    // Everything behind a broker edge runs in other processes, which take one
+                    // request's record: a fan-out's children are not requests.
+                    guard openFanOuts.isEmpty else {
+                        throw invalid("the broker edge %\(name(node.outputs[0])) is inside a for_each; a broker edge carries whole requests, so put it before the for_each or after its collect")
+                    }
+                    brokers[kinds.count] = queue
+                }
+                // A broker edge that does not batch (its value keeps its own leading dim) opens a map stage.
+                let batches = graph.type(of: node.outputs[0]).shape.first != graph.type(of: operand).shape.first
+                kinds.append(batches ? .batched(queue) : .map)
                 names.append(name(node.outputs[0]))
                 depths.append(depths[current])
                 enclosing.append(enclosing[current])
@@ -244,7 +274,7 @@ public struct StagePartition: Sendable {
             }
             stages.append(Stage(
                 name: names[number], kind: kind, steps: steps, reads: reads.map(name), sources: sources,
-                writes: writes.map(name), depth: depths[number]))
+                writes: writes.map(name), depth: depths[number], broker: brokers[number]))
         }
         self.stages = stages
         inputs = graph.inputs.map(name)
@@ -324,6 +354,42 @@ public struct StagePartition: Sendable {
 }
 
 extension StagePartition {
+    /// The stages a broker edge leads into, in order.
+    public var brokerStages: [Int] { stages.indices.filter { stages[$0].broker != nil } }
+
+    /// What crosses the broker edge into stage `index`: the values it or a later stage reads
+    /// that an earlier stage (or the request) wrote, by record name.
+    public func carried(into index: Int) -> [String] {
+        let later = Set(stages[index...].flatMap(\.recordWrites))
+        var seen = Set<String>()
+        return stages[index...].flatMap(\.recordReads).filter { !later.contains($0) && seen.insert($0).inserted }
+    }
+
+    /// What comes back over the broker edge into stage `index`: the graph outputs that it or
+    /// a later stage writes.
+    public func returned(from index: Int) -> [String] {
+        let later = Set(stages[index...].flatMap(\.recordWrites))
+        return outputs.filter(later.contains)
+    }
+
+    /// The stage a broker edge leads into, by the node name the YAML gave it (its queue is
+    /// `<node>.queue`) or the stage's own name; nil names the only one.
+    public func brokerStage(named node: String?) throws -> Int {
+        let candidates = brokerStages
+        guard let node else {
+            guard candidates.count == 1 else {
+                throw RuntimeError.invalidGraph(candidates.isEmpty
+                    ? "the graph has no broker edge (a queue with broker: redis://host:port/stream)"
+                    : "the graph has \(candidates.count) broker edges; name one with --stage (\(candidates.map { stages[$0].name }.joined(separator: ", ")))")
+            }
+            return candidates[0]
+        }
+        guard let match = candidates.first(where: { stages[$0].name == node || stages[$0].name == "\(node).queue" }) else {
+            throw RuntimeError.invalidGraph("no broker edge leads into '\(node)'; the graph's broker stages are \(candidates.map { stages[$0].name }.joined(separator: ", "))")
+        }
+        return match
+    }
+
     /// One line per stage, as `visionc compile` prints it under the IR: name, kind (with a
     /// queue's attributes), fan-out depth, what it runs and what it reads and writes.
     public var summary: [String] {
@@ -344,7 +410,8 @@ extension StagePartition {
                 case .dataDependent(let node, _, let outputs): "\(node.op.rawValue) → \(outputs.map { "%\($0)" }.joined(separator: " "))"
                 }
             }
-            let runs = steps.isEmpty ? "" : " · runs " + steps.joined(separator: ", ")
+            let remote = stage.broker?.string("broker").map { " · behind broker \($0), runs in workers" } ?? ""
+            let runs = (steps.isEmpty ? "" : " · runs " + steps.joined(separator: ", ")) + remote
             let reads = stage.reads.isEmpty ? "" : " · reads " + stage.reads.map { "%\($0)" }.joined(separator: " ")
             let writes = stage.writes.isEmpty ? "" : " · writes " + stage.writes.map { "%\($0)" }.joined(separator: " ")
             return "\(String(repeating: "  ", count: stage.depth))\(stage.name): \(kind)\(runs)\(reads)\(writes)"

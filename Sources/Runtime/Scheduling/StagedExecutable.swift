@@ -21,30 +21,56 @@ import IR
 ///
 /// Results equal the unstaged graph's up to float rounding: the same ops run on the same
 /// rows, but a kernel may block a batch of several rows differently from a batch of one.
+///
+/// Broker edges (queues with `broker`): given a `remote` factory, the stages from the first
+/// broker edge on run elsewhere — one stage here stands for them, handing each request's
+/// carried values to the `RemoteSegment` and taking back the outputs. Without one, broker
+/// edges run in process like any queue. A `visionc worker` runs the same class from the
+/// stage its edge leads into (`startingAt`), taking records off the stream with `run(values:)`.
 public final class StagedExecutable: @unchecked Sendable {
     public let partition: StagePartition
+    /// The stage this executable begins with: 0, or a broker edge's stage in a worker.
+    public let firstStage: Int
     private let pipeline: StagedPipeline
 
     /// - Parameters:
     ///   - options: threads per worker, and the default of a queue without `threads`.
     ///   - inputWorkers: workers of the first stage (decode and preprocessing, one request each).
     ///   - maxInFlight: requests admitted before `run` waits for earlier ones to finish.
-    public init(graph: Graph, options: RuntimeOptions = RuntimeOptions(), inputWorkers: Int = 1, maxInFlight: Int = 256) throws {
+    ///   - startingAt: the first stage to run (a broker edge's, in a worker process).
+    ///   - remote: makes the segment behind the next broker edge; nil runs broker edges here.
+    public init(
+        graph: Graph, options: RuntimeOptions = RuntimeOptions(), inputWorkers: Int = 1, maxInFlight: Int = 256,
+        startingAt firstStage: Int = 0, remote: RemoteSegmentFactory? = nil
+    ) throws {
         try Verifier.verify(graph)
         partition = try StagePartition(graph)
+        guard firstStage == 0 || partition.stages.indices.contains(firstStage) && partition.stages[firstStage].broker != nil else {
+            throw RuntimeError.invalidGraph("a staged run begins at the graph's input or at a broker edge")
+        }
+        self.firstStage = firstStage
         var stages: [Stage] = []
         let rowTypes = partition.rowTypes
-        for (index, stage) in partition.stages.enumerated() {
+        for (index, stage) in partition.stages.enumerated() where index >= firstStage {
             let reads = stage.sources
+            if let remote, stage.broker != nil, index > firstStage {
+                let carried = partition.carried(into: index)
+                let segment = try remote(index, partition)
+                let capacity = min(256, max(1, stage.broker?.int("capacity", default: 64) ?? 64))
+                stages.append(.map(stage.name, inputs: [Self.traceKey, Self.readyKey] + carried, policy: QueuePolicy(maxBatch: 1, capacity: max(1, maxInFlight)), workers: capacity) {
+                    RemoteStageWorker(segment: segment, carried: carried, rowTypes: rowTypes)
+                })
+                break
+            }
             switch stage.kind {
             case .map:
-                let workers = index == 0 ? max(1, inputWorkers) : 1
+                let workers = index == firstStage ? max(1, index == 0 ? inputWorkers : stage.broker?.int("workers", default: 1) ?? 1) : 1
+                let stageOptions = Self.options(options, threads: index == firstStage ? stage.broker?.int("threads", default: 0) : nil)
                 stages.append(.map(stage.name, inputs: [Self.traceKey, Self.readyKey] + reads, policy: QueuePolicy(maxBatch: 1, capacity: max(1, maxInFlight)), workers: workers) {
-                    try StepWorker(stage: stage, rowTypes: rowTypes, options: options, batched: false, first: index == 0)
+                    try StepWorker(stage: stage, rowTypes: rowTypes, options: stageOptions, batched: false, first: index == firstStage)
                 })
             case .batched(let queue):
-                let threads = queue.int("threads", default: 0)
-                let stageOptions = threads > 0 ? RuntimeOptions(threads: threads, planCacheCapacity: options.planCacheCapacity) : options
+                let stageOptions = Self.options(options, threads: queue.int("threads", default: 0))
                 let policy = QueuePolicy(
                     maxBatch: queue.int("max_batch", default: 1), maxDelayMicroseconds: queue.int("max_delay_us", default: 0),
                     capacity: queue.int("capacity", default: 64), timeoutMicroseconds: queue.int("timeout_us", default: 0))
@@ -69,6 +95,12 @@ public final class StagedExecutable: @unchecked Sendable {
 
     deinit { pipeline.shutdown() }
 
+    /// `options` with a queue's own thread count, when it has one (> 0).
+    private static func options(_ options: RuntimeOptions, threads: Int?) -> RuntimeOptions {
+        guard let threads, threads > 0 else { return options }
+        return RuntimeOptions(threads: threads, planCacheCapacity: options.planCacheCapacity)
+    }
+
     /// Where a request's record keeps its `RequestTrace` (no IR name is empty).
     static let traceKey = ""
     /// When the stage before finished the record (no IR name has an `@`).
@@ -84,28 +116,42 @@ public final class StagedExecutable: @unchecked Sendable {
     ///     has one row per request, else the whole batch's).
     /// - Throws: the error of the stage that failed (a request that fails in a per-request
     ///   stage fails alone; a failure in a batched stage fails every request of that batch).
-    public func run(inputs: [Tensor], capture: Set<String> = []) throws -> RunResult {
+    ///   - requestID: the request's identity across broker edges (a request submitted twice
+    ///     under one id runs once); a fresh one when nil.
+    public func run(inputs: [Tensor], capture: Set<String> = [], requestID: String? = nil) throws -> RunResult {
+        guard firstStage == 0 else { throw RuntimeError.invalidGraph("this executable begins at a broker edge; run it with run(values:)") }
         guard inputs.count == partition.inputs.count else {
             throw RuntimeError.inputCount(expected: partition.inputs.count, given: inputs.count)
         }
-        let trace = RequestTrace(capture: capture)
-        var values: [String: any Sendable] = [Self.traceKey: trace, Self.readyKey: trace.submittedAt]
-        for (name, tensor) in zip(graphInputNames, inputs) { values[name] = tensor }
-        let result = pipeline.process([Record(values)])[0]
-        let record: Record
-        switch result {
-        case .success(let finished): record = finished
+        let (record, trace) = try process(Dictionary(uniqueKeysWithValues: zip(partition.inputs, inputs)), capture: capture, requestID: requestID)
+        return trace.result(outputs: try partition.outputs.map { try output($0, of: record) })
+    }
+
+    /// Runs one request that crossed the broker edge into `firstStage`: `values` are what
+    /// crossed (`StagePartition.carried(into:)`); returns the outputs these stages write
+    /// (`StagePartition.returned(from:)`) and the request's node times.
+    public func run(values: [String: Tensor], requestID: String) throws -> RemoteResult {
+        let (record, trace) = try process(values, capture: [], requestID: requestID)
+        var returned: [String: Tensor] = [:]
+        for name in partition.returned(from: firstStage) { returned[name] = try output(name, of: record) }
+        return RemoteResult(values: returned, timings: trace.result(outputs: []).profile.entries)
+    }
+
+    private func process(_ values: [String: Tensor], capture: Set<String>, requestID: String?) throws -> (Record, RequestTrace) {
+        let trace = RequestTrace(capture: capture, requestID: requestID ?? UUID().uuidString)
+        var record: [String: any Sendable] = [Self.traceKey: trace, Self.readyKey: trace.submittedAt]
+        for (name, tensor) in values { record[name] = tensor }
+        switch pipeline.process([Record(record)])[0] {
+        case .success(let finished): return (finished, trace)
         case .failure(let error as StageError): throw error.underlying
         case .failure(let error): throw error
         }
-        let outputs = try partition.outputs.map { name -> Tensor in
-            guard let value = record[name] else { throw RuntimeError.invalidGraph("output %\(name) was never computed") }
-            return try RecordValue.tensor(value, name: name, rowType: partition.rowTypes[name])
-        }
-        return trace.result(outputs: outputs)
     }
 
-    private var graphInputNames: [String] { partition.inputs }
+    private func output(_ name: String, of record: Record) throws -> Tensor {
+        guard let value = record[name] else { throw RuntimeError.invalidGraph("output %\(name) was never computed") }
+        return try RecordValue.tensor(value, name: name, rowType: partition.rowTypes[name])
+    }
 
     /// The queues' and workers' figures so far (items, batch sizes, waits, depth).
     public func statistics() -> PipelineStatistics { pipeline.statistics() }
@@ -116,13 +162,17 @@ public final class StagedExecutable: @unchecked Sendable {
 /// parent's record), so it locks.
 final class RequestTrace: @unchecked Sendable {
     let capture: Set<String>
+    let requestID: String
     let submittedAt = monotonicSeconds()
     private let lock = NSLock()
     private var entries: [NodeTiming] = []
     private var warnings: [String] = []
     private var captured: [String: Tensor] = [:]
 
-    init(capture: Set<String>) { self.capture = capture }
+    init(capture: Set<String>, requestID: String) {
+        self.capture = capture
+        self.requestID = requestID
+    }
 
     func add(_ timings: [NodeTiming], warnings more: [String] = [], captured values: [String: Tensor] = [:]) {
         lock.lock()

@@ -116,7 +116,7 @@ let package = Package(
             resources: [.copy("Golden")]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "IR", "Kernels", "TestSupport"]),
-        .testTarget(name: "ServeTests", dependencies: ["Serve", "Driver", "TestSupport"]),
+        .testTarget(name: "ServeTests", dependencies: ["Serve", "Driver", "Broker", "PipelineSpec", "Runtime", "IR", "TestSupport"]),
         .testTarget(
             name: "DriverTests",
             dependencies: ["Driver", "IR", "ONNXImport", "Passes", "Runtime", "TestSupport"]

@@ -263,18 +263,35 @@ def main() -> int:
                     if answer[0] == 503:
                         time.sleep(0.1)
 
+            def probe(index: int) -> None:
+                started = time.time()
+                answer = infer(front.url, model, image, f"probe-{index}")
+                with lock:
+                    results.append((started, answer))
+
+            # Four clients keep the edge loaded (their requests in flight when Redis stops are
+            # the accepted ones); a new probe every 0.25 s sees what a new request gets.
             threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
             for t in threads:
                 t.start()
-            time.sleep(2)
+            probes: list[threading.Thread] = []
+
+            def wait_probing(seconds: float) -> None:
+                end = time.time() + seconds
+                while time.time() < end:
+                    probes.append(threading.Thread(target=probe, args=(len(probes),)))
+                    probes[-1].start()
+                    time.sleep(0.25)
+
+            wait_probing(2)
             down_at = time.time()
             redis.stop()
-            time.sleep(3)
+            wait_probing(3)
             redis.start()
             up_at = time.time()
-            time.sleep(8)
+            wait_probing(8)
             stop_sending.set()
-            for t in threads:
+            for t in threads + probes:
                 t.join(timeout=120)
             statuses = {answer[0] for _, answer in results}
             during = [answer for started, answer in results if down_at + 0.5 < started < up_at - 0.5]

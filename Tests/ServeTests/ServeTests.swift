@@ -229,12 +229,7 @@ final class ServeTests: XCTestCase {
     /// --drain-seconds, then it stops listening and exits 0 (scripts/oip_client_check.py
     /// --drain-pid sends the signal and checks each step).
     func testSIGTERMDrainsThenExitsZero() throws {
-        let binary = try XCTUnwrap(
-            ["debug", "release"].map { TestPaths.repositoryRoot.appendingPathComponent(".build/\($0)/visionc") }
-                .filter { TestPaths.exists($0) }
-                .max { (try? $0.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate ?? .distantPast) ?? .distantPast
-                    < (try? $1.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate ?? .distantPast) ?? .distantPast },
-            "build visionc first (swift build)")
+        let binary = try XCTUnwrap(TestPaths.visioncBinary, "build visionc first (swift build)")
         let server = Process()
         server.executableURL = binary
         server.arguments = [

@@ -21,4 +21,11 @@ public enum TestPaths {
     }
 
     public static func exists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }
+
+    /// The most recently built `visionc` executable (debug or release), for tests that run it
+    /// as a process; nil when neither is built.
+    public static var visioncBinary: URL? {
+        func modified(_ url: URL) -> Date { (try? url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast }
+        return ["debug", "release"].map { repositoryRoot.appendingPathComponent(".build/\($0)/visionc") }.filter(exists).max { modified($0) < modified($1) }
+    }
 }

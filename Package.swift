@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "Serve",
             dependencies: [
-                "Driver", "IR", "Runtime", .product(name: "Hummingbird", package: "hummingbird"),
+                "Driver", "IR", "Runtime", "Broker", "PipelineSpec", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -246,6 +246,15 @@ def main() -> int:
             letters = redis.cli("XLEN", "{%s}:dead" % stream)
             check(letters == "1", f"and sits in the dead-letter stream ({letters} entry)")
             check(counters(redis, stream).get("dead_letters", 0) == 1, "the dead-letter counter is 1")
+            time.sleep(1.5)  # the front end refreshes its broker gauges once a second
+            import urllib.request
+            metrics = urllib.request.urlopen(front.metrics, timeout=10).read().decode()
+            def gauge(name: str) -> float:
+                found = re.search(r"^visionc_broker_%s\{[^}]*\} (\S+)$" % name, metrics, re.M)
+                return float(found.group(1)) if found else -1
+            check(gauge("dead_letters") == 1 and gauge("redelivered") >= 2 and gauge("consumers") >= 2,
+                  f"the front end's Prometheus metrics show them: dead_letters {gauge('dead_letters')}, "
+                  f"redelivered {gauge('redelivered')}, consumers {gauge('consumers')}, stream_length {gauge('stream_length')}")
 
         if run("restart"):
             results: list[tuple[float, tuple[int, str]]] = []

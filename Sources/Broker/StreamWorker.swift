@@ -21,7 +21,9 @@ import Runtime
 ///    `claim_after_ms` in any consumer's pending list (a worker killed mid-request). An entry
 ///    delivered more than `max_deliveries` times is not run again: it is copied to the edge's
 ///    dead-letter stream and answered with an error.
-/// 5. Errors the request causes are answered at once (no retry helps a corrupt image);
+/// 5. A worker that stops on SIGTERM finishes what it took and leaves the group; the live
+///    workers delete consumers that hold nothing and were idle for ten takeover periods.
+/// 6. Errors the request causes are answered at once (no retry helps a corrupt image);
 ///    Redis being unreachable while answering is retried for a minute, then the entry is left
 ///    pending for a takeover.
 ///
@@ -135,6 +137,23 @@ public final class StreamWorker: @unchecked Sendable {
             }
         }
         done.wait()
+        // Every entry this worker took is answered: leave the group (a consumer with pending
+        // entries is never deleted, which would drop them).
+        _ = try? connection.call("XGROUP", "DELCONSUMER", keys.stream, EdgeKeys.group, consumer)
+    }
+
+    /// Deletes consumers that hold no entries and have been idle for ten takeover periods
+    /// (workers killed after their entries were taken over), so the group's consumer count is
+    /// the live workers.
+    private func forgetDeadConsumers(_ connection: RedisConnection) throws {
+        for info in try connection.call("XINFO", "CONSUMERS", keys.stream, EdgeKeys.group).elements {
+            let fields = info.elements
+            var values: [String: RedisReply] = [:]
+            for index in stride(from: 0, to: fields.count - 1, by: 2) { values[fields[index].text ?? ""] = fields[index + 1] }
+            guard let name = values["name"]?.text, name != consumer, values["pending"]?.integer == 0,
+                  let idle = values["idle"]?.integer, idle > 10 * claimAfterMilliseconds else { continue }
+            try connection.call("XGROUP", "DELCONSUMER", keys.stream, EdgeKeys.group, name)
+        }
     }
 
     private func ensureGroup(_ connection: RedisConnection) throws {
@@ -178,6 +197,7 @@ public final class StreamWorker: @unchecked Sendable {
             }
         }
         take(retry, redelivered: true)
+        try forgetDeadConsumers(connection)
     }
 
     private func deadLetter(_ connection: RedisConnection, id: String, fields: [String: [UInt8]], deliveries: Int) throws {

@@ -1,3 +1,4 @@
+import Broker
 import Foundation
 import IR
 
@@ -59,11 +60,13 @@ public struct BenchReport: Codable, Equatable, Sendable {
         public var nodes: [Node]
         /// One entry per batching queue of the graph (empty without queues).
         public var queues: [QueueFigures]
+        /// One entry per broker edge run through Redis (empty without).
+        public var brokers: [EdgeFigures] = []
         /// Megapixels of the source image decoded per second of decode time (null when unknown).
         public var decodeMegapixelsPerSecond: Double? = nil
 
         enum CodingKeys: String, CodingKey {
-            case input, files, variant, concurrency, workers, requests, images, seconds, nodes, queues
+            case input, files, variant, concurrency, workers, requests, images, seconds, nodes, queues, brokers
             case imageSize = "image_size"
             case threadsPerWorker = "threads_per_worker"
             case throughputRps = "throughput_rps"
@@ -94,6 +97,7 @@ public struct BenchReport: Codable, Equatable, Sendable {
             try c.encode(throughputRatioToFirst, forKey: .throughputRatioToFirst)
             try c.encode(nodes, forKey: .nodes)
             try c.encode(queues, forKey: .queues)
+            try c.encode(brokers, forKey: .brokers)
             try c.encode(decodeMegapixelsPerSecond, forKey: .decodeMegapixelsPerSecond)
         }
     }
@@ -127,7 +131,7 @@ public struct BenchReport: Codable, Equatable, Sendable {
                         breakdownMs: Breakdown(v.breakdownMs),
                         throughputRatioToFirst: v.throughputRatioToFirst.isFinite ? v.throughputRatioToFirst : nil,
                         nodes: v.nodes.map { Node(name: $0.name, op: $0.op.rawValue, category: $0.category.rawValue, medianMs: $0.medianMs) },
-                        queues: v.queues, decodeMegapixelsPerSecond: input.decodeMegapixelsPerSecond(v))
+                        queues: v.queues, brokers: v.brokers, decodeMegapixelsPerSecond: input.decodeMegapixelsPerSecond(v))
                 }
             }
         }

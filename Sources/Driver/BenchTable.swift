@@ -96,6 +96,24 @@ public enum BenchTables {
         return table.rows.isEmpty ? nil : table
     }
 
+    /// Per broker edge: answers, failures, takeovers and dead letters over the measured rounds,
+    /// the largest backlog (stream length) and pending count seen after a window, and the
+    /// workers in its group; nil for a graph without broker edges run through Redis.
+    public static func brokers(_ input: InputResult) -> TextTable? {
+        var table = TextTable(headers: ["variant", "conc", "edge", "answered", "failed", "redelivered", "dead letters", "max backlog", "max pending", "workers"])
+        for level in input.levels {
+            for v in level.variants {
+                for e in v.brokers {
+                    table.rows.append([
+                        v.variant, "\(level.load.concurrency)", e.edge, "\(e.processed)", "\(e.failed)", "\(e.redelivered)", "\(e.deadLetters)",
+                        "\(e.length)", "\(e.pending)", "\(e.consumers)",
+                    ])
+                }
+            }
+        }
+        return table.rows.isEmpty ? nil : table
+    }
+
     /// The `limit` slowest nodes of each variant at the first concurrency level (all when `limit` < 0).
     public static func slowestNodes(_ input: InputResult, limit: Int) -> [(variant: String, count: Int, table: TextTable)] {
         guard limit != 0, let level = input.levels.first else { return [] }
@@ -120,6 +138,7 @@ public enum BenchTables {
             out += "\n## \(input.name) (\(input.sizeLabel))\n\n" + summary(input, variants: results.variants).markdown
             out += "\nWhere the time goes:\n\n" + breakdown(input).markdown
             if let queues = queues(input) { out += "\nBatching queues:\n\n" + queues.markdown }
+            if let brokers = brokers(input) { out += "\nBroker edges:\n\n" + brokers.markdown }
             for (variant, count, table) in slowestNodes(input, limit: nodeLimit) {
                 out += "\nSlowest nodes, \(variant) (\(count) nodes):\n\n" + table.markdown
             }

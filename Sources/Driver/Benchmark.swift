@@ -1,4 +1,6 @@
+import Broker
 import Foundation
+import PipelineSpec
 import IR
 import Kernels
 import Passes
@@ -208,6 +210,9 @@ public struct VariantLoadResult: Sendable {
     public var latencyP50RatioFirstOverThis: Double
     /// For a graph with batching queues: what each queue did during the measured rounds.
     public var queues: [QueueFigures] = []
+    /// For a graph with broker edges run through Redis: each edge's counters over the measured
+    /// rounds, and its backlog and pending entries at their largest after a window.
+    public var brokers: [EdgeFigures] = []
 
     /// Share of the mean request in each category (0…1).
     public var breakdownShare: [StageCategory: Double] {
@@ -217,6 +222,38 @@ public struct VariantLoadResult: Sendable {
 }
 
 /// Every variant under one load shape on one input.
+/// Reads a runner's broker edges in Redis before and after each measured window: counters as
+/// differences from the start, backlog and pending at their largest. An edge Redis cannot be
+/// asked about is left out (the bench's requests themselves fail then).
+struct BrokerSampler {
+    private let addresses: [BrokerAddress]
+    private let connections: [RedisConnection]
+    private var start: [EdgeFigures?] = []
+    private(set) var figures: [EdgeFigures] = []
+
+    init(_ addresses: [BrokerAddress]) {
+        self.addresses = addresses
+        connections = addresses.map { RedisConnection($0, timeoutSeconds: 2) }
+        start = addresses.indices.map(read)
+    }
+
+    private func read(_ edge: Int) -> EdgeFigures? { try? EdgeFigures.read(addresses[edge], on: connections[edge]) }
+
+    mutating func sample() {
+        figures = addresses.indices.compactMap { edge -> EdgeFigures? in
+            guard let first = start[edge], var now = read(edge) else { return nil }
+            let peak = figures.first { $0.edge == now.edge }
+            now.processed -= first.processed
+            now.failed -= first.failed
+            now.redelivered -= first.redelivered
+            now.deadLetters -= first.deadLetters
+            now.length = max(now.length, peak?.length ?? 0)
+            now.pending = max(now.pending, peak?.pending ?? 0)
+            return now
+        }
+    }
+}
+
 /// What one batching queue did between two snapshots of its pipeline.
 public struct QueueFigures: Sendable, Equatable, Codable {
     /// The queue's IR value (`%classifier.queue`).
@@ -393,6 +430,7 @@ public struct Benchmark {
                 }
                 var windows = Array(repeating: [Window](), count: variants.count)
                 let queuesBefore = pools.map { $0.first?.runner?.queueStatistics() }
+                var edges = pools.map { BrokerSampler($0.first?.runner?.brokerAddresses ?? []) }
                 for round in 0..<rounds {
                     for v in variants.indices {
                         progress(BenchProgress(
@@ -401,6 +439,7 @@ public struct Benchmark {
                         let server = pools[v].first?.server
                         let before = server?.totals()
                         var window = try measureWindow(pools[v], input: input, load: load)
+                        edges[v].sample()
                         if let server, let before { window.attribute(server.totals().since(before)) }
                         windows[v].append(window)
                         done += 1
@@ -411,6 +450,7 @@ public struct Benchmark {
                     if let before = queuesBefore[v], let after = pools[v].first?.runner?.queueStatistics() {
                         result.queues = QueueFigures.between(before, after)
                     }
+                    result.brokers = edges[v].figures
                     return result
                 }))
             }

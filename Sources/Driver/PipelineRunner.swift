@@ -46,6 +46,15 @@ public enum BrokerEdges: Sendable {
         if case .redis(let server) = self { return RedisStreamEdge.factory(server: server) }
         return nil
     }
+
+    /// The streams the graph's broker edges use (none when they run in process).
+    public func addresses(of graph: Graph) -> [BrokerAddress] {
+        guard case .redis(let server) = self else { return [] }
+        return graph.nodes.compactMap { node in
+            guard node.op == .queue, let url = node.attributes.string("broker"), let address = BrokerAddress(url: url) else { return nil }
+            return server.map(address.on) ?? address
+        }
+    }
 }
 
 /// What one pipeline run gives back for one input.
@@ -73,6 +82,8 @@ public final class PipelineRunner: @unchecked Sendable {
         case staged(StagedExecutable)
     }
     private let engine: Engine
+    /// The streams of the graph's broker edges this runner sends to.
+    public let brokerAddresses: [BrokerAddress]
 
     /// - Parameters:
     ///   - threads: intra-op threads per worker (a queue's own `threads` wins for its stage).
@@ -82,6 +93,7 @@ public final class PipelineRunner: @unchecked Sendable {
     ///     names or one given for all) or in this process like any queue.
     public init(_ compiled: CompiledPipeline, threads: Int? = nil, inputWorkers: Int = 1, brokers: BrokerEdges = .redis(server: nil)) throws {
         self.compiled = compiled
+        brokerAddresses = brokers.addresses(of: compiled.optimized)
         var options = RuntimeOptions()
         if let threads { options.threads = threads }
         if StagePartition.isStaged(compiled.optimized) {

@@ -1,3 +1,4 @@
+import Broker
 import Driver
 import IR
 import Prometheus
@@ -61,5 +62,33 @@ final class ModelMetrics: Sendable {
         computeInfer.increment(by: us(timing.computeInfer))
         computeOutput.increment(by: us(timing.computeOutput))
         for (stage, counter) in stages { counter.increment(by: us(timing.stages[stage] ?? 0)) }
+    }
+}
+
+/// A broker edge's figures in Redis as Prometheus gauges, `visionc_broker_*{model, edge}`,
+/// refreshed about once a second: what an autoscaler or a dashboard watches (backlog, lag,
+/// pending) and what went wrong (takeovers of a dead worker's entries, dead letters).
+final class EdgeMetrics: Sendable {
+    private let gauges: [(Gauge, @Sendable (EdgeFigures) -> Int)]
+
+    init(registry: PrometheusCollectorRegistry, model: String, edge: String) {
+        let labels = [("model", model), ("edge", edge)]
+        func gauge(_ name: String, _ help: String, _ value: @escaping @Sendable (EdgeFigures) -> Int) -> (Gauge, @Sendable (EdgeFigures) -> Int) {
+            (registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "visionc_broker_\(name)", unitName: "", helpText: help), labels: labels), value)
+        }
+        gauges = [
+            gauge("stream_length", "Entries in the edge's stream: its backlog (answered entries are deleted)", \.length),
+            gauge("pending", "Entries delivered to a worker and not yet answered", \.pending),
+            gauge("lag", "Entries no worker has taken yet", \.lag),
+            gauge("consumers", "Workers in the edge's consumer group", \.consumers),
+            gauge("processed", "Answers the workers stored, since the edge was created", \.processed),
+            gauge("failed", "Requests the workers answered with an error, since the edge was created", \.failed),
+            gauge("redelivered", "Entries taken over from a worker that stopped answering, since the edge was created", \.redelivered),
+            gauge("dead_letters", "Entries dead-lettered after max_deliveries, since the edge was created", \.deadLetters),
+        ]
+    }
+
+    func set(_ figures: EdgeFigures) {
+        for (gauge, value) in gauges { gauge.set(Double(value(figures))) }
     }
 }

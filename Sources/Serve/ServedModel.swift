@@ -1,5 +1,7 @@
+import Broker
 import Driver
 import Foundation
+import PipelineSpec
 import IR
 import Prometheus
 import Runtime
@@ -135,6 +137,12 @@ public final class ServedModel: @unchecked Sendable {
         }
         shared = runners.first.flatMap { $0.isShared ? $0 : nil }
         callers = runners.count
+        if let addresses = shared?.brokerAddresses, !addresses.isEmpty {
+            let edges = addresses.map { EdgeMetrics(registry: registry, model: compiled.spec.name, edge: $0.description) }
+            let thread = Thread { [weak self] in Self.refresh(edges, addresses: addresses, while: { self.map { !$0.isStopping } ?? false }) }
+            thread.name = "visionc-\(name)-broker-metrics"
+            thread.start()
+        }
         for (index, runner) in runners.enumerated() {
             let owned = OwnedRunner(runner)
             // Each thread keeps the model alive until `shutdown` lets it finish.
@@ -223,6 +231,23 @@ public final class ServedModel: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return ServerTotals(requests: statistics.successes, seconds: statistics.stageNanoseconds.mapValues { Double($0) * 1e-9 })
+    }
+
+    private var isStopping: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopping
+    }
+
+    /// Reads each broker edge's figures into its gauges about once a second while `running`.
+    private static func refresh(_ edges: [EdgeMetrics], addresses: [BrokerAddress], while running: () -> Bool) {
+        let connections = addresses.map { RedisConnection($0, timeoutSeconds: 1) }
+        while running() {
+            for (index, edge) in edges.enumerated() {
+                if let figures = try? EdgeFigures.read(addresses[index], on: connections[index]) { edge.set(figures) }
+            }
+            Thread.sleep(forTimeInterval: 1)
+        }
     }
 
     /// Requests now waiting for a worker.

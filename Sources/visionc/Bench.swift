@@ -147,6 +147,7 @@ struct Bench: ParsableCommand {
             print(BenchTables.summary(input, variants: results.variants).text)
             print(BenchTables.breakdown(input).text)
             if let queues = BenchTables.queues(input) { print(queues.text) }
+            if let brokers = BenchTables.brokers(input) { print(brokers.text) }
             for (variant, count, table) in BenchTables.slowestNodes(input, limit: nodeLimit) {
                 let shown = nodeLimit < 0 || count <= nodeLimit ? "all \(count) nodes" : "slowest \(nodeLimit) of \(count) nodes"
                 print("  \(variant) at concurrency \(input.levels[0].load.concurrency): \(shown)")
@@ -166,8 +167,8 @@ struct Bench: ParsableCommand {
             guard let exact = variants.first(where: {
                 $0.transport == .inProcess && $0.options.fidelity == .exact && $0.options.level == fast.options.level && $0.options.target == fast.options.target
             }) else { continue }
-            let exactRunner = try PipelineRunner(try Compiler.compile(path: graph, options: exact.options), threads: threads)
-            let fastRunner = try PipelineRunner(try Compiler.compile(path: graph, options: fast.options), threads: threads)
+            let exactRunner = try PipelineRunner(try Compiler.compile(path: graph, options: exact.options), threads: threads, brokers: brokers.edges)
+            let fastRunner = try PipelineRunner(try Compiler.compile(path: graph, options: fast.options), threads: threads, brokers: brokers.edges)
             for input in inputs {
                 guard let payload = input.payloads.first else { continue }
                 let agreement = try FidelityAgreement(

@@ -16,7 +16,10 @@ Checks, each bounded in time:
              max_deliveries times, dead-lettered and answered with an error, while 12 others
              are answered;
 - duplicate: one request id sent twice (one after another, then twice at once) runs the
-             model once.
+             model once;
+- hosts:     two workers in network namespaces of their own (their own interfaces and
+             addresses, as on other hosts) reach Redis over veth links and share the load
+             (needs root for `ip netns`; said and not run otherwise).
 Prints one line per check and exits 1 at the first failure. Everything it starts is stopped.
 """
 
@@ -183,6 +186,59 @@ def counters(redis: Redis, stream: str) -> dict[str, int]:
     return {values[i]: int(values[i + 1]) for i in range(0, len(values) - 1, 2)}
 
 
+def check_hosts(args: argparse.Namespace, image: bytes, expected: str, model: str) -> None:
+    """Two workers in their own network namespaces (their own interfaces and addresses, as on
+    other hosts) reach a Redis on the veth addresses; the front end on loopback publishes."""
+    if os.geteuid() != 0 or subprocess.run(["ip", "netns", "add", "visionc-probe"], capture_output=True).returncode != 0:
+        print("note network namespaces need root and CAP_NET_ADMIN: the separate-hosts check did not run", flush=True)
+        return
+    subprocess.run(["ip", "netns", "del", "visionc-probe"], check=True)
+    tag = str(os.getpid() % 10000)
+    spaces = [f"vc{tag}w{i}" for i in (1, 2)]
+    directory = tempfile.mkdtemp(prefix="visionc-hosts-")
+    redis = Redis(directory)
+    workers: list[subprocess.Popen] = []
+    front = None
+    try:
+        for i, space in enumerate(spaces, start=1):
+            host, peer = f"vc{tag}h{i}", f"vc{tag}n{i}"
+            for command in (["ip", "netns", "add", space], ["ip", "link", "add", host, "type", "veth", "peer", "name", peer],
+                            ["ip", "link", "set", peer, "netns", space], ["ip", "addr", "add", f"10.213.{i}.1/30", "dev", host],
+                            ["ip", "link", "set", host, "up"], ["ip", "netns", "exec", space, "ip", "addr", "add", f"10.213.{i}.2/30", "dev", peer],
+                            ["ip", "netns", "exec", space, "ip", "link", "set", peer, "up"], ["ip", "netns", "exec", space, "ip", "link", "set", "lo", "up"]):
+                subprocess.run(command, check=True, capture_output=True)
+        redis.process = subprocess.Popen(
+            ["redis-server", "--port", str(redis.port), "--bind", "127.0.0.1", "10.213.1.1", "10.213.2.1", "--dir", directory,
+             "--save", "", "--appendonly", "no", "--protected-mode", "no"], stdout=subprocess.DEVNULL)
+        time.sleep(0.5)
+        for i, space in enumerate(spaces, start=1):
+            workers.append(subprocess.Popen(
+                ["ip", "netns", "exec", space, args.visionc, "worker", args.graph, "--redis", f"redis://10.213.{i}.1:{redis.port}", "--threads", "1"],
+                stdout=subprocess.PIPE, text=True))
+        for worker in workers:
+            line = worker.stdout.readline()
+            check("consuming redis://10.213." in line, f"a worker in its own network namespace reaches Redis: {line.strip()}")
+        front = FrontEnd(args.visionc, args.graph, redis, os.path.join(directory, "front.log"))
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda i: infer(front.url, model, image, f"hosts-{i}"), range(16)))
+        check(all(a == (200, expected) for a in answers), "16 of 16 answered by workers on separate addresses")
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        counts = [re.search(r"processed (\d+)", worker.communicate(timeout=60)[0]) for worker in workers]
+        processed = [int(c.group(1)) if c else 0 for c in counts]
+        check(sum(processed) == 16 and all(p > 0 for p in processed), f"both took a share: {processed}")
+    finally:
+        if front:
+            front.stop()
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+        redis.stop()
+        for space in spaces:
+            subprocess.run(["ip", "netns", "del", space], capture_output=True)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--visionc", required=True)
@@ -255,6 +311,9 @@ def main() -> int:
             check(gauge("dead_letters") == 1 and gauge("redelivered") >= 2 and gauge("consumers") >= 2,
                   f"the front end's Prometheus metrics show them: dead_letters {gauge('dead_letters')}, "
                   f"redelivered {gauge('redelivered')}, consumers {gauge('consumers')}, stream_length {gauge('stream_length')}")
+
+        if run("hosts"):
+            check_hosts(args, image, expected, model)
 
         if run("restart"):
             results: list[tuple[float, tuple[int, str]]] = []

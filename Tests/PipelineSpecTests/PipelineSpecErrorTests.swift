@@ -414,6 +414,17 @@ final class QueueSpecTests: XCTestCase {
         XCTAssertNil(defaults.threads)
     }
 
+    func testBrokerEdge() throws {
+        let spec = try PipelineSpec.parse(yaml: yaml("{broker: \"redis://10.0.0.5:6380/cls.v1\", max_deliveries: 5}"), path: path)
+        let broker = try XCTUnwrap(spec.nodes[1].queue?.broker)
+        XCTAssertEqual(broker.address, BrokerAddress(host: "10.0.0.5", port: 6380, stream: "cls.v1"))
+        XCTAssertEqual([broker.claimAfterMilliseconds, broker.maxDeliveries], [10_000, 5])
+        XCTAssertEqual(BrokerAddress(url: "redis://redis.internal/s")?.port, 6379)
+        XCTAssertEqual(BrokerAddress(server: "redis://127.0.0.1:7000")?.description, "redis://127.0.0.1:7000/_")
+        XCTAssertEqual(broker.address.on(server: try XCTUnwrap(BrokerAddress(server: "redis://other:1"))).description, "redis://other:1/cls.v1")
+        XCTAssertNil(BrokerAddress(server: "127.0.0.1:6379"))
+    }
+
     func testBadQueuesNameTheKeyAndTheRange() {
         let cases: [(String, [String])] = [
             ("{max_batch: 0}", ["'max_batch' of the queue of node 'post' is '0'", "an integer in 1…4096"]),
@@ -422,6 +433,12 @@ final class QueueSpecTests: XCTestCase {
             ("{workers: 0}", ["'workers'", "1…64"]),
             ("{timeout_us: -5}", ["'timeout_us'", "0…600000000"]),
             ("{batch: 4}", ["unknown key 'batch' in the queue of node 'post'"]),
+            ("{broker: \"http://h:1/s\"}", ["'broker'", "redis://127.0.0.1:6379/classify"]),
+            ("{broker: \"redis://h:99999/s\"}", ["'broker'", "port 1…65535"]),
+            ("{broker: \"redis://h:1/\"}", ["'broker'", "a stream name"]),
+            ("{broker: \"redis://h/s\", max_deliveries: 0}", ["'max_deliveries'", "1…100"]),
+            ("{broker: \"redis://h/s\", claim_after_ms: 5}", ["'claim_after_ms'", "100…3600000"]),
+            ("{claim_after_ms: 500}", ["'claim_after_ms' on a queue without 'broker'"]),
             ("8", ["the queue of node 'post' is", "a mapping like {max_batch: 8"]),
         ]
         for (queue, fragments) in cases {

@@ -125,6 +125,52 @@ final class StagedExecutableTests: XCTestCase {
         XCTAssertEqual(empty.outputs[1].shape, [0])
     }
 
+    /// A broker edge: what crosses it (the values the stages behind it read from before it)
+    /// and what comes back (the outputs they write); one that does not batch carries a value
+    /// of any shape; `StagedExecutable` run from the edge's stage takes the carried values.
+    func testBrokerEdgeCarriesWhatTheStagesBehindItRead() throws {
+        let graph = try IRParser.parse("""
+            graph g(%x: f32[1,4]) {
+              %y : f32[1,4] = relu(%x)
+              %n : f32[1,4] = sigmoid(%x)
+              %q : f32[1,4] = queue(%y) {broker="redis://127.0.0.1:6379/s", capacity=8, max_batch=1}
+              %z : f32[1,4] = add(%q, %n)
+              return %z, %y
+            }
+            """)
+        let partition = try StagePartition(graph)
+        XCTAssertEqual(partition.brokerStages, [1])
+        XCTAssertEqual(partition.stages[1].broker?.string("broker"), "redis://127.0.0.1:6379/s")
+        guard case .map = partition.stages[1].kind else { return XCTFail("a broker edge that does not batch is a map stage") }
+        XCTAssertEqual(partition.carried(into: 1).sorted(), ["n", "y"])
+        XCTAssertEqual(partition.returned(from: 1), ["z"])
+        XCTAssertEqual(try partition.brokerStage(named: nil), 1)
+        XCTAssertEqual(try partition.brokerStage(named: "q"), 1)
+        XCTAssertThrowsError(try partition.brokerStage(named: "nope")) { XCTAssertTrue("\($0)".contains("no broker edge leads into 'nope'"), "\($0)") }
+        XCTAssertTrue(partition.summary[1].contains("behind broker redis://127.0.0.1:6379/s, runs in workers"), partition.summary[1])
+
+        // The worker's side: from the edge's stage, on the carried values.
+        let worker = try StagedExecutable(graph: graph, options: RuntimeOptions(threads: 1), startingAt: 1)
+        let y = Tensor(shape: [1, 4], floats: [1, 2, 3, 4]), n = Tensor(shape: [1, 4], floats: [-1, -1, -1, -1])
+        XCTAssertEqual(try worker.run(values: ["y": y, "n": n], requestID: "r").values, ["z": Tensor(shape: [1, 4], floats: [0, 1, 2, 3])])
+        // Without a remote factory, the edge runs in process like any queue.
+        let local = try StagedExecutable(graph: graph, options: RuntimeOptions(threads: 1))
+        let result = try local.run(inputs: [Tensor(shape: [1, 4], floats: [-2, 1, 0, 3])])
+        let sigmoid = [-2, 1, 0, 3].map { Float(1 / (1 + exp(-Double($0)))) }
+        for (got, want) in zip(result.outputs[0].floats, zip([Float(0), 1, 0, 3], sigmoid).map { $0 + $1 }) { XCTAssertEqual(got, want, accuracy: 1e-6) }
+
+        // Inside a fan-out, a broker edge would carry children, not requests.
+        XCTAssertThrowsError(try StagePartition(try IRParser.parse("""
+            graph g(%x: f32[?n,4]) {
+              %e : f32[1,4] = for_each(%x)
+              %q : f32[1,4] = queue(%e) {broker="redis://h/s", max_batch=1}
+              %r : f32[1,4] = relu(%q)
+              %c : f32[?rows,4] = collect(%r)
+              return %c
+            }
+            """))) { XCTAssertTrue("\($0)".contains("inside a for_each"), "\($0)") }
+    }
+
     func testNotLegal() throws {
         let cases: [(String, String)] = [
             // A node that combines a batched result with a value from before the queue runs

@@ -109,7 +109,10 @@ public final class RedisConnection {
         let context = try connected()
         // One buffer holds every argument; hiredis copies them into its output buffer.
         let lengths = arguments.map(\.count)
-        let joined = arguments.flatMap { $0 }
+        // Appended whole (a memcpy each): `flatMap` would copy byte by byte.
+        var joined: [UInt8] = []
+        joined.reserveCapacity(lengths.reduce(0, +))
+        for argument in arguments { joined.append(contentsOf: argument) }
         let raw: UnsafeMutableRawPointer? = joined.withUnsafeBufferPointer { buffer in
             let base = UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
             var offsets: [UnsafePointer<CChar>?] = []

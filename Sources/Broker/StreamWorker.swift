@@ -107,6 +107,7 @@ public final class StreamWorker: @unchecked Sendable {
         }
         let connection = RedisConnection(address, timeoutSeconds: 5)
         var groupReady = false
+        var waiting = false
         var nextClaim = 0.0
         let claimInterval = max(0.05, Double(claimAfterMilliseconds) * 0.5e-3)
         while true {
@@ -133,8 +134,14 @@ public final class StreamWorker: @unchecked Sendable {
             } catch BrokerError.command(let message) where message.contains("NOGROUP") {
                 groupReady = false  // Redis came back without the group (no persistence): make it again.
             } catch {
+                // Said once per outage; the worker keeps trying until Redis answers or it is stopped.
+                if !waiting { FileHandle.standardError.write(Data("visionc worker: \(error); retrying\n".utf8)) }
+                waiting = true
                 Thread.sleep(forTimeInterval: 0.2)
+                continue
             }
+            if waiting { FileHandle.standardError.write(Data("visionc worker: \(address) answers again\n".utf8)) }
+            waiting = false
         }
         done.wait()
         // Every entry this worker took is answered: leave the group (a consumer with pending

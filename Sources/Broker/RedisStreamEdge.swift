@@ -39,7 +39,11 @@ public final class RedisStreamEdge: RemoteSegment, @unchecked Sendable {
     ///   - stage: the stage the edge leads into (for messages).
     ///   - capacity: entries the stream may hold before a publish is refused.
     ///   - timeoutSeconds: how long a request waits for its answer.
-    public init(address: BrokerAddress, stage: String, capacity: Int, timeoutSeconds: Double) {
+    /// The stages behind the edge as this front end compiled them (`BrokerPayload.fingerprint`).
+    let fingerprint: String
+
+    public init(address: BrokerAddress, stage: String, capacity: Int, timeoutSeconds: Double, fingerprint: String) {
+        self.fingerprint = fingerprint
         self.address = address
         self.stage = stage
         self.capacity = capacity
@@ -69,7 +73,7 @@ public final class RedisStreamEdge: RemoteSegment, @unchecked Sendable {
             let timeout = queue.int("timeout_us", default: 0)
             return RedisStreamEdge(
                 address: server.map(address.on) ?? address, stage: stage.name, capacity: queue.int("capacity", default: 64),
-                timeoutSeconds: timeout > 0 ? Double(timeout) * 1e-6 : 60)
+                timeoutSeconds: timeout > 0 ? Double(timeout) * 1e-6 : 60, fingerprint: BrokerPayload.fingerprint(of: partition, from: index))
         }
     }
 
@@ -99,7 +103,7 @@ public final class RedisStreamEdge: RemoteSegment, @unchecked Sendable {
                 Array("EVAL".utf8), Array(EdgeScripts.publish.utf8), Array("3".utf8),
                 Array(keys.stream.utf8), Array(keys.result(requestID).utf8), Array(keys.admitted(requestID).utf8),
                 Array(String(capacity).utf8), Array(String(EdgeKeys.resultTTLSeconds).utf8), Array(requestID.utf8),
-                Array(keys.replies(frontEnd).utf8),
+                Array(keys.replies(frontEnd).utf8), Array("graph".utf8), Array(fingerprint.utf8),
             ] + BrokerPayload.fields(values)
             outcome = try withConnection { try $0.call(arguments) }
         } catch {

@@ -40,6 +40,7 @@ public final class StreamWorker: @unchecked Sendable {
     private let maxDeliveries: Int
     private let slots: Int
     private let crashPrefix: String?
+    private let fingerprint: String
 
     private let condition = NSCondition()
     private var pending: [(id: String, fields: [String: [UInt8]])] = []
@@ -73,6 +74,7 @@ public final class StreamWorker: @unchecked Sendable {
         claimAfterMilliseconds = queue.int("claim_after_ms", default: 10_000)
         maxDeliveries = queue.int("max_deliveries", default: 3)
         slots = max(1, queue.int("max_batch", default: 1) * queue.int("workers", default: 1))
+        fingerprint = BrokerPayload.fingerprint(of: partition, from: index)
         executable = try StagedExecutable(
             graph: graph, options: options, maxInFlight: slots, startingAt: index, remote: RedisStreamEdge.factory(server: server))
         let failpoint = ProcessInfo.processInfo.environment["VISIONC_FAILPOINT"] ?? ""
@@ -260,6 +262,11 @@ public final class StreamWorker: @unchecked Sendable {
         let outcome: Outcome
         do {
             guard !request.isEmpty, fields["reply"] != nil else { throw BrokerError.protocolError("entry \(id) has no request id or reply stream") }
+            let sent = String(decoding: fields["graph"] ?? [], as: UTF8.self)
+            guard sent == fingerprint else {
+                throw BrokerError.protocolError(
+                    "the front end compiled the stages behind this edge differently (graph \(sent), this worker's \(fingerprint)): start both from the same graph file with the same -O and --fidelity")
+            }
             let result = try executable.run(values: try BrokerPayload.values(fields), requestID: request)
             (stored, outcome) = (BrokerPayload.answer(status: .ok, result: result), .processed)
         } catch let error as RuntimeError where error.isInputFault {

@@ -66,14 +66,18 @@ public final class RedisConnection {
     public let timeoutSeconds: Double
     private var context: UnsafeMutablePointer<redisContext>?
 
-    public init(host: String, port: Int, timeoutSeconds: Double = 5) {
+    /// AUTH arguments sent on every new connection: [password] or [user, password].
+    private let credentials: [String]
+
+    public init(host: String, port: Int, timeoutSeconds: Double = 5, user: String? = nil, password: String? = nil) {
         self.host = host
         self.port = port
         self.timeoutSeconds = timeoutSeconds
+        credentials = password.map { (user.map { [$0] } ?? []) + [$0] } ?? []
     }
 
     public convenience init(_ address: BrokerAddress, timeoutSeconds: Double = 5) {
-        self.init(host: address.host, port: address.port, timeoutSeconds: timeoutSeconds)
+        self.init(host: address.host, port: address.port, timeoutSeconds: timeoutSeconds, user: address.user, password: address.password)
     }
 
     deinit { close() }
@@ -100,6 +104,10 @@ public final class RedisConnection {
         }
         redisSetTimeout(made, timeval)
         context = made
+        if !credentials.isEmpty, case .error(let message) = try send((["AUTH"] + credentials).map { Array($0.utf8) }) {
+            close()
+            throw .command("redis://\(host):\(port): AUTH refused: \(message)")
+        }
         return made
     }
 

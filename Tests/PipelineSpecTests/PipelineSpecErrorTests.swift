@@ -423,6 +423,11 @@ final class QueueSpecTests: XCTestCase {
         XCTAssertEqual(BrokerAddress(server: "redis://127.0.0.1:7000")?.description, "redis://127.0.0.1:7000/_")
         XCTAssertEqual(broker.address.on(server: try XCTUnwrap(BrokerAddress(server: "redis://other:1"))).description, "redis://other:1/cls.v1")
         XCTAssertNil(BrokerAddress(server: "127.0.0.1:6379"))
+        let secured = try XCTUnwrap(BrokerAddress(url: "redis://worker:p%40ss@10.0.0.5:6380/s"))
+        XCTAssertEqual([secured.user, secured.password], ["worker", "p@ss"])
+        XCTAssertEqual(secured.description, "redis://worker:***@10.0.0.5:6380/s", "the password never prints")
+        XCTAssertEqual(BrokerAddress(server: "redis://:secret@h")?.password, "secret")
+        XCTAssertNil(BrokerAddress(url: "redis://user@h/s"), "credentials need a password")
     }
 
     func testBadQueuesNameTheKeyAndTheRange() {

@@ -18,16 +18,20 @@ final class BrokerTests: XCTestCase {
         let port: Int
         private let process = Process()
 
-        init() throws {
+        let password: String?
+
+        init(password: String? = nil) throws {
             port = Int.random(in: 20_000...40_000)
+            self.password = password
             process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
             process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+                + (password.map { ["--requirepass", $0] } ?? [])
             process.standardOutput = FileHandle.nullDevice
             guard FileManager.default.fileExists(atPath: "/usr/bin/redis-server") else {
                 throw DriverError("redis-server is missing: run scripts/setup (it installs Debian's redis-server)")
             }
             try process.run()
-            let connection = RedisConnection(host: "127.0.0.1", port: port, timeoutSeconds: 1)
+            let connection = RedisConnection(host: "127.0.0.1", port: port, timeoutSeconds: 1, password: password)
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline {
                 if (try? connection.call("PING"))?.text == "PONG" { return }
@@ -37,7 +41,7 @@ final class BrokerTests: XCTestCase {
             throw DriverError("redis-server did not answer on port \(port)")
         }
 
-        var address: BrokerAddress { BrokerAddress(host: "127.0.0.1", port: port, stream: "_") }
+        var address: BrokerAddress { BrokerAddress(host: "127.0.0.1", port: port, stream: "_", password: password) }
 
         func stop() {
             process.terminate()
@@ -133,6 +137,29 @@ final class BrokerTests: XCTestCase {
         }
         XCTAssertNoThrow(try remote.run(input: image, name: "after"))
         XCTAssertGreaterThanOrEqual(worker.counters.failed, 1)
+    }
+
+    /// A Redis that requires a password: the URL's credentials are sent (AUTH) on every new
+    /// connection, a wrong one is a clear error, and a graph runs through it.
+    func testPasswordProtectedRedis() throws {
+        let redis = try RedisServer(password: "s3cret")
+        defer { redis.stop() }
+        XCTAssertEqual(try RedisConnection(try XCTUnwrap(BrokerAddress(url: "redis://:s3cret@127.0.0.1:\(redis.port)/s"))).call("PING").text, "PONG")
+        XCTAssertThrowsError(try RedisConnection(host: "127.0.0.1", port: redis.port, password: "wrong").call("PING")) { error in
+            XCTAssertTrue("\(error)".contains("AUTH refused"), "\(error)")
+        }
+        if case .error(let message)? = try? RedisConnection(host: "127.0.0.1", port: redis.port).send([Array("PING".utf8)]) {
+            XCTAssertTrue(message.hasPrefix("NOAUTH"), message)
+        } else {
+            XCTFail("a connection without the password is refused")
+        }
+        let path = try Self.graph(edgeOn: "classifier", queue: "{broker: \"redis://127.0.0.1:1/secured\"}")
+        let compiled = try Compiler.compile(path: path, options: CompileOptions())
+        let (_, stop) = try Self.startWorker(compiled, redis: redis)
+        defer { stop() }
+        let remote = try PipelineRunner(compiled, threads: 1, brokers: .redis(server: redis.address))
+        let result = try remote.run(input: try PipelineRunner.readInput(path: TestPaths.asset("images/chelsea.jpg").path), name: "c").0
+        XCTAssertEqual(result.rankings.first?.first?.label, "Egyptian cat")
     }
 
     /// The fault runs against real processes: scripts/broker_fault_check.py starts redis-server

@@ -148,6 +148,7 @@ public final class RedisStreamEdge: RemoteSegment, @unchecked Sendable {
                 if let bytes = stored?.bytes, waiter.answer == nil {
                     waiter.answer = bytes
                     if waiters[requestID] === waiter { waiters[requestID] = nil }
+                    condition.broadcast()  // callers sharing this request's waiter
                 }
             }
         }

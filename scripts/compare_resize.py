@@ -15,6 +15,7 @@ Methods and what visionc must match (the issue's bar; RuntimeTests/ResizeAgreeme
     cv2-nearest  cv2.resize(INTER_NEAREST)  `interpolation: nearest`                   exact
     cv2-area     cv2.resize(INTER_AREA)     `interpolation: area`                      |diff| <= 1
     pil-bilinear Image.resize(BILINEAR)     `interpolation: bilinear, match: pillow`   mean <= 0.5, max <= 1
+    pil-lanczos  Image.resize(LANCZOS)      `interpolation: lanczos`                   exact
 
 With --visionc PATH (a built visionc binary) it also runs each case through visionc
 (`run GRAPH JPEG --save resize=FILE.npy` on a decode + resize graph) and prints the
@@ -63,6 +64,9 @@ METHODS = {
     "pil-bilinear": (
         lambda a, s: np.asarray(Image.fromarray(a).resize((s[1], s[0]), Image.Resampling.BILINEAR)),
         {"max": 1, "mean": 0.5}, "interpolation: bilinear, match: pillow"),
+    "pil-lanczos": (
+        lambda a, s: np.asarray(Image.fromarray(a).resize((s[1], s[0]), Image.Resampling.LANCZOS)),
+        {"max": 0}, "interpolation: lanczos"),
 }
 
 

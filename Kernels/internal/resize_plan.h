@@ -17,7 +17,7 @@ struct vc_resize_plan {
     // which (as in OpenCV) are not reset at the border.
     int32_t *y0, *y1;
     int16_t *ybeta;
-    // AREA and ANTIALIAS_BILINEAR only (NULL otherwise): the separable filter of each axis.
+    // AREA, ANTIALIAS_BILINEAR and LANCZOS only (NULL otherwise): the separable filter of each axis.
     struct vc_filter_axis *fx, *fy;
 };
 

@@ -1,4 +1,4 @@
-// The filter kinds of the resize plan: INTER_AREA and Pillow's antialiased BILINEAR. Each axis
+// The filter kinds of the resize plan: INTER_AREA and Pillow's antialiased BILINEAR and LANCZOS. Each axis
 // gets a table of taps (first source index, count, VC_FILTER_BITS fixed-point weights) for the
 // ROI's outputs; the row driver filters source rows horizontally into a ring of u8 rows
 // (rounded as Pillow's ImagingResampleHorizontal_8bpc does), then blends the ring vertically.
@@ -17,12 +17,27 @@
 // Taps of one output index as doubles; returns the tap count (weights normalized to sum 1).
 typedef int (*taps_fn)(int src, int dst, int i, int *start, double *w);
 
-// Pillow's precompute_coeffs with bilinear_filter (support 1), widened by the scale when
-// downscaling so every source pixel contributes (antialiasing).
-static int pillow_bilinear_taps(int src, int dst, int i, int *start, double *w) {
+// Pillow's filters (Resample.c): the triangle of BILINEAR and the truncated sinc of LANCZOS.
+static double triangle_filter(double x) {
+    if (x < 0.0) x = -x;
+    return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+static double sinc_filter(double x) {
+    if (x == 0.0) return 1.0;
+    x *= M_PI;
+    return sin(x) / x;
+}
+
+static double lanczos3_filter(double x) { return -3.0 <= x && x < 3.0 ? sinc_filter(x) * sinc_filter(x / 3.0) : 0.0; }
+
+// Pillow's precompute_coeffs: the filter's support widened by the scale when downscaling, so
+// every source pixel contributes (antialiasing); weights normalized to sum 1.
+static int pillow_taps(double (*filter)(double), double filter_support, int src, int dst, int i, int *start,
+                       double *w) {
     const double scale = (double)src / (double)dst;
     const double filterscale = scale < 1.0 ? 1.0 : scale;
-    const double support = filterscale, ss = 1.0 / filterscale;
+    const double support = filter_support * filterscale, ss = 1.0 / filterscale;
     const double center = (i + 0.5) * scale;
     int xmin = (int)(center - support + 0.5);
     if (xmin < 0) xmin = 0;
@@ -31,15 +46,27 @@ static int pillow_bilinear_taps(int src, int dst, int i, int *start, double *w) 
     xmax -= xmin;
     double total = 0.0;
     for (int x = 0; x < xmax; x++) {
-        double t = (x + xmin - center + 0.5) * ss;
-        if (t < 0.0) t = -t;
-        w[x] = t < 1.0 ? 1.0 - t : 0.0;
+        w[x] = filter((x + xmin - center + 0.5) * ss);
         total += w[x];
     }
     if (total != 0.0)
         for (int x = 0; x < xmax; x++) w[x] /= total;
     *start = xmin;
     return xmax;
+}
+
+static int pillow_bilinear_taps(int src, int dst, int i, int *start, double *w) {
+    return pillow_taps(triangle_filter, 1.0, src, dst, i, start, w);
+}
+
+static int pillow_lanczos_taps(int src, int dst, int i, int *start, double *w) {
+    return pillow_taps(lanczos3_filter, 3.0, src, dst, i, start, w);
+}
+
+// Pillow's ksize: the most taps one output can have for a filter of this support.
+static int pillow_ksize(double filter_support, int src, int dst) {
+    const double scale = (double)src / (double)dst;
+    return (int)ceil(filter_support * (scale < 1.0 ? 1.0 : scale)) * 2 + 1;
 }
 
 // INTER_AREA when no axis upscales: each source pixel weighs its overlap with the output
@@ -120,11 +147,12 @@ int vc_filter_plan_init(vc_resize_plan *plan, int dst_h, int dst_w, int roi_y, i
     const int src_h = plan->src_h, src_w = plan->src_w;
     taps_fn taps;
     int kx, ky;
-    if (plan->interp == VC_INTERP_ANTIALIAS_BILINEAR) {
-        taps = pillow_bilinear_taps;
-        const double sx = (double)src_w / dst_w, sy = (double)src_h / dst_h;
-        kx = (int)ceil(sx < 1.0 ? 1.0 : sx) * 2 + 1;
-        ky = (int)ceil(sy < 1.0 ? 1.0 : sy) * 2 + 1;
+    if (plan->interp == VC_INTERP_ANTIALIAS_BILINEAR || plan->interp == VC_INTERP_LANCZOS) {
+        const int lanczos = plan->interp == VC_INTERP_LANCZOS;
+        const double support = lanczos ? 3.0 : 1.0;
+        taps = lanczos ? pillow_lanczos_taps : pillow_bilinear_taps;
+        kx = pillow_ksize(support, src_w, dst_w);
+        ky = pillow_ksize(support, src_h, dst_h);
     } else if (src_w >= dst_w && src_h >= dst_h) {
         taps = area_box_taps;
         kx = (int)ceil((double)src_w / dst_w) + 2;

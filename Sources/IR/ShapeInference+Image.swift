@@ -1,4 +1,5 @@
-/// Shape rules of the image ops added after the first set: `letterbox` and `pad_spatial`.
+/// Shape rules of the image ops added after the first set: `letterbox` and `pad_spatial`, and
+/// the ops of segmentation graphs: `divide_by_max`, `min_max_normalize`, `resize_like`.
 extension ShapeInference {
     static func imageResultTypes(op: Op, inputs: [TensorType], attributes a: Attributes) throws -> [TensorType] {
         guard inputs.count == 1 else { throw IRError.arity(op: op.rawValue, expected: "1", found: inputs.count) }
@@ -38,6 +39,33 @@ extension ShapeInference {
         default:
             throw IRError.typeMismatch(op: op.rawValue, "not an image op of this file")
         }
+    }
+
+    static func maskResultTypes(op: Op, inputs: [TensorType]) throws -> [TensorType] {
+        let expected = op == .resizeLike ? 2 : 1
+        guard inputs.count == expected else { throw IRError.arity(op: op.rawValue, expected: "\(expected)", found: inputs.count) }
+        let x = inputs[0]
+        switch op {
+        case .divideByMax, .minMaxNormalize:
+            let dtypes: [DType] = op == .divideByMax ? [.u8, .f32] : [.f32]
+            guard dtypes.contains(x.dtype), x.rank >= 1 else {
+                let names = dtypes.map(\.rawValue).joined(separator: " or ")
+                throw IRError.typeMismatch(op: op.rawValue, "expected a \(names) tensor, found \(x)")
+            }
+            var result = x
+            result.dtype = .f32
+            return [result]
+        default:
+            let image = try image(x, op, "a u8 HWC image", dtype: .u8)
+            let reference = try self.image(inputs[1], op, "an HWC image to take the size of")
+            return [image.with(shape: [reference.shape[0], reference.shape[1], image.shape[2]])]
+        }
+    }
+
+    /// How `divide_by_max` and `min_max_normalize` split a value into items: an HWC or CHW image
+    /// (or a vector) is one item; any other value has one per index of its first axis.
+    public static func itemCount(_ t: TensorType) -> Dim {
+        [.hwc, .chw].contains(t.layout) || t.rank < 2 ? .known(1) : t.shape[0]
     }
 
     /// Axes of height and width in an image layout.

@@ -147,4 +147,50 @@ final class ImageOpTests: XCTestCase {
         }
         XCTAssertEqual(cast.data, .u8([0, 0, 255, 255, 0, 0]))
     }
+
+    /// `divide_by_max` and `min_max_normalize` work per item: an HWC image is one, a `[N, …]`
+    /// value has N; an all-zero item (divide) or a flat one (min-max) gives zeros, not NaN.
+    func testDivideByMaxAndMinMaxNormalizePerItem() throws {
+        let pixels: [UInt8] = [0, 10, 200, 50, 100, 25]
+        let divided = try runSingle(input: Tensor(shape: [1, 2, 3], bytes: pixels), layout: .hwc) { g, x in
+            try g.append(.divideByMax, [x], attributes: [:], name: "y")[0]
+        }
+        XCTAssertEqual(divided.data, .f32(pixels.map { Float($0) / 200 }))
+        let zeros = try runSingle(input: Tensor(shape: [1, 1, 3], bytes: [0, 0, 0]), layout: .hwc) { g, x in
+            try g.append(.divideByMax, [x], attributes: [:], name: "y")[0]
+        }
+        XCTAssertEqual(zeros.data, .f32([0, 0, 0]))
+
+        let batch: [Float] = [1, 3, 2, 5, -4, -4, -4, -4]
+        let stretched = try runSingle(input: Tensor(shape: [2, 1, 2, 2], floats: batch), layout: .nchw) { g, x in
+            try g.append(.minMaxNormalize, [x], attributes: [:], name: "y")[0]
+        }
+        XCTAssertEqual(stretched.data, .f32([0, 0.5, 0.25, 1, 0, 0, 0, 0]))
+        XCTAssertThrowsError(try runSingle(input: Tensor(shape: [2], bytes: [1, 2])) { g, x in
+            try g.append(.minMaxNormalize, [x], attributes: [:], name: "y")[0]
+        })
+    }
+
+    /// `resize_like` gives the first image the second's height and width, with the same
+    /// arithmetic as a `resize` to that size (Pillow's LANCZOS here, up and down).
+    func testResizeLikeTakesTheOtherImagesSize() throws {
+        for (h, w) in [(23, 41), (5, 3)] {
+            var g = Graph(name: "resize_like")
+            let mask = g.addInput(name: "mask", type: TensorType(.u8, [.known(11), .known(13), .known(1)], layout: .hwc))
+            let photo = g.addInput(name: "photo", type: TensorType(.u8, [.symbol("h"), .symbol("w"), .known(3)], layout: .hwc))
+            let attributes: Attributes = ["interpolation": .string("lanczos")]
+            g.outputs = [try g.append(.resizeLike, [mask, photo], attributes: attributes, name: "y")[0]]
+            var direct = Graph(name: "resize")
+            let x = direct.addInput(name: "mask", type: TensorType(.u8, [.known(11), .known(13), .known(1)], layout: .hwc))
+            var sized = attributes
+            sized["size"] = .ints([h, w])
+            direct.outputs = [try direct.append(.resize, [x], attributes: sized, name: "y")[0]]
+
+            let pixels = Noise.bytes(11 * 13, seed: 7)
+            let inputs = [Tensor(shape: [11, 13, 1], bytes: pixels), Tensor(shape: [h, w, 3], bytes: [UInt8](repeating: 0, count: h * w * 3))]
+            let out = try Executable(graph: g).run(inputs: inputs).outputs[0]
+            XCTAssertEqual(out.shape, [h, w, 1])
+            XCTAssertEqual(out, try Executable(graph: direct).run(inputs: [inputs[0]]).outputs[0], "\(h)x\(w)")
+        }
+    }
 }

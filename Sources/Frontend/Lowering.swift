@@ -321,6 +321,8 @@ public struct Lowering {
             return try single(.minMaxNormalize, input, [:])
         case .resizeLike(let interpolation):
             return try single(.resizeLike, input, ["interpolation": .string(interpolation.rawValue)])
+        case .cutout:
+            return try single(.cutout, input, [:])
         case .transposeImage:
             guard graph.type(of: input).layout == .hwc else {
                 throw LoweringError(at: op.location, "transpose_image swaps the height and width of an HWC image, found \(graph.type(of: input))")

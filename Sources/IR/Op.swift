@@ -24,6 +24,9 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// An HWC u8 image resized to the height and width of a second HWC image (`interpolation`):
     /// a mask brought back to the size of the photo it was computed from.
     case resizeLike = "resize_like"
+    /// An RGB u8 image and a one-channel u8 mask of its size → RGBA: the mask as alpha, the
+    /// colours scaled by it (rembg's cut-out, Pillow's composite over transparent black).
+    case cutout
 
     // MARK: Model: linear and normalization
     case conv
@@ -166,7 +169,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         case .const: .constant
         case .decodeJPEG: .decode
         case .resize, .crop, .convertColor, .cast, .normalize, .preprocess, .letterbox, .padSpatial, .tileBoxes, .cropBox, .cropResize: .image
-        case .divideByMax, .resizeLike: .image
+        case .divideByMax, .resizeLike, .cutout: .image
         case .conv, .convTranspose, .gemm, .matmul: .linear
         case .batchNorm, .lrn: .normalization
         case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .sqrt: .unaryElementwise
@@ -186,7 +189,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// Profile category of the op, as the paper's breakdown counts it.
     public var category: StageCategory {
         // A mask's way back to the photo's size is postprocessing, though an image op.
-        if [.softmax, .minMaxNormalize, .resizeLike].contains(self) { return .postprocess }
+        if [.softmax, .minMaxNormalize, .resizeLike, .cutout].contains(self) { return .postprocess }
         return switch group {
         case .decode: .decode
         case .image: .preprocess

@@ -33,7 +33,7 @@ public enum ShapeInference {
         case .letterbox, .padSpatial:
             return try imageResultTypes(op: op, inputs: inputs, attributes: a)
 
-        case .divideByMax, .minMaxNormalize, .resizeLike:
+        case .divideByMax, .minMaxNormalize, .resizeLike, .cutout:
             return try maskResultTypes(op: op, inputs: inputs)
 
         case .resize:

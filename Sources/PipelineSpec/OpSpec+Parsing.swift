@@ -109,6 +109,10 @@ extension OpSpec {
             _ = try arguments.fields([])
             return .minMaxNormalize
         }),
+        ("cutout", { arguments throws(SpecError) in
+            _ = try arguments.fields([])
+            return .cutout
+        }),
         ("resize_like", { arguments throws(SpecError) in
             .resizeLike(try arguments.fields(["interpolation"]).choice("interpolation", default: .bilinear))
         }),

@@ -61,6 +61,8 @@ public struct OpSpec: Hashable, Sendable {
         case minMaxNormalize
         /// An image resized to another image's height and width: reads the image and the other.
         case resizeLike(OpSpec.Interpolation)
+        /// RGBA from an image and a mask of its size (no arguments): reads the image and the mask.
+        case cutout
         /// Height and width swapped (MTCNN's networks take transposed images).
         case transposeImage
         /// MTCNN: P-Net's boxes at one scale (reads regression, probability, scale).
@@ -107,6 +109,7 @@ public struct OpSpec: Hashable, Sendable {
             case .divideByMax: "divide_by_max"
             case .minMaxNormalize: "min_max_normalize"
             case .resizeLike: "resize_like"
+            case .cutout: "cutout"
             case .transposeImage: "transpose_image"
             case .mtcnnPNetBoxes: "mtcnn_pnet_boxes"
             case .mtcnnMerge: "mtcnn_merge"
@@ -120,7 +123,7 @@ public struct OpSpec: Hashable, Sendable {
         /// the one value before them).
         public var operandCount: Int {
             switch self {
-            case .nms, .cropBox, .dbBoxes, .perspectiveCrop, .rotate180If, .resizeByScale, .mtcnnCrop, .cropResize, .resizeLike: 2
+            case .nms, .cropBox, .dbBoxes, .perspectiveCrop, .rotate180If, .resizeByScale, .mtcnnCrop, .cropResize, .resizeLike, .cutout: 2
             case .mapBoxes, .textLines, .mtcnnPNetBoxes, .mtcnnRefine: 3
             case .mtcnnFaces: 4
             default: 1

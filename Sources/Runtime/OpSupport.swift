@@ -35,6 +35,8 @@ enum OpSupport {
             return dtypes[0] == .u8 ? nil : "expected a u8 image to resize (and any HWC image to take the size of)"
         case .divideByMax:
             return all([.u8, .f32], "u8 or f32")
+        case .cutout:
+            return all([.u8], "a u8 image and a u8 mask")
         case .padSpatial:
             return all([.u8, .f32], "u8 or f32 images")
         case .crop, .convertColor, .tileBoxes:

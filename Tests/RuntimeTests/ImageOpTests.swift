@@ -193,4 +193,19 @@ final class ImageOpTests: XCTestCase {
             XCTAssertEqual(out, try Executable(graph: direct).run(inputs: [inputs[0]]).outputs[0], "\(h)x\(w)")
         }
     }
+
+    /// `cutout` is Pillow's `Image.composite(photo, transparent black, mask)` (rembg's cut-out):
+    /// values measured with Pillow 13, and a mask of another size is an error naming both sizes.
+    func testCutoutMatchesPillowsComposite() throws {
+        var g = Graph(name: "cutout")
+        let photo = g.addInput(name: "photo", type: TensorType(.u8, [.symbol("h"), .symbol("w"), .known(3)], layout: .hwc))
+        let mask = g.addInput(name: "mask", type: TensorType(.u8, [.symbol("mh"), .symbol("mw"), .known(1)], layout: .hwc))
+        g.outputs = [try g.append(.cutout, [photo, mask], attributes: [:], name: "y")[0]]
+        let exe = try Executable(graph: g)
+        let out = try exe.run(inputs: [Tensor(shape: [1, 2, 3], bytes: [200, 100, 50, 10, 20, 30]), Tensor(shape: [1, 2, 1], bytes: [128, 255])])
+        XCTAssertEqual(out.outputs[0], Tensor(shape: [1, 2, 4], bytes: [100, 50, 25, 128, 10, 20, 30, 255]))
+        XCTAssertThrowsError(try exe.run(inputs: [Tensor(shape: [1, 2, 3], bytes: [1, 2, 3, 4, 5, 6]), Tensor(shape: [2, 1, 1], bytes: [1, 2])])) { error in
+            XCTAssertTrue("\(error)".contains("not the image's size"), "\(error)")
+        }
+    }
 }

@@ -61,3 +61,27 @@ enum MinMaxNormalizeKernel {
         }
     }
 }
+
+/// `cutout`: RGBA from an RGB image and a mask of its size, as rembg's `naive_cutout` (Pillow's
+/// `Image.composite(photo, transparent black, mask)`): alpha = m, each colour c·m/255 rounded
+/// with Pillow's DIV255, bit for bit.
+enum CutoutKernel {
+    static func make(_ n: NodeContext) throws -> StepBody {
+        // Shape inference has checked the mask is the image's size, for this plan's sizes.
+        let pixels = n.inShape(0)[0] * n.inShape(0)[1]
+        let (xSlot, maskSlot, ySlot) = (n.inputs[0], n.inputs[1], n.outputs[0])
+        return { ctx in
+            let x = ctx.u8(xSlot), alpha = ctx.u8(maskSlot), y = ctx.u8(ySlot)
+            ctx.pool.parallelRanges(count: pixels, minChunk: OpKernels.minElementsPerTask) { range in
+                for p in range {
+                    let m = Int(alpha[p])
+                    for c in 0..<3 {
+                        let v = Int(x[p * 3 + c]) * m + 128
+                        y[p * 4 + c] = UInt8(((v >> 8) + v) >> 8)
+                    }
+                    y[p * 4 + 3] = alpha[p]
+                }
+            }
+        }
+    }
+}

@@ -26,6 +26,7 @@ enum OpKernels {
         case .resize, .resizeLike: try ResizeKernel.make(n)
         case .divideByMax: try DivideByMaxKernel.make(n)
         case .minMaxNormalize: try MinMaxNormalizeKernel.make(n)
+        case .cutout: try CutoutKernel.make(n)
         case .crop: try CropKernel.make(n)
         case .tileBoxes: try TileBoxesKernel.make(n)
         case .cropBox: try CropBoxKernel.make(n)

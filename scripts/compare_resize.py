@@ -105,7 +105,8 @@ def measure(visionc: Path, manifest: list[dict]) -> int:
                 f"      - decode: {{color: rgb}}\n      - resize: {{size: [{h}, {w}], {METHODS[case['method']][2]}}}\n")
             saved = Path(scratch) / "out.npy"
             subprocess.run(
-                [str(visionc), "run", str(graph), str(IMAGES_DIR / case["jpeg"]), "-O0", "--save", f"resize={saved}"],
+                [str(visionc), "run", str(graph), str(IMAGES_DIR / case["jpeg"]), "-O0", "--save", f"resize={saved}",
+                 "--output-dir", scratch],  # the resized image is the graph's output: run also writes it as a PNG
                 check=True, stdout=subprocess.DEVNULL)
             ours = np.load(saved).astype(np.int32)
             reference = np.load(OUT_DIR / case["file"]).astype(np.int32)

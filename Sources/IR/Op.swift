@@ -19,7 +19,8 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// Constant padding of an image's two spatial axes (one value per channel).
     case padSpatial = "pad_spatial"
     /// x / max(x) over each item (an HWC or CHW image is one item, a batched value `[N, …]` has
-    /// N), in f32; an item whose maximum is 0 is left as it is. rembg's U²-Net input scaling.
+    /// N), in f32; an item whose maximum is 0 (or not finite) is left as it is. rembg's U²-Net
+    /// input scaling.
     case divideByMax = "divide_by_max"
     /// An HWC u8 image resized to the height and width of a second HWC image (`interpolation`):
     /// a mask brought back to the size of the photo it was computed from.

@@ -41,6 +41,8 @@ extension ShapeInference {
         }
     }
 
+    /// `divide_by_max` and `min_max_normalize` keep the shape in f32; `resize_like` takes the
+    /// second image's height and width; `cutout` makes RGBA of an RGB image and its mask.
     static func maskResultTypes(op: Op, inputs: [TensorType]) throws -> [TensorType] {
         let expected = [.resizeLike, .cutout].contains(op) ? 2 : 1
         guard inputs.count == expected else { throw IRError.arity(op: op.rawValue, expected: "\(expected)", found: inputs.count) }

@@ -8,8 +8,8 @@ private func items(_ n: NodeContext) -> (count: Int, size: Int) {
 }
 
 /// `divide_by_max`: each item divided by its own maximum in f32 (rembg's `im / np.max(im)`,
-/// correctly rounded per element); an item whose maximum is 0 is copied unchanged, where numpy
-/// would give NaN.
+/// correctly rounded per element); an item whose maximum is 0 (numpy would give NaN) or not
+/// finite is copied unchanged.
 enum DivideByMaxKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
         let (count, size) = items(n)

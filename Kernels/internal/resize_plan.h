@@ -19,6 +19,9 @@ struct vc_resize_plan {
     int16_t *ybeta;
     // AREA, ANTIALIAS_BILINEAR and LANCZOS only (NULL otherwise): the separable filter of each axis.
     struct vc_filter_axis *fx, *fy;
+    // The Pillow kinds: filter columns before rows (Pillow 13's order when the height shrinks by
+    // more than twice as many pixels as the width); rows first otherwise, and always for AREA.
+    int vertical_first;
 };
 
 // Per ROI output index i of one axis: taps start[i] .. start[i]+count[i]-1 (inside the source)

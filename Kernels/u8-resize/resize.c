@@ -68,6 +68,7 @@ vc_resize_plan *vc_resize_plan_create(int src_h, int src_w, int dst_h, int dst_w
     int16_t *shorts = (int16_t *)(ints + 2 * (w + h));
     plan->xalpha = shorts, plan->ybeta = shorts + 2 * w;
     plan->fx = plan->fy = NULL;
+    plan->vertical_first = 0;
     if (interp == VC_INTERP_AREA || interp == VC_INTERP_ANTIALIAS_BILINEAR || interp == VC_INTERP_LANCZOS) {
         if (vc_filter_plan_init(plan, dst_h, dst_w, roi_y, roi_x) != 0) {
             vc_resize_plan_destroy(plan);

@@ -9,7 +9,7 @@ import XCTest
 /// Graphs/segment.yaml (U²-Netp background removal) against rembg on real photos: the masks
 /// rembg's own `new_session("u2netp").predict` gives (assets/references/segment/, written by
 /// `scripts/compare_segment.py --reference`), judged as that script judges them: IoU of the
-/// masks binarized at 128 and the mean absolute alpha difference.
+/// masks binarized at 128, the mean absolute alpha difference and the share of equal pixels.
 final class SegmentGraphTests: XCTestCase {
     private struct Reference: Decodable {
         struct Image: Decodable {
@@ -19,6 +19,7 @@ final class SegmentGraphTests: XCTestCase {
         }
         var iouMin: Double
         var meanDifferenceMax: Double
+        var equalMin: Double
         var images: [Image]
     }
 
@@ -46,15 +47,20 @@ final class SegmentGraphTests: XCTestCase {
         }
     }
 
-    /// IoU at 128 and mean absolute difference of two masks of one size.
-    private func agreement(_ ours: [UInt8], _ theirs: [UInt8]) -> (iou: Double, mean: Double) {
-        var (both, either, total) = (0, 0, 0)
+    /// Checks two masks of one size against the reference's bars: IoU at 128, mean absolute
+    /// difference, share of equal pixels.
+    private func assertAgrees(_ ours: [UInt8], _ theirs: [UInt8], _ reference: Reference, _ what: String) {
+        var (both, either, total, equal) = (0, 0, 0, 0)
         for (a, b) in zip(ours, theirs) {
             both += a >= 128 && b >= 128 ? 1 : 0
             either += a >= 128 || b >= 128 ? 1 : 0
             total += abs(Int(a) - Int(b))
+            equal += a == b ? 1 : 0
         }
-        return (either == 0 ? 1 : Double(both) / Double(either), Double(total) / Double(max(1, ours.count)))
+        let count = Double(max(1, ours.count))
+        XCTAssertGreaterThanOrEqual(either == 0 ? 1 : Double(both) / Double(either), reference.iouMin, "\(what): IoU at 128")
+        XCTAssertLessThanOrEqual(Double(total) / count, reference.meanDifferenceMax, "\(what): mean |alpha difference|")
+        XCTAssertGreaterThanOrEqual(Double(equal) / count, reference.equalMin, "\(what): share of equal pixels")
     }
 
     func testMasksAgreeWithRembgOnEveryReferencePhoto() throws {
@@ -66,9 +72,7 @@ final class SegmentGraphTests: XCTestCase {
             let mask = try XCTUnwrap(result.outputs.first)
             XCTAssertEqual(mask.shape, entry.size + [1], "\(entry.image): the mask has the photo's size")
             guard case .u8(let ours) = mask.data, mask.shape == entry.size + [1] else { continue }
-            let (iou, mean) = agreement(ours, try grayPNG(Self.folder.appendingPathComponent(entry.mask)))
-            XCTAssertGreaterThanOrEqual(iou, reference.iouMin, "\(entry.image): IoU at 128")
-            XCTAssertLessThanOrEqual(mean, reference.meanDifferenceMax, "\(entry.image): mean |alpha difference|")
+            assertAgrees(ours, try grayPNG(Self.folder.appendingPathComponent(entry.mask)), reference, entry.image)
         }
     }
 
@@ -80,9 +84,7 @@ final class SegmentGraphTests: XCTestCase {
         let runner = try PipelineRunner(try Compiler.compile(path: Self.graph, options: CompileOptions(level: .O0)))
         let mask = try XCTUnwrap(try runner.run(path: TestPaths.asset(entry.image).path).outputs.first)
         guard case .u8(let ours) = mask.data else { return XCTFail("the mask is \(mask.dtype)") }
-        let (iou, mean) = agreement(ours, try grayPNG(Self.folder.appendingPathComponent(entry.mask)))
-        XCTAssertGreaterThanOrEqual(iou, reference.iouMin)
-        XCTAssertLessThanOrEqual(mean, reference.meanDifferenceMax)
+        assertAgrees(ours, try grayPNG(Self.folder.appendingPathComponent(entry.mask)), reference, "\(entry.image) at -O0")
     }
 
     /// The mask `visionc run` writes is a gray PNG that decodes to the output's pixels.

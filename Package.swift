@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "ServeTests", dependencies: ["Serve", "Driver", "Broker", "PipelineSpec", "Runtime", "IR", "TestSupport"]),
         .testTarget(
             name: "DriverTests",
-            dependencies: ["Driver", "IR", "ONNXImport", "Passes", "Runtime", "TestSupport"]
+            dependencies: ["Driver", "IR", "Kernels", "ONNXImport", "Passes", "Runtime", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

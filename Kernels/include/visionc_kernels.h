@@ -171,12 +171,16 @@ void vc_f32_softmax(const float *x, float *y, size_t cols, size_t row_begin, siz
 /// footprint) when neither axis upscales, else OpenCV's area-mode two-tap weights; within ±1 of
 /// cv2 (22-bit weights, horizontal pass rounded to u8 first).
 /// ANTIALIAS_BILINEAR = Pillow's Image.resize(BILINEAR): the triangle filter widened by the
-/// scale when downscaling, Pillow's 22-bit weights and rounding, horizontal pass first.
+/// scale when downscaling, Pillow's 22-bit weights and rounding, and Pillow 13's pass order:
+/// horizontal first unless the height shrinks by more than twice as many pixels as the width.
+/// LANCZOS = Pillow's Image.resize(LANCZOS): the same arithmetic with Pillow's lanczos3 filter
+/// (support 3, widened by the scale when downscaling).
 typedef enum {
     VC_INTERP_NEAREST = 0,
     VC_INTERP_BILINEAR = 1,
     VC_INTERP_AREA = 2,
     VC_INTERP_ANTIALIAS_BILINEAR = 3,
+    VC_INTERP_LANCZOS = 4,
 } vc_interp;
 
 /// Source and destination geometry of one resize (+ crop) shape: the source (src_h x src_w) is

@@ -17,8 +17,11 @@ struct vc_resize_plan {
     // which (as in OpenCV) are not reset at the border.
     int32_t *y0, *y1;
     int16_t *ybeta;
-    // AREA and ANTIALIAS_BILINEAR only (NULL otherwise): the separable filter of each axis.
+    // AREA, ANTIALIAS_BILINEAR and LANCZOS only (NULL otherwise): the separable filter of each axis.
     struct vc_filter_axis *fx, *fy;
+    // The Pillow kinds: filter columns before rows (Pillow 13's order when the height shrinks by
+    // more than twice as many pixels as the width); rows first otherwise, and always for AREA.
+    int vertical_first;
 };
 
 // Per ROI output index i of one axis: taps start[i] .. start[i]+count[i]-1 (inside the source)

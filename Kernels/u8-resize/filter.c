@@ -1,8 +1,10 @@
-// The filter kinds of the resize plan: INTER_AREA and Pillow's antialiased BILINEAR. Each axis
+// The filter kinds of the resize plan: INTER_AREA and Pillow's antialiased BILINEAR and LANCZOS. Each axis
 // gets a table of taps (first source index, count, VC_FILTER_BITS fixed-point weights) for the
 // ROI's outputs; the row driver filters source rows horizontally into a ring of u8 rows
 // (rounded as Pillow's ImagingResampleHorizontal_8bpc does), then blends the ring vertically.
-// Source rows shared by consecutive output rows are filtered once per column chunk.
+// Source rows shared by consecutive output rows are filtered once per column chunk. Where
+// Pillow 13 runs the vertical pass first, a second driver blends the source rows into one u8
+// row, then filters it horizontally.
 #include "../internal/kernels.h"
 #include "../internal/resize_plan.h"
 
@@ -17,12 +19,27 @@
 // Taps of one output index as doubles; returns the tap count (weights normalized to sum 1).
 typedef int (*taps_fn)(int src, int dst, int i, int *start, double *w);
 
-// Pillow's precompute_coeffs with bilinear_filter (support 1), widened by the scale when
-// downscaling so every source pixel contributes (antialiasing).
-static int pillow_bilinear_taps(int src, int dst, int i, int *start, double *w) {
+// Pillow's filters (Resample.c): the triangle of BILINEAR and the truncated sinc of LANCZOS.
+static double triangle_filter(double x) {
+    if (x < 0.0) x = -x;
+    return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+static double sinc_filter(double x) {
+    if (x == 0.0) return 1.0;
+    x *= M_PI;
+    return sin(x) / x;
+}
+
+static double lanczos3_filter(double x) { return -3.0 <= x && x < 3.0 ? sinc_filter(x) * sinc_filter(x / 3.0) : 0.0; }
+
+// Pillow's precompute_coeffs: the filter's support widened by the scale when downscaling, so
+// every source pixel contributes (antialiasing); weights normalized to sum 1.
+static int pillow_taps(double (*filter)(double), double filter_support, int src, int dst, int i, int *start,
+                       double *w) {
     const double scale = (double)src / (double)dst;
     const double filterscale = scale < 1.0 ? 1.0 : scale;
-    const double support = filterscale, ss = 1.0 / filterscale;
+    const double support = filter_support * filterscale, ss = 1.0 / filterscale;
     const double center = (i + 0.5) * scale;
     int xmin = (int)(center - support + 0.5);
     if (xmin < 0) xmin = 0;
@@ -31,15 +48,27 @@ static int pillow_bilinear_taps(int src, int dst, int i, int *start, double *w) 
     xmax -= xmin;
     double total = 0.0;
     for (int x = 0; x < xmax; x++) {
-        double t = (x + xmin - center + 0.5) * ss;
-        if (t < 0.0) t = -t;
-        w[x] = t < 1.0 ? 1.0 - t : 0.0;
+        w[x] = filter((x + xmin - center + 0.5) * ss);
         total += w[x];
     }
     if (total != 0.0)
         for (int x = 0; x < xmax; x++) w[x] /= total;
     *start = xmin;
     return xmax;
+}
+
+static int pillow_bilinear_taps(int src, int dst, int i, int *start, double *w) {
+    return pillow_taps(triangle_filter, 1.0, src, dst, i, start, w);
+}
+
+static int pillow_lanczos_taps(int src, int dst, int i, int *start, double *w) {
+    return pillow_taps(lanczos3_filter, 3.0, src, dst, i, start, w);
+}
+
+// Pillow's ksize: the most taps one output can have for a filter of this support.
+static int pillow_ksize(double filter_support, int src, int dst) {
+    const double scale = (double)src / (double)dst;
+    return (int)ceil(filter_support * (scale < 1.0 ? 1.0 : scale)) * 2 + 1;
 }
 
 // INTER_AREA when no axis upscales: each source pixel weighs its overlap with the output
@@ -120,11 +149,15 @@ int vc_filter_plan_init(vc_resize_plan *plan, int dst_h, int dst_w, int roi_y, i
     const int src_h = plan->src_h, src_w = plan->src_w;
     taps_fn taps;
     int kx, ky;
-    if (plan->interp == VC_INTERP_ANTIALIAS_BILINEAR) {
-        taps = pillow_bilinear_taps;
-        const double sx = (double)src_w / dst_w, sy = (double)src_h / dst_h;
-        kx = (int)ceil(sx < 1.0 ? 1.0 : sx) * 2 + 1;
-        ky = (int)ceil(sy < 1.0 ? 1.0 : sy) * 2 + 1;
+    if (plan->interp == VC_INTERP_ANTIALIAS_BILINEAR || plan->interp == VC_INTERP_LANCZOS) {
+        const int lanczos = plan->interp == VC_INTERP_LANCZOS;
+        const double support = lanczos ? 3.0 : 1.0;
+        taps = lanczos ? pillow_lanczos_taps : pillow_bilinear_taps;
+        kx = pillow_ksize(support, src_w, dst_w);
+        ky = pillow_ksize(support, src_h, dst_h);
+        // Pillow 13's ImagingResampleInner: "if height is being scaled down more than twice
+        // the amount the width is, run the vertical pass first" (Pillow 12 and older never do).
+        plan->vertical_first = src_h - dst_h > 0 && src_h - dst_h > (src_w - dst_w) * 2;
     } else if (src_w >= dst_w && src_h >= dst_h) {
         taps = area_box_taps;
         kx = (int)ceil((double)src_w / dst_w) + 2;
@@ -153,10 +186,12 @@ static inline uint8_t clip8(int32_t v) {
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-// Pixels [px0, px0+npix) of one source row through the horizontal filter.
-static void filter_row(const vc_filter_axis *fx, const uint8_t *row, int cn, int px0, int npix, uint8_t *out) {
+// Pixels [px0, px0+npix) of one source row through the horizontal filter; `row` holds the
+// source columns from `column0` on.
+static void filter_row(const vc_filter_axis *fx, const uint8_t *row, int column0, int cn, int px0, int npix,
+                       uint8_t *out) {
     for (int p = 0; p < npix; p++) {
-        const uint8_t *in = row + (size_t)fx->start[px0 + p] * (size_t)cn;
+        const uint8_t *in = row + (size_t)(fx->start[px0 + p] - column0) * (size_t)cn;
         const int32_t *k = fx->w + (size_t)(px0 + p) * (size_t)fx->ksize;
         const int n = fx->count[px0 + p];
         for (int c = 0; c < cn; c++) {
@@ -167,8 +202,47 @@ static void filter_row(const vc_filter_axis *fx, const uint8_t *row, int cn, int
     }
 }
 
+// Vertical pass first: per output row, the source rows blended over the columns the ROI reads
+// (rounded to u8 as Pillow's ImagingResampleVertical_8bpc does), then that row filtered
+// horizontally and sent to the sink in column chunks.
+static int filter_rows_vertical_first(const vc_resize_plan *plan, const uint8_t *src, size_t src_stride, int cn,
+                                      const resize_sink *sink, int row_begin, int row_end) {
+    const vc_filter_axis *fx = plan->fx, *fy = plan->fy;
+    // Tap windows move right with the output column, so the first and last bound the span.
+    const int x_lo = fx->start[0], x_hi = fx->start[plan->roi_w - 1] + fx->count[plan->roi_w - 1];
+    const size_t span = (size_t)(x_hi - x_lo) * (size_t)cn, out_bytes = (size_t)plan->roi_w * (size_t)cn;
+    uint8_t *blended = malloc(span + out_bytes + VC_GATHER_PAD);
+    int32_t *acc = malloc(sizeof(int32_t) * span);
+    if (!blended || !acc) {
+        free(blended), free(acc);
+        return -1;
+    }
+    uint8_t *row_u8 = blended + span;
+    memset(row_u8 + out_bytes, 0, VC_GATHER_PAD);
+    const int chunk_pixels = VC_RESIZE_CHUNK_ELEMS / cn;
+    for (int y = row_begin; y < row_end; y++) {
+        const int first = fy->start[y], taps = fy->count[y];
+        const int32_t *k = fy->w + (size_t)y * (size_t)fy->ksize;
+        for (size_t j = 0; j < span; j++) acc[j] = 1 << (VC_FILTER_BITS - 1);
+        for (int t = 0; t < taps; t++) {
+            const uint8_t *in = src + (size_t)(first + t) * src_stride + (size_t)x_lo * (size_t)cn;
+            for (size_t j = 0; j < span; j++) acc[j] += (int32_t)in[j] * k[t];
+        }
+        for (size_t j = 0; j < span; j++) blended[j] = clip8(acc[j]);
+        filter_row(fx, blended, x_lo, cn, 0, plan->roi_w, row_u8);
+        for (int px0 = 0; px0 < plan->roi_w; px0 += chunk_pixels) {
+            const int npix = plan->roi_w - px0 < chunk_pixels ? plan->roi_w - px0 : chunk_pixels;
+            vc_resize_sink_row(plan, sink, row_u8 + (size_t)px0 * (size_t)cn, y, px0, npix, cn);
+        }
+    }
+    free(blended);
+    free(acc);
+    return 0;
+}
+
 int vc_filter_rows(const vc_resize_plan *plan, const uint8_t *src, size_t src_stride, int cn,
                    const resize_sink *sink, int row_begin, int row_end) {
+    if (plan->vertical_first) return filter_rows_vertical_first(plan, src, src_stride, cn, sink, row_begin, row_end);
     const vc_filter_axis *fx = plan->fx, *fy = plan->fy;
     const int ky = fy->ksize;
     int chunk_pixels = VC_RESIZE_CHUNK_ELEMS / cn;
@@ -200,7 +274,7 @@ int vc_filter_rows(const vc_resize_plan *plan, const uint8_t *src, size_t src_st
                 const int r = first + t, slot = r % ky;
                 uint8_t *filtered = ring + (size_t)slot * n_max;
                 if (tags[slot] != r) {
-                    filter_row(fx, src + (size_t)r * src_stride, cn, px0, npix, filtered);
+                    filter_row(fx, src + (size_t)r * src_stride, 0, cn, px0, npix, filtered);
                     tags[slot] = r;
                 }
                 const int32_t weight = k[t];

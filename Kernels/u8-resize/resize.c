@@ -1,6 +1,6 @@
 // The resize plan (OpenCV INTER_NEAREST / INTER_LINEAR coefficients for the ROI) and the
 // two-tap row driver shared by vc_u8_resize and the fused vc_u8_preprocess (the filter kinds,
-// AREA and ANTIALIAS_BILINEAR, have their own driver in filter.c). The driver walks the ROI in
+// AREA, ANTIALIAS_BILINEAR and LANCZOS, have their own driver in filter.c). The driver walks the ROI in
 // column chunks of at most VC_RESIZE_CHUNK_ELEMS elements so every scratch row lives on the
 // stack; within a chunk, the horizontally interpolated source rows are kept while consecutive
 // output rows need them (upscaling reuses each one about twice).
@@ -55,7 +55,7 @@ vc_resize_plan *vc_resize_plan_create(int src_h, int src_w, int dst_h, int dst_w
     if (src_h < 1 || src_w < 1 || dst_h < 1 || dst_w < 1 || roi_h < 1 || roi_w < 1) return NULL;
     if (roi_y < 0 || roi_x < 0 || roi_y > dst_h - roi_h || roi_x > dst_w - roi_w) return NULL;
     if (interp != VC_INTERP_NEAREST && interp != VC_INTERP_BILINEAR && interp != VC_INTERP_AREA &&
-        interp != VC_INTERP_ANTIALIAS_BILINEAR)
+        interp != VC_INTERP_ANTIALIAS_BILINEAR && interp != VC_INTERP_LANCZOS)
         return NULL;
     // One block: the struct, then int32 tables, then int16 tables (alignment stays natural).
     const size_t w = (size_t)roi_w, h = (size_t)roi_h;
@@ -68,7 +68,8 @@ vc_resize_plan *vc_resize_plan_create(int src_h, int src_w, int dst_h, int dst_w
     int16_t *shorts = (int16_t *)(ints + 2 * (w + h));
     plan->xalpha = shorts, plan->ybeta = shorts + 2 * w;
     plan->fx = plan->fy = NULL;
-    if (interp == VC_INTERP_AREA || interp == VC_INTERP_ANTIALIAS_BILINEAR) {
+    plan->vertical_first = 0;
+    if (interp == VC_INTERP_AREA || interp == VC_INTERP_ANTIALIAS_BILINEAR || interp == VC_INTERP_LANCZOS) {
         if (vc_filter_plan_init(plan, dst_h, dst_w, roi_y, roi_x) != 0) {
             vc_resize_plan_destroy(plan);
             return NULL;

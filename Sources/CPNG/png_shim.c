@@ -144,3 +144,44 @@ int vc_png_decode(const uint8_t *data, size_t size, vc_png_format format, uint8_
     png_destroy_read_struct(&png, &info, NULL);
     return 0;
 }
+
+// The simplified write API (libpng 1.6) keeps libpng's longjmp inside the library.
+static int image_for(png_image *image, uint32_t width, uint32_t height, int channels) {
+    static const png_uint_32 formats[] = {PNG_FORMAT_GRAY, PNG_FORMAT_GA, PNG_FORMAT_RGB, PNG_FORMAT_RGBA};
+    if (channels < 1 || channels > 4 || width == 0 || height == 0 || width > PNG_UINT_31_MAX ||
+        height > PNG_UINT_31_MAX)
+        return -1;
+    memset(image, 0, sizeof(*image));
+    image->version = PNG_IMAGE_VERSION;
+    image->width = width;
+    image->height = height;
+    image->format = formats[channels - 1];
+    return 0;
+}
+
+size_t vc_png_encoded_size_bound(uint32_t width, uint32_t height, int channels) {
+    png_image image;
+    if (image_for(&image, width, height, channels) != 0) return 0;
+    // The bound's arithmetic must not wrap: rows of at most 2^31 bytes, 2^40 bytes in all.
+    const double raw = (double)width * (double)channels * (double)height;
+    if ((double)width * (double)channels > 2147483647.0 || raw > 1099511627776.0) return 0;
+    return (size_t)PNG_IMAGE_PNG_SIZE_MAX(image);
+}
+
+int vc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, uint8_t *out, size_t *out_size,
+                  char *message, size_t message_size) {
+    png_image image;
+    if (image_for(&image, width, height, channels) != 0) {
+        snprintf(message, message_size, "cannot write a %ux%u image of %d channels as PNG", width, height, channels);
+        return -1;
+    }
+    png_alloc_size_t size = *out_size;
+    const int ok = png_image_write_to_memory(&image, out, &size, 0, pixels, 0, NULL);
+    if (!ok) {
+        snprintf(message, message_size, "%s", image.message[0] ? image.message : "the output buffer is too small");
+        png_image_free(&image);
+        return -1;
+    }
+    *out_size = size;
+    return 0;
+}

@@ -315,6 +315,14 @@ public struct Lowering {
             return try single(.pyramidScales, input, ["min_size": .float(Float(minSize)), "factor": .float(Float(factor)), "window": .int(window)])
         case .resizeByScale(let interpolation):
             return try single(.resizeByScale, input, ["interpolation": .string(interpolation.rawValue)])
+        case .divideByMax:
+            return try single(.divideByMax, input, [:])
+        case .minMaxNormalize:
+            return try single(.minMaxNormalize, input, [:])
+        case .resizeLike(let interpolation):
+            return try single(.resizeLike, input, ["interpolation": .string(interpolation.rawValue)])
+        case .cutout:
+            return try single(.cutout, input, [:])
         case .transposeImage:
             guard graph.type(of: input).layout == .hwc else {
                 throw LoweringError(at: op.location, "transpose_image swaps the height and width of an HWC image, found \(graph.type(of: input))")
@@ -356,6 +364,9 @@ public struct Lowering {
         case (.hwc, .nchw): steps = [(.transpose, ["perm": .ints([2, 0, 1])]), (.unsqueeze, ["axes": .ints([0])])]
         case (.hwc, .nhwc), (.chw, .nchw): steps = [(.unsqueeze, ["axes": .ints([0])])]
         case (.chw, .hwc): steps = [(.transpose, ["perm": .ints([1, 2, 0])])]
+        // Back to an image from a batch of one (a model's output): the batch axis must be 1.
+        case (.nchw, .hwc): steps = [(.transpose, ["perm": .ints([0, 2, 3, 1])]), (.squeeze, ["axes": .ints([0])])]
+        case (.nchw, .chw), (.nhwc, .hwc): steps = [(.squeeze, ["axes": .ints([0])])]
         case (.nchw, .nhwc): steps = [(.transpose, ["perm": .ints([0, 2, 3, 1])])]
         case (.nhwc, .nchw): steps = [(.transpose, ["perm": .ints([0, 3, 1, 2])])]
         default:

@@ -8,6 +8,11 @@ public enum ConstantEvaluator {
     /// Largest result folded (64 Mi elements): bounds the memory a compile can allocate.
     public static let maxElements = 1 << 26
 
+    /// What `shape` gives for a value of this type: its dims as i64, when all are known.
+    public static func shape(of type: TensorType) -> Tensor? {
+        type.knownShape.map { Tensor(shape: [$0.count], int64s: $0.map(Int64.init)) }
+    }
+
     /// Evaluates a single-result op whose operands are all constants.
     /// - Parameters:
     ///   - resultShape: the shape shape inference gives the result (fully known).

@@ -172,6 +172,29 @@ public struct Graph: Sendable {
         return nil
     }
 
+    /// The value of `id` when it is a constant or follows from constants and known shapes
+    /// alone: a `shape` of a value whose dims are all known, then what `ConstantEvaluator`
+    /// folds (the Shape → Gather → Unsqueeze → Concat → Cast chains exporters write for a
+    /// Resize's sizes). Nil otherwise.
+    public func knownValue(of id: ValueID) -> Tensor? {
+        let producers = producers()
+        func evaluate(_ id: ValueID, depth: Int) -> Tensor? {
+            guard depth < 64, let index = producers[id] else { return nil }
+            let node = nodes[index]
+            if node.op == .const { return node.weight.flatMap { weights[$0] } }
+            if node.op == .shape { return ConstantEvaluator.shape(of: type(of: node.inputs[0])) }
+            guard node.outputs.count == 1, node.attributes["activation"] == nil, let shape = type(of: id).knownShape,
+                  shape.reduce(1, *) <= ConstantEvaluator.maxElements else { return nil }
+            var operands: [Tensor] = []
+            for input in node.inputs {
+                guard let operand = evaluate(input, depth: depth + 1) else { return nil }
+                operands.append(operand)
+            }
+            return ConstantEvaluator.evaluate(node.op, operands: operands, attributes: node.attributes, resultShape: shape)
+        }
+        return evaluate(id, depth: 0)
+    }
+
     /// Constant tensors of every `const` value, for passes that look up many at once.
     public func constantValues() -> [ValueID: Tensor] {
         var map: [ValueID: Tensor] = [:]

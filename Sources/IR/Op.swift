@@ -18,6 +18,16 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     case letterbox
     /// Constant padding of an image's two spatial axes (one value per channel).
     case padSpatial = "pad_spatial"
+    /// x / max(x) over each item (an HWC or CHW image is one item, a batched value `[N, …]` has
+    /// N), in f32; an item whose maximum is 0 (or not finite) is left as it is. rembg's U²-Net
+    /// input scaling.
+    case divideByMax = "divide_by_max"
+    /// An HWC u8 image resized to the height and width of a second HWC image (`interpolation`):
+    /// a mask brought back to the size of the photo it was computed from.
+    case resizeLike = "resize_like"
+    /// An RGB u8 image and a one-channel u8 mask of its size → RGBA: the mask as alpha, the
+    /// colours scaled by it (rembg's cut-out, Pillow's composite over transparent black).
+    case cutout
 
     // MARK: Model: linear and normalization
     case conv
@@ -73,6 +83,9 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     case topk
     /// Mean over `axes` (all when absent), keeping them as 1 when `keepdims`.
     case reduceMean = "reduce_mean"
+    /// (x − min) / (max − min) over each item (as `divide_by_max` counts them), in f32: a
+    /// predicted mask stretched to [0, 1]; an item with one value throughout becomes 0.
+    case minMaxNormalize = "min_max_normalize"
     /// Local response normalization across channels (ONNX LRN, AlexNet/GoogLeNet): on
     /// `[N, C, …]`, x / (bias + alpha/size · Σ x² over the `size` channels around c)^beta.
     case lrn
@@ -157,6 +170,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         case .const: .constant
         case .decodeJPEG: .decode
         case .resize, .crop, .convertColor, .cast, .normalize, .preprocess, .letterbox, .padSpatial, .tileBoxes, .cropBox, .cropResize: .image
+        case .divideByMax, .resizeLike, .cutout: .image
         case .conv, .convTranspose, .gemm, .matmul: .linear
         case .batchNorm, .lrn: .normalization
         case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .sqrt: .unaryElementwise
@@ -164,7 +178,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         case .maxPool, .averagePool, .globalAveragePool: .pooling
         case .transpose, .reshape, .flatten, .unsqueeze, .squeeze, .concat, .identity, .slice, .gather, .interpolate: .movement
         case .shape, .constantOfShape: .shapeArithmetic
-        case .softmax, .reduceMean: .reduction
+        case .softmax, .reduceMean, .minMaxNormalize: .reduction
         case .topk: .selection
         case .queue, .forEach, .collect: .scheduling
         case .nms, .dbBoxes, .ctcDecode, .mapBoxes, .textLines: .selection
@@ -175,12 +189,14 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
 
     /// Profile category of the op, as the paper's breakdown counts it.
     public var category: StageCategory {
-        switch group {
+        // A mask's way back to the photo's size is postprocessing, though an image op.
+        if [.softmax, .minMaxNormalize, .resizeLike, .cutout].contains(self) { return .postprocess }
+        return switch group {
         case .decode: .decode
         case .image: .preprocess
         case .selection: .postprocess
         case .scheduling: .queue
-        default: self == .softmax ? .postprocess : .inference
+        default: .inference
         }
     }
 

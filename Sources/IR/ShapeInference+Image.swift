@@ -1,4 +1,5 @@
-/// Shape rules of the image ops added after the first set: `letterbox` and `pad_spatial`.
+/// Shape rules of the image ops added after the first set: `letterbox` and `pad_spatial`, and
+/// the ops of segmentation graphs: `divide_by_max`, `min_max_normalize`, `resize_like`, `cutout`.
 extension ShapeInference {
     static func imageResultTypes(op: Op, inputs: [TensorType], attributes a: Attributes) throws -> [TensorType] {
         guard inputs.count == 1 else { throw IRError.arity(op: op.rawValue, expected: "1", found: inputs.count) }
@@ -38,6 +39,46 @@ extension ShapeInference {
         default:
             throw IRError.typeMismatch(op: op.rawValue, "not an image op of this file")
         }
+    }
+
+    /// `divide_by_max` and `min_max_normalize` keep the shape in f32; `resize_like` takes the
+    /// second image's height and width; `cutout` makes RGBA of an RGB image and its mask.
+    static func maskResultTypes(op: Op, inputs: [TensorType]) throws -> [TensorType] {
+        let expected = [.resizeLike, .cutout].contains(op) ? 2 : 1
+        guard inputs.count == expected else { throw IRError.arity(op: op.rawValue, expected: "\(expected)", found: inputs.count) }
+        let x = inputs[0]
+        switch op {
+        case .divideByMax, .minMaxNormalize:
+            let dtypes: [DType] = op == .divideByMax ? [.u8, .f32] : [.f32]
+            guard dtypes.contains(x.dtype), x.rank >= 1 else {
+                let names = dtypes.map(\.rawValue).joined(separator: " or ")
+                throw IRError.typeMismatch(op: op.rawValue, "expected a \(names) tensor, found \(x)")
+            }
+            var result = x
+            result.dtype = .f32
+            return [result]
+        case .cutout:
+            let photo = try image(x, op, "an RGB u8 HWC image", dtype: .u8), mask = try image(inputs[1], op, "a u8 HWC mask", dtype: .u8)
+            guard photo.shape[2].value ?? 3 == 3, mask.shape[2].value ?? 1 == 1 else {
+                throw IRError.typeMismatch(op: op.rawValue, "expected 3 channels and a 1-channel mask, found \(photo) and \(mask)")
+            }
+            for axis in 0..<2 {
+                if let a = photo.shape[axis].value, let b = mask.shape[axis].value, a != b {
+                    throw IRError.typeMismatch(op: op.rawValue, "the mask \(mask) is not the image's size \(photo)")
+                }
+            }
+            return [photo.with(shape: [photo.shape[0], photo.shape[1], .known(4)])]
+        default:
+            let image = try image(x, op, "a u8 HWC image", dtype: .u8)
+            let reference = try self.image(inputs[1], op, "an HWC image to take the size of")
+            return [image.with(shape: [reference.shape[0], reference.shape[1], image.shape[2]])]
+        }
+    }
+
+    /// How `divide_by_max` and `min_max_normalize` split a value into items: an HWC or CHW image
+    /// (or a vector) is one item; any other value has one per index of its first axis.
+    public static func itemCount(_ t: TensorType) -> Dim {
+        [.hwc, .chw].contains(t.layout) || t.rank < 2 ? .known(1) : t.shape[0]
     }
 
     /// Axes of height and width in an image layout.

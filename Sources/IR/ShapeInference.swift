@@ -33,6 +33,9 @@ public enum ShapeInference {
         case .letterbox, .padSpatial:
             return try imageResultTypes(op: op, inputs: inputs, attributes: a)
 
+        case .divideByMax, .minMaxNormalize, .resizeLike, .cutout:
+            return try maskResultTypes(op: op, inputs: inputs)
+
         case .resize:
             try arity(1...1)
             let x = try image(inputs[0], op)
@@ -280,7 +283,9 @@ public enum ShapeInference {
             for axis in axes where !(x.shape.indices.contains(axis) && (x.shape[axis] == .known(1) || x.shape[axis].value == nil)) {
                 throw IRError.invalidAttribute(op: op.rawValue, name: "axes", "axis \(axis) of \(x) is not 1")
             }
-            return [TensorType(x.dtype, x.shape.indices.filter { !axes.contains($0) }.map { x.shape[$0] })]
+            // Dropping the batch axis of NCHW or NHWC leaves CHW or HWC (unsqueeze's rule reversed).
+            let layout: Layout = axes != [0] ? .none : x.layout == .nchw ? .chw : x.layout == .nhwc ? .hwc : .none
+            return [TensorType(x.dtype, x.shape.indices.filter { !axes.contains($0) }.map { x.shape[$0] }, layout: layout)]
 
         case .concat:
             guard let first = inputs.first else { throw IRError.arity(op: op.rawValue, expected: "≥ 1", found: 0) }

@@ -11,6 +11,9 @@ public enum Interpolation: Sendable, CaseIterable {
     /// Pillow `Image.resize(BILINEAR)`: the triangle filter widened by the scale when
     /// downscaling (antialiased), Pillow's fixed-point arithmetic.
     case antialiasedBilinear
+    /// Pillow `Image.resize(LANCZOS)`: Pillow's lanczos3 filter (support 3, widened by the
+    /// scale when downscaling) with the same fixed-point arithmetic.
+    case lanczos
 
     var cValue: vc_interp {
         switch self {
@@ -18,6 +21,7 @@ public enum Interpolation: Sendable, CaseIterable {
         case .bilinear: VC_INTERP_BILINEAR
         case .area: VC_INTERP_AREA
         case .antialiasedBilinear: VC_INTERP_ANTIALIAS_BILINEAR
+        case .lanczos: VC_INTERP_LANCZOS
         }
     }
 }

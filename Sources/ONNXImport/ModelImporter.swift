@@ -104,8 +104,9 @@ struct ModelImporter {
     /// operand is computed, since `role` must be known to build the IR node.
     mutating func constantInput(_ node: ONNXNode, _ i: Int, role: String) throws -> Tensor? {
         guard let id = try optionalInput(node, i) else { return nil }
-        guard let tensor = graph.constantValue(of: id) else {
-            throw ONNXImportError(.unsupportedInput(index: i, "\(role) '\(node.proto.input[i])' must be a constant (an initializer or Constant output)"))
+        guard let tensor = graph.knownValue(of: id) else {
+            throw ONNXImportError(.unsupportedInput(
+                index: i, "\(role) '\(node.proto.input[i])' must be a constant (an initializer, a Constant output, or computed from known shapes)"))
         }
         return tensor
     }

@@ -55,9 +55,7 @@ public struct ConstantFoldPass: Pass {
     private func fold(_ node: Node, in g: Graph, constants: [ValueID: Tensor]) -> Tensor? {
         // An op with a fused activation is computed by its kernel's epilogue, not here.
         guard node.outputs.count == 1, node.attributes["activation"] == nil else { return nil }
-        if node.op == .shape, let dims = g.type(of: node.inputs[0]).knownShape {
-            return Tensor(shape: [dims.count], int64s: dims.map(Int64.init))
-        }
+        if node.op == .shape, let dims = ConstantEvaluator.shape(of: g.type(of: node.inputs[0])) { return dims }
         let operands = node.inputs.compactMap { constants[$0] }
         guard !operands.isEmpty, operands.count == node.inputs.count,
               let types = try? ShapeInference.resultTypes(

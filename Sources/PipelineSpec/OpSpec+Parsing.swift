@@ -101,6 +101,21 @@ extension OpSpec {
         ("resize_by_scale", { arguments throws(SpecError) in
             .resizeByScale(try arguments.fields(["interpolation"]).choice("interpolation", default: .area))
         }),
+        ("divide_by_max", { arguments throws(SpecError) in
+            _ = try arguments.fields([])
+            return .divideByMax
+        }),
+        ("min_max_normalize", { arguments throws(SpecError) in
+            _ = try arguments.fields([])
+            return .minMaxNormalize
+        }),
+        ("cutout", { arguments throws(SpecError) in
+            _ = try arguments.fields([])
+            return .cutout
+        }),
+        ("resize_like", { arguments throws(SpecError) in
+            .resizeLike(try arguments.fields(["interpolation"]).choice("interpolation", default: .bilinear))
+        }),
         ("transpose_image", { arguments throws(SpecError) in
             _ = try arguments.fields([])
             return .transposeImage

@@ -55,6 +55,14 @@ public struct OpSpec: Hashable, Sendable {
         case cropResize(height: Int, width: Int, interpolation: OpSpec.Interpolation)
         /// The image resized by a run-time scale: reads the image and the scale.
         case resizeByScale(OpSpec.Interpolation)
+        /// Each item divided by its own maximum (no arguments).
+        case divideByMax
+        /// Each item stretched to [0, 1] by its minimum and maximum (no arguments).
+        case minMaxNormalize
+        /// An image resized to another image's height and width: reads the image and the other.
+        case resizeLike(OpSpec.Interpolation)
+        /// RGBA from an image and a mask of its size (no arguments): reads the image and the mask.
+        case cutout
         /// Height and width swapped (MTCNN's networks take transposed images).
         case transposeImage
         /// MTCNN: P-Net's boxes at one scale (reads regression, probability, scale).
@@ -98,6 +106,10 @@ public struct OpSpec: Hashable, Sendable {
             case .cropResize: "crop_resize"
             case .pyramidScales: "pyramid_scales"
             case .resizeByScale: "resize_by_scale"
+            case .divideByMax: "divide_by_max"
+            case .minMaxNormalize: "min_max_normalize"
+            case .resizeLike: "resize_like"
+            case .cutout: "cutout"
             case .transposeImage: "transpose_image"
             case .mtcnnPNetBoxes: "mtcnn_pnet_boxes"
             case .mtcnnMerge: "mtcnn_merge"
@@ -111,7 +123,7 @@ public struct OpSpec: Hashable, Sendable {
         /// the one value before them).
         public var operandCount: Int {
             switch self {
-            case .nms, .cropBox, .dbBoxes, .perspectiveCrop, .rotate180If, .resizeByScale, .mtcnnCrop, .cropResize: 2
+            case .nms, .cropBox, .dbBoxes, .perspectiveCrop, .rotate180If, .resizeByScale, .mtcnnCrop, .cropResize, .resizeLike, .cutout: 2
             case .mapBoxes, .textLines, .mtcnnPNetBoxes, .mtcnnRefine: 3
             case .mtcnnFaces: 4
             default: 1
@@ -127,6 +139,8 @@ public struct OpSpec: Hashable, Sendable {
         case bilinear, nearest
         /// OpenCV INTER_AREA: the box filter when downscaling.
         case area
+        /// Pillow's LANCZOS (lanczos3, antialiased when downscaling).
+        case lanczos
     }
 
     public enum ElementType: String, Hashable, Sendable, CaseIterable {

@@ -56,7 +56,7 @@ import Yams
 ///   (error | warn, default error)
 /// - `resize`: exactly one of `size: [h, w]` (or `size: N` for N×N), `shorter: N`,
 ///   `longer: N`; `max_size: N` (> shorter) only with `shorter`; `interpolation`
-///   (bilinear | nearest, default bilinear)
+///   (bilinear | nearest | area | lanczos, default bilinear)
 /// - `center_crop`: `size: N` or `size: [h, w]`
 /// - `crop`: `box: [y, x, h, w]`
 /// - `convert_color`: `to` (rgb | bgr | gray), `from` (default rgb)

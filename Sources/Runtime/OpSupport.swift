@@ -31,6 +31,12 @@ enum OpSupport {
             return nil
         case .resize, .preprocess, .letterbox:
             return all([.u8], "u8 images")
+        case .resizeLike:
+            return dtypes[0] == .u8 ? nil : "expected a u8 image to resize (and any HWC image to take the size of)"
+        case .divideByMax:
+            return all([.u8, .f32], "u8 or f32")
+        case .cutout:
+            return all([.u8], "a u8 image and a u8 mask")
         case .padSpatial:
             return all([.u8, .f32], "u8 or f32 images")
         case .crop, .convertColor, .tileBoxes:
@@ -58,7 +64,7 @@ enum OpSupport {
             return [.i32, .i64].contains(dtypes[1]) ? nil : "indices are \(dtypes[1].rawValue); expected i32 or i64"
         case .pow:
             return dtypes[0] == .f32 ? nil : "base is \(dtypes[0].rawValue); expected f32 (the exponent may be f32, i32, i64 or u8)"
-        case .convTranspose, .prelu, .hardSigmoid, .hardSwish, .sqrt, .reduceMean, .interpolate, .lrn:
+        case .convTranspose, .prelu, .hardSigmoid, .hardSwish, .sqrt, .reduceMean, .interpolate, .lrn, .minMaxNormalize:
             return all([.f32], "f32")
         case .normalize, .conv, .gemm, .matmul, .batchNorm, .relu, .clip, .sigmoid,
              .maxPool, .averagePool, .globalAveragePool, .softmax, .topk:

@@ -178,8 +178,7 @@ enum PlanTimeFolding {
     static func fold(_ node: Node, operands: [Tensor?], inputTypes: [TensorType], resultTypes: [TensorType]) -> Tensor? {
         switch node.op {
         case .shape:
-            guard let dims = inputTypes.first?.knownShape else { return nil }
-            return Tensor(shape: [dims.count], int64s: dims.map(Int64.init))
+            return inputTypes.first.flatMap(ConstantEvaluator.shape(of:))
         case .constantOfShape:
             guard let result = resultTypes.first, let shape = result.knownShape else { return nil }
             return Tensor(shape: shape, data: filled(result.dtype, value: node.attributes.float("value", default: 0), count: shape.reduce(1, *)))

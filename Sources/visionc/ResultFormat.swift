@@ -5,7 +5,8 @@ import Runtime
 
 /// How `visionc run` shows a result: a readable block, or one JSON object a line.
 enum ResultFormat {
-    static func text(_ r: PipelineResult) -> String {
+    /// - Parameter files: the image outputs written for this input, by output name.
+    static func text(_ r: PipelineResult, files: [(output: String, path: String)] = []) -> String {
         var lines = [r.input]
         for ranking in r.rankings {
             for (rank, c) in ranking.enumerated() {
@@ -30,6 +31,7 @@ enum ResultFormat {
         if r.rankings.isEmpty && r.texts.isEmpty && r.detections.isEmpty {
             for (i, t) in r.outputs.enumerated() { lines.append("  output \(i): \(t.dtype)\(t.shape)") }
         }
+        for file in files { lines.append("  \(file.output): wrote \(file.path)") }
         let stages = StageCategory.allCases.compactMap { c -> String? in
             let s = r.profile.seconds(by: c)
             return s > 0 ? String(format: "%@ %.2f", c.rawValue, s * 1000) : nil
@@ -38,12 +40,14 @@ enum ResultFormat {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ r: PipelineResult) -> String {
+    static func json(_ r: PipelineResult, files: [(output: String, path: String)] = []) -> String {
         var times: [String: Double] = ["total": r.profile.total * 1000]
         for c in StageCategory.allCases where r.profile.seconds(by: c) > 0 { times[c.rawValue] = r.profile.seconds(by: c) * 1000 }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let line = RunLine(input: r.input, report: r.rankingReport, lines: r.texts.first, detections: r.detections.first, timeMs: times)
+        let line = RunLine(
+            input: r.input, report: r.rankingReport, lines: r.texts.first, detections: r.detections.first,
+            files: Dictionary(files.map { ($0.output, $0.path) }, uniquingKeysWith: { _, last in last }), timeMs: times)
         guard let data = try? encoder.encode(line) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
@@ -57,12 +61,15 @@ private struct RunLine: Encodable {
     var report: RankingReport
     var lines: [TextLine]?
     var detections: [Detection]?
+    /// Image outputs written as PNG files: output name → path.
+    var files: [String: String]
     var timeMs: [String: Double]
 
     enum CodingKeys: String, CodingKey {
         case input
         case results
         case detections
+        case files
         case timeMs = "time_ms"
     }
 
@@ -78,6 +85,7 @@ private struct RunLine: Encodable {
             if let detections { try container.encode(detections, forKey: .detections) }
         }
         try container.encode(input, forKey: .input)
+        if !files.isEmpty { try container.encode(files, forKey: .files) }
         try container.encode(timeMs, forKey: .timeMs)
     }
 }

@@ -79,4 +79,28 @@ final class PNGDecoderTests: XCTestCase {
         let jpeg = try Data(contentsOf: TestPaths.asset("images/chelsea.jpg"))
         XCTAssertFalse(jpeg.withUnsafeBytes { PNGDecoder.isPNG($0) })
     }
+
+    /// The encoder's files decode to the pixels it was given (gray and RGB whole; RGBA and gray
+    /// with alpha to their colour, the decoder dropping alpha), with the header saying the kind;
+    /// what a PNG cannot hold is an error.
+    func testEncodedFilesDecodeToTheirPixels() throws {
+        let (height, width) = (9, 14)
+        for channels in 1...4 {
+            let pixels = Noise.bytes(height * width * channels, seed: UInt32(channels))
+            let file = try pixels.withUnsafeBufferPointer { try PNGEncoder.encode($0, height: height, width: width, channels: channels) }
+            let header = try Data(file).withUnsafeBytes { try PNGDecoder.readHeader($0) }
+            XCTAssertEqual([header.width, header.height, header.bitDepth, header.colorType], [width, height, 8, [0, 4, 2, 6][channels - 1]])
+            let color: JPEGDecodeOptions.Color = channels < 3 ? .gray : .rgb
+            let colours = channels < 3 ? 1 : 3
+            let expected = (0..<(height * width)).flatMap { p in pixels[(p * channels)..<(p * channels + colours)] }
+            XCTAssertEqual(try decode(Data(file), color: color), expected, "\(channels) channels")
+        }
+        let pixels = [UInt8](repeating: 7, count: 10)
+        XCTAssertThrowsError(try pixels.withUnsafeBufferPointer { try PNGEncoder.encode($0, height: 1, width: 2, channels: 5) }) { error in
+            XCTAssertTrue("\(error)".contains("5 channels"), "\(error)")
+        }
+        XCTAssertThrowsError(try pixels.withUnsafeBufferPointer { try PNGEncoder.encode($0, height: 2, width: 2, channels: 3) }) { error in
+            XCTAssertTrue("\(error)".contains("needs at least 12"), "\(error)")
+        }
+    }
 }

@@ -39,6 +39,37 @@ final class ModelOpConverterTests: XCTestCase {
         guard case .unsupportedAttribute(name: "coordinate_transformation_mode", _) = crop.kind else { return XCTFail("\(crop)") }
     }
 
+    /// PyTorch's `interpolate(x, size=y.shape[2:])` exports sizes computed from Shape → Slice →
+    /// Concat: folded at import when the shapes are known, an error naming them when not.
+    func testResizeSizesComputedFromKnownShapesAreFolded() throws {
+        func model(_ yDims: [Int64?]) -> ONNXModelBuilder {
+            var m = ONNXModelBuilder(opset: 11)
+            m.input("x", .float, [1, 2, 3, 4])
+            m.input("y", .float, yDims)
+            m.initializer(floatTensor("roi", [0], []))
+            m.initializer(floatTensor("scales", [0], []))
+            m.initializer(int64Tensor("zero", [1], [0]))
+            m.initializer(int64Tensor("two", [1], [2]))
+            m.initializer(int64Tensor("four", [1], [4]))
+            m.node("Shape", ["x"], ["x_dims"])
+            m.node("Slice", ["x_dims", "zero", "two"], ["batch_channels"])
+            m.node("Shape", ["y"], ["y_dims"])
+            m.node("Slice", ["y_dims", "two", "four"], ["height_width"])
+            m.node("Concat", ["batch_channels", "height_width"], ["sizes"], [attr("axis", int: 0)])
+            m.node("Resize", ["x", "roi", "scales", "sizes"], ["up"], name: "up", [attr("mode", string: "linear")])
+            m.outputs = ["up"]
+            return m
+        }
+        let text = try importText(model([1, 5, 6, 8]))
+        XCTAssertTrue(text.contains("%up : f32[1,2,6,8] = interpolate(%x) {"), text)
+        XCTAssertTrue(text.contains("sizes=[1,2,6,8]"), text)
+
+        let error = try XCTUnwrap(importError { _ = try model([1, 5, nil, nil]).load().standaloneGraph() })
+        XCTAssertEqual(error.node, "node 'up' (#5, Resize)")
+        guard case .unsupportedInput(index: 3, let message) = error.kind else { return XCTFail("\(error)") }
+        XCTAssertTrue(message.contains("computed from known shapes"), message)
+    }
+
     func testSliceNeedsConstantBoundsAndShapeStartEndBecomesASlice() throws {
         var m = ONNXModelBuilder(opset: 15)
         m.input("x", .float, [2, 3, 4, 5])

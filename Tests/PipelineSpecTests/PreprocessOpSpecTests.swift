@@ -74,5 +74,22 @@ final class PreprocessOpSpecTests: XCTestCase {
         assertError("pad: {multiple_of: 0}", "an integer from 1 to 4096")
         assertError("to_tensor: {layout: HWC}", "CHW or NCHW")
         assertError("resize: {size: 8, antialias: maybe}", "true or false")
+        assertError("resize: {size: 8, interpolation: lanczos, match: pillow}", "only with interpolation: bilinear")
+        assertError("divide_by_max: {axis: 0}", "unknown key 'axis'")
+        assertError("resize_like: {interpolation: cubic}", "lanczos")
+    }
+
+    /// The segmentation ops: Pillow's LANCZOS, the per-item scalings and the resize to another
+    /// value's size.
+    func testSegmentationOps() throws {
+        XCTAssertEqual(
+            try ops(
+                "resize: {size: 320, interpolation: lanczos}", "divide_by_max", "min_max_normalize",
+                "resize_like: {interpolation: lanczos}", "resize_like"),
+            [
+                .resize(ResizeSpec(target: .size(height: 320, width: 320), interpolation: .lanczos)),
+                .divideByMax, .minMaxNormalize, .resizeLike(.lanczos), .resizeLike(.bilinear),
+            ])
+        XCTAssertEqual(OpSpec.Operation.resizeLike(.lanczos).operandCount, 2)
     }
 }

@@ -57,11 +57,20 @@ final class ImageOpTests: XCTestCase {
         }
     }
 
+    /// For OpenCV's bilinear and Pillow's LANCZOS and BILINEAR (whose columns-first order the
+    /// 200×47 image takes), the crop becoming the resize's region of interest.
     func testFusedPreprocessEqualsUnfusedChain() throws {
+        for resize: Attributes in [["shorter": .int(40)], ["shorter": .int(40), "interpolation": .string("lanczos")],
+                                   ["shorter": .int(40), "antialias": .int(1)]] {
+            try assertFusedPreprocessEqualsUnfusedChain(resize)
+        }
+    }
+
+    private func assertFusedPreprocessEqualsUnfusedChain(_ resize: Attributes) throws {
         // Channel statistics in BGR order, the order of the image they normalize.
         let mean: [Float] = [0.406, 0.456, 0.485], std: [Float] = [0.225, 0.224, 0.229], scale: Float = 1 / 255
         let unfused = try imageGraph(0, 0) { g, x in
-            let resized = try g.append(.resize, [x], attributes: ["shorter": .int(40)], name: "resized")[0]
+            let resized = try g.append(.resize, [x], attributes: resize, name: "resized")[0]
             let cropped = try g.append(.crop, [resized], attributes: ["size": .ints([32, 32])], name: "cropped")[0]
             let bgr = try g.append(.convertColor, [cropped], attributes: ["from": .string("rgb"), "to": .string("bgr")], name: "bgr")[0]
             let floats = try g.append(.cast, [bgr], attributes: ["to": .string("f32")], name: "floats")[0]
@@ -69,20 +78,22 @@ final class ImageOpTests: XCTestCase {
             let chw = try g.append(.transpose, [normalized], attributes: ["perm": .ints([2, 0, 1])], name: "chw")[0]
             return try g.append(.unsqueeze, [chw], attributes: ["axes": .ints([0])], name: "nchw")[0]
         }
-        let fused = try imageGraph(0, 0) { g, x in
-            try g.append(.preprocess, [x], attributes: [
-                "shorter": .int(40), "crop_size": .ints([32, 32]), "channels": .ints([2, 1, 0]), "layout": .string("NCHW"),
-                "scale": .floats(std.map { scale / $0 }), "bias": .floats(zip(mean, std).map { -$0 / $1 }),
-            ], name: "input")[0]
+        var attributes = resize
+        for (key, value) in [
+            "crop_size": Attribute.ints([32, 32]), "channels": .ints([2, 1, 0]), "layout": .string("NCHW"),
+            "scale": .floats(std.map { scale / $0 }), "bias": .floats(zip(mean, std).map { -$0 / $1 }),
+        ] {
+            attributes[key] = value
         }
-        for (h, w) in [(61, 47), (50, 90)] {
+        let fused = try imageGraph(0, 0) { g, x in try g.append(.preprocess, [x], attributes: attributes, name: "input")[0] }
+        for (h, w) in [(61, 47), (50, 90), (200, 47)] {
             let image = Tensor(shape: [h, w, 3], bytes: Noise.bytes(h * w * 3, seed: UInt32(h * w)))
             let expected = try unfused.run(inputs: [image]).outputs[0]
             let actual = try fused.run(inputs: [image]).outputs[0]
             XCTAssertEqual(actual.shape, [1, 3, 32, 32])
             XCTAssertEqual(expected.shape, actual.shape)
             let worst = zip(actual.floats, expected.floats).map { abs($0 - $1) }.max() ?? .infinity
-            XCTAssertLessThanOrEqual(worst, 1e-5, "\(h)x\(w)")
+            XCTAssertLessThanOrEqual(worst, 1e-5, "\(h)x\(w) \(resize)")
         }
     }
 
@@ -146,5 +157,66 @@ final class ImageOpTests: XCTestCase {
             try g.append(.cast, [x], attributes: ["to": .string("u8")], name: "y")[0]
         }
         XCTAssertEqual(cast.data, .u8([0, 0, 255, 255, 0, 0]))
+    }
+
+    /// `divide_by_max` and `min_max_normalize` work per item: an HWC image is one, a `[N, …]`
+    /// value has N; an all-zero item (divide) or a flat one (min-max) gives zeros, not NaN.
+    func testDivideByMaxAndMinMaxNormalizePerItem() throws {
+        let pixels: [UInt8] = [0, 10, 200, 50, 100, 25]
+        let divided = try runSingle(input: Tensor(shape: [1, 2, 3], bytes: pixels), layout: .hwc) { g, x in
+            try g.append(.divideByMax, [x], attributes: [:], name: "y")[0]
+        }
+        XCTAssertEqual(divided.data, .f32(pixels.map { Float($0) / 200 }))
+        let zeros = try runSingle(input: Tensor(shape: [1, 1, 3], bytes: [0, 0, 0]), layout: .hwc) { g, x in
+            try g.append(.divideByMax, [x], attributes: [:], name: "y")[0]
+        }
+        XCTAssertEqual(zeros.data, .f32([0, 0, 0]))
+
+        let batch: [Float] = [1, 3, 2, 5, -4, -4, -4, -4]
+        let stretched = try runSingle(input: Tensor(shape: [2, 1, 2, 2], floats: batch), layout: .nchw) { g, x in
+            try g.append(.minMaxNormalize, [x], attributes: [:], name: "y")[0]
+        }
+        XCTAssertEqual(stretched.data, .f32([0, 0.5, 0.25, 1, 0, 0, 0, 0]))
+        XCTAssertThrowsError(try runSingle(input: Tensor(shape: [2], bytes: [1, 2])) { g, x in
+            try g.append(.minMaxNormalize, [x], attributes: [:], name: "y")[0]
+        })
+    }
+
+    /// `resize_like` gives the first image the second's height and width, with the same
+    /// arithmetic as a `resize` to that size (Pillow's LANCZOS here, up and down).
+    func testResizeLikeTakesTheOtherImagesSize() throws {
+        for (h, w) in [(23, 41), (5, 3)] {
+            var g = Graph(name: "resize_like")
+            let mask = g.addInput(name: "mask", type: TensorType(.u8, [.known(11), .known(13), .known(1)], layout: .hwc))
+            let photo = g.addInput(name: "photo", type: TensorType(.u8, [.symbol("h"), .symbol("w"), .known(3)], layout: .hwc))
+            let attributes: Attributes = ["interpolation": .string("lanczos")]
+            g.outputs = [try g.append(.resizeLike, [mask, photo], attributes: attributes, name: "y")[0]]
+            var direct = Graph(name: "resize")
+            let x = direct.addInput(name: "mask", type: TensorType(.u8, [.known(11), .known(13), .known(1)], layout: .hwc))
+            var sized = attributes
+            sized["size"] = .ints([h, w])
+            direct.outputs = [try direct.append(.resize, [x], attributes: sized, name: "y")[0]]
+
+            let pixels = Noise.bytes(11 * 13, seed: 7)
+            let inputs = [Tensor(shape: [11, 13, 1], bytes: pixels), Tensor(shape: [h, w, 3], bytes: [UInt8](repeating: 0, count: h * w * 3))]
+            let out = try Executable(graph: g).run(inputs: inputs).outputs[0]
+            XCTAssertEqual(out.shape, [h, w, 1])
+            XCTAssertEqual(out, try Executable(graph: direct).run(inputs: [inputs[0]]).outputs[0], "\(h)x\(w)")
+        }
+    }
+
+    /// `cutout` is Pillow's `Image.composite(photo, transparent black, mask)` (rembg's cut-out):
+    /// values measured with Pillow 13, and a mask of another size is an error naming both sizes.
+    func testCutoutMatchesPillowsComposite() throws {
+        var g = Graph(name: "cutout")
+        let photo = g.addInput(name: "photo", type: TensorType(.u8, [.symbol("h"), .symbol("w"), .known(3)], layout: .hwc))
+        let mask = g.addInput(name: "mask", type: TensorType(.u8, [.symbol("mh"), .symbol("mw"), .known(1)], layout: .hwc))
+        g.outputs = [try g.append(.cutout, [photo, mask], attributes: [:], name: "y")[0]]
+        let exe = try Executable(graph: g)
+        let out = try exe.run(inputs: [Tensor(shape: [1, 2, 3], bytes: [200, 100, 50, 10, 20, 30]), Tensor(shape: [1, 2, 1], bytes: [128, 255])])
+        XCTAssertEqual(out.outputs[0], Tensor(shape: [1, 2, 4], bytes: [100, 50, 25, 128, 10, 20, 30, 255]))
+        XCTAssertThrowsError(try exe.run(inputs: [Tensor(shape: [1, 2, 3], bytes: [1, 2, 3, 4, 5, 6]), Tensor(shape: [2, 1, 1], bytes: [1, 2])])) { error in
+            XCTAssertTrue("\(error)".contains("not the image's size"), "\(error)")
+        }
     }
 }

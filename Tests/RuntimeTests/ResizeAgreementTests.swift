@@ -6,7 +6,7 @@ import XCTest
 
 /// The resize kernels against OpenCV and Pillow on real photos: the references
 /// `scripts/compare_resize.py` writes (cv2.resize INTER_LINEAR / INTER_NEAREST / INTER_AREA,
-/// Pillow Image.resize BILINEAR) of chelsea, astronaut and the 2560x1600 wallpaper.
+/// Pillow Image.resize BILINEAR and LANCZOS) of chelsea, astronaut and the 2560x1600 wallpaper.
 final class ResizeAgreementTests: XCTestCase {
     private struct Case {
         let source: String, file: String, method: String
@@ -20,6 +20,7 @@ final class ResizeAgreementTests: XCTestCase {
     private static func interpolation(_ method: String) -> Kernels.Interpolation? {
         let methods: [String: Kernels.Interpolation] = [
             "cv2-linear": .bilinear, "cv2-nearest": .nearest, "cv2-area": .area, "pil-bilinear": .antialiasedBilinear,
+            "pil-lanczos": .lanczos,
         ]
         return methods[method]
     }
@@ -85,6 +86,6 @@ final class ResizeAgreementTests: XCTestCase {
             if let bar = c.meanDifference { XCTAssertLessThanOrEqual(mean, bar, "\(c.file): mean difference") }
             checked.insert(c.method)
         }
-        XCTAssertEqual(checked, ["cv2-linear", "cv2-nearest", "cv2-area", "pil-bilinear"])
+        XCTAssertEqual(checked, ["cv2-linear", "cv2-nearest", "cv2-area", "pil-bilinear", "pil-lanczos"])
     }
 }

@@ -1,6 +1,6 @@
-// PNG decoding for visionc's decode op, on libpng (Debian libpng-dev). libpng reports errors
-// by longjmp, which Swift cannot catch, so the whole read happens here in C and an error comes
-// back as a status and a message.
+// PNG decoding for visionc's decode op and encoding of image outputs, on libpng (Debian
+// libpng-dev). libpng reports errors by longjmp, which Swift cannot catch, so the whole read
+// or write happens here in C and an error comes back as a status and a message.
 #ifndef VISIONC_PNG_SHIM_H
 #define VISIONC_PNG_SHIM_H
 
@@ -40,6 +40,16 @@ int vc_png_read_info(const uint8_t *data, size_t size, vc_png_info *info, char *
 /// Returns 0, or -1 with a message.
 int vc_png_decode(const uint8_t *data, size_t size, vc_png_format format, uint8_t *out, size_t out_size,
                   uint32_t max_width, uint32_t max_height, char *message, size_t message_size);
+
+/// An upper bound of the encoded size of a height × width image of 1–4 channels (libpng's
+/// PNG_IMAGE_PNG_SIZE_MAX), or 0 when the image is too large for one PNG (or channels is not 1–4).
+size_t vc_png_encoded_size_bound(uint32_t width, uint32_t height, int channels);
+
+/// Encodes 8-bit interleaved pixels (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA; rows packed) as a
+/// PNG into `out` (`*out_size` bytes, at least vc_png_encoded_size_bound); `*out_size` becomes the
+/// encoded size. Returns 0, or -1 with a message.
+int vc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, uint8_t *out, size_t *out_size,
+                  char *message, size_t message_size);
 
 #ifdef __cplusplus
 }

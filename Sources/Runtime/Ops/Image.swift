@@ -3,13 +3,15 @@ import IR
 import Kernels
 
 /// Interpolation named by the `interpolation` attribute (bilinear by default) and `antialias`
-/// (1: Pillow's antialiased bilinear; bilinear only); nil for any other name or combination.
+/// (1: Pillow's antialiased bilinear; bilinear only); `lanczos` is Pillow's; nil for any other
+/// name or combination.
 func interpolation(_ a: Attributes) -> Kernels.Interpolation? {
     let antialias = a.int("antialias", default: 0) != 0
     switch a.string("interpolation") ?? "bilinear" {
     case "bilinear", "linear": return antialias ? .antialiasedBilinear : .bilinear
     case "nearest" where !antialias: return .nearest
     case "area" where !antialias: return .area
+    case "lanczos" where !antialias: return .lanczos
     default: return nil
     }
 }
@@ -19,7 +21,7 @@ func interpolation(_ n: NodeContext) throws -> Kernels.Interpolation {
     guard let method = interpolation(n.attributes) else {
         let antialias = n.attributes.int("antialias", default: 0) != 0
         throw n.unsupported(
-            "interpolation '\(n.attributes.string("interpolation") ?? "bilinear")'\(antialias ? " with antialias" : "") (expected bilinear, nearest or area; antialias only with bilinear)")
+            "interpolation '\(n.attributes.string("interpolation") ?? "bilinear")'\(antialias ? " with antialias" : "") (expected bilinear, nearest, area or lanczos; antialias only with bilinear)")
     }
     return method
 }
@@ -33,8 +35,10 @@ func resizePlan(_ n: NodeContext, _ body: () throws(KernelError) -> ResizePlan) 
     }
 }
 
-/// resize of an HWC u8 image with OpenCV's cv2.resize arithmetic; the coefficient tables are
-/// built once per plan (per source size) and shared by the row tiles.
+/// resize of an HWC u8 image with OpenCV's cv2.resize arithmetic (or Pillow's, by the
+/// interpolation), to the size shape inference gave the result (`resize`'s rule, or
+/// `resize_like`'s second image); the coefficient tables are built once per plan (per source
+/// size) and shared by the row tiles.
 enum ResizeKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
         let x = n.inShape(0), y = n.outShape(0)

@@ -52,6 +52,9 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     case div
     /// n-ary sum (ONNX Sum).
     case sum
+    /// n-ary elementwise minimum and maximum with broadcasting (ONNX Min, Max); NaN wins.
+    case min
+    case max
     /// x where x ≥ 0, else slope·x; the slope broadcasts onto x.
     case prelu
     case pow
@@ -174,7 +177,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         case .conv, .convTranspose, .gemm, .matmul: .linear
         case .batchNorm, .lrn: .normalization
         case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .sqrt: .unaryElementwise
-        case .add, .sub, .mul, .div, .sum, .prelu, .pow: .binaryElementwise
+        case .add, .sub, .mul, .div, .sum, .min, .max, .prelu, .pow: .binaryElementwise
         case .maxPool, .averagePool, .globalAveragePool: .pooling
         case .transpose, .reshape, .flatten, .unsqueeze, .squeeze, .concat, .identity, .slice, .gather, .interpolate: .movement
         case .shape, .constantOfShape: .shapeArithmetic

@@ -218,7 +218,7 @@ public enum ShapeInference {
             t.shape = try broadcast(inputs[0].shape, inputs[1].shape, op)
             return [t]
 
-        case .sum:
+        case .sum, .min, .max:
             guard !inputs.isEmpty else { throw IRError.arity(op: op.rawValue, expected: "≥ 1", found: 0) }
             var t = inputs[0]
             for other in inputs.dropFirst() { t.shape = try broadcast(t.shape, other.shape, op) }

@@ -46,6 +46,8 @@ enum OpConverters {
         "Squeeze": squeeze,
         "Sub": binary(.sub),
         "Sum": sum,
+        "Min": { try variadic(&$0, $1, .min) },
+        "Max": { try variadic(&$0, $1, .max) },
         "Transpose": transpose,
         "Unsqueeze": unsqueeze,
     ]
@@ -77,14 +79,14 @@ enum OpConverters {
 
     /// Sum of one operand is that operand, of two an `add`, of more an n-ary `sum`.
     static func sum(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
+        try variadic(&importer, node, node.proto.input.count == 2 ? .add : .sum)
+    }
+
+    /// An n-ary elementwise op (Sum, Min, Max): of one operand, that operand.
+    static func variadic(_ importer: inout ModelImporter, _ node: ONNXNode, _ op: Op) throws -> [ValueID] {
         try node.expectInputs(1...Int.max)
         let inputs = try node.proto.input.indices.map { try importer.input(node, $0) }
-        let op: Op = switch inputs.count {
-        case 1: .identity
-        case 2: .add
-        default: .sum
-        }
-        return [try importer.emit(op, inputs, name: node.resultName)]
+        return [try importer.emit(inputs.count == 1 ? .identity : op, inputs, name: node.resultName)]
     }
 
     static func batchNormalization(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {

@@ -53,7 +53,7 @@ enum OpSupport {
             return dtypes.count == 2 && [.u8, .f32].contains(dtypes[0]) && dtypes[1] == .f32 ? nil : "expected a u8 or f32 image and an f32 box"
         case .concat:
             return Set(dtypes).count <= 1 ? nil : "operands mix dtypes \(dtypes.map(\.rawValue).joined(separator: ", "))"
-        case .add, .sub, .mul, .div, .sum:
+        case .add, .sub, .mul, .div, .sum, .min, .max:
             guard Set(dtypes).count <= 1 else { return "operands mix dtypes \(dtypes.map(\.rawValue).joined(separator: ", "))" }
             return all([.f32, .i32, .i64, .u8], "f32, i32, i64 or u8")
         case .constantOfShape:
@@ -63,7 +63,7 @@ enum OpSupport {
         case .gather:
             return [.i32, .i64].contains(dtypes[1]) ? nil : "indices are \(dtypes[1].rawValue); expected i32 or i64"
         case .pow:
-            return dtypes[0] == .f32 ? nil : "base is \(dtypes[0].rawValue); expected f32 (the exponent may be f32, i32, i64 or u8)"
+            return [.f32, .i32, .i64].contains(dtypes[0]) ? nil : "base is \(dtypes[0].rawValue); expected f32, i32 or i64 (the exponent may be f32, i32, i64 or u8)"
         case .convTranspose, .prelu, .hardSigmoid, .hardSwish, .sqrt, .reduceMean, .interpolate, .lrn, .minMaxNormalize:
             return all([.f32], "f32")
         case .normalize, .conv, .gemm, .matmul, .batchNorm, .relu, .clip, .sigmoid,

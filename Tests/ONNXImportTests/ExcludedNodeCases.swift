@@ -6,7 +6,6 @@ enum ExcludedNodeCases {
     private static let cubic = "Resize mode 'cubic' is not implemented (the supported models use nearest and linear)"
     private static let antialias = "Resize with antialias=1 (opset 18) is not implemented"
     private static let cropAndResize = "Resize 'tf_crop_and_resize' (an roi operand) is not implemented"
-    private static let integerPow = "Pow with an integer base is not implemented (visionc's pow is f32)"
 
     static let reasons: [String: String] = [
         "test_averagepool_1d_default": twoDimensional,
@@ -32,10 +31,6 @@ enum ExcludedNodeCases {
         "test_maxpool_with_argmax_2d_precomputed_strides": "MaxPool's Indices output (and storage_order=1) is not supported",
         "test_batchnorm_epsilon_training_mode": "training-mode BatchNormalization (batch statistics) is not an inference op",
         "test_batchnorm_example_training_mode": "training-mode BatchNormalization (batch statistics) is not an inference op",
-        "test_pow_types_int32_float32": integerPow,
-        "test_pow_types_int32_int32": integerPow,
-        "test_pow_types_int64_float32": integerPow,
-        "test_pow_types_int64_int64": integerPow,
         "test_resize_downsample_scales_cubic": cubic,
         "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside": cubic,
         "test_resize_downsample_scales_cubic_align_corners": cubic,

@@ -25,6 +25,7 @@ final class NodeConformanceTests: XCTestCase {
             let outputs: [TensorFile]
         }
         let name: String
+        let ops: [String]
         let rtol: Float
         let atol: Float
         let data_sets: [DataSet]
@@ -41,20 +42,36 @@ final class NodeConformanceTests: XCTestCase {
         var passed = 0, excludedForDType = 0
         var failures: [String] = []
         var stale: [String] = []
+        // Per op (a case counts for each op of its graph): passed, excluded for a dtype,
+        // excluded by name (with the reasons), failed — the README's conformance table.
+        var table: [String: (passed: Int, dtype: Int, named: Int, failed: Int, reasons: Set<String>)] = [:]
         for name in index.cases {
             let directory = root.appendingPathComponent(name)
             let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: directory.appendingPathComponent("manifest.json")))
+            func count(_ update: (inout (passed: Int, dtype: Int, named: Int, failed: Int, reasons: Set<String>)) -> Void) {
+                for op in Set(manifest.ops) { update(&table[op, default: (0, 0, 0, 0, [])]) }
+            }
             if !manifest.unsupported_dtypes.isEmpty {
                 excludedForDType += 1
+                count { $0.dtype += 1 }
                 continue
             }
             let failure = run(manifest, in: directory)
             switch (failure, ExcludedNodeCases.reasons[name]) {
-            case (nil, nil): passed += 1
+            case (nil, nil):
+                passed += 1
+                count { $0.passed += 1 }
             case (nil, _?): stale.append(name)
-            case (let message?, nil): failures.append("\(name): \(message)")
-            case (_?, _?): break
+            case (let message?, nil):
+                failures.append("\(name): \(message)")
+                count { $0.failed += 1 }
+            case (_?, let reason?): count { $0.named += 1; $0.reasons.insert(reason) }
             }
+        }
+        print("| ONNX op | passed | excluded: dtype | excluded: named (reason) | failed |\n|---|---|---|---|---|")
+        for (op, row) in table.sorted(by: { $0.key < $1.key }) {
+            let named = row.named == 0 ? "0" : "\(row.named) (\(row.reasons.sorted().joined(separator: "; ")))"
+            print("| \(op) | \(row.passed) | \(row.dtype) | \(named) | \(row.failed) |")
         }
         let excludedByName = ExcludedNodeCases.reasons.keys.filter(index.cases.contains).count
         print("""

@@ -103,22 +103,25 @@ struct BroadcastLayout: Equatable {
     func innerStride(_ op: Int) -> Int { strides[op][dims.count - 1] }
 }
 
-/// add, sub, mul, div and n-ary sum with NumPy broadcasting. Same-shape f32 operands take the
+/// add, sub, mul, div and n-ary sum, min and max with NumPy broadcasting. Same-shape f32 operands take the
 /// SIMD kernel over the whole tensor; otherwise rows of the merged layout run the kernel
 /// (both operands contiguous), the SIMD affine kernel (one operand a scalar over the row,
 /// as in a per-channel scale), or a strided loop. Integer dtypes run scalar loops with
 /// wrapping arithmetic (division by zero gives 0).
 enum BinaryKernel {
     enum Operator {
-        case add, sub, mul, div
+        case add, sub, mul, div, min, max
 
-        /// The operator of a binary elementwise IR op; nil for any other op.
+        /// The operator of a binary elementwise IR op (an n-ary op: the one that chains its
+        /// operands); nil for any other op.
         init?(_ op: Op) {
             switch op {
-            case .add: self = .add
+            case .add, .sum: self = .add
             case .sub: self = .sub
             case .mul: self = .mul
             case .div: self = .div
+            case .min: self = .min
+            case .max: self = .max
             default: return nil
             }
         }
@@ -148,7 +151,7 @@ enum BinaryKernel {
                 activation: n.inputs.count == 2 ? activation : .none))
             for i in 2..<max(2, n.inputs.count) {
                 passes.append(Pass(
-                    a: ySlot, b: n.inputs[i], op: .add, layout: BroadcastLayout(output: out, operands: [out, n.inShape(i)]),
+                    a: ySlot, b: n.inputs[i], op: op, layout: BroadcastLayout(output: out, operands: [out, n.inShape(i)]),
                     activation: i == n.inputs.count - 1 ? activation : .none))
             }
         }
@@ -186,11 +189,13 @@ enum BinaryKernel {
         let layout = pass.layout
         let (perRow, tileLength) = tiles(layout)
         let strideA = layout.innerStride(0), strideB = layout.innerStride(1)
-        let kernelOp: vc_binary_op = switch pass.op {
+        // min and max have no SIMD kernel: the strided loop (which vectorizes at unit stride).
+        let kernelOp: vc_binary_op? = switch pass.op {
         case .add: VC_BINARY_ADD
         case .sub: VC_BINARY_SUB
         case .mul: VC_BINARY_MUL
         case .div: VC_BINARY_DIV
+        case .min, .max: nil
         }
         let (act, lo, hi): (vc_activation, Float, Float) = switch pass.activation {
         case .none: (VC_ACT_NONE, 0, 0)
@@ -207,7 +212,7 @@ enum BinaryKernel {
                 let pa = a + layout.offset(0, row: row) + start * strideA
                 let pb = b + layout.offset(1, row: row) + start * strideB
                 let py = y + row * layout.inner + start
-                if strideA == 1 && strideB == 1 {
+                if strideA == 1 && strideB == 1, let kernelOp {
                     vc_f32_binary(kernelOp, pa, pb, py, 0, length, act, lo, hi)
                     continue
                 }
@@ -231,7 +236,7 @@ enum BinaryKernel {
         case .add: (1, s)
         case .sub: scalarFirst ? (-1, s) : (1, -s)
         case .mul: (s, -0.0)
-        case .div: nil
+        case .div, .min, .max: nil
         }
     }
 
@@ -250,6 +255,9 @@ enum BinaryKernel {
         case .sub: for i in 0..<length { y[i] = a[i * sa] - b[i * sb] }
         case .mul: for i in 0..<length { y[i] = a[i * sa] * b[i * sb] }
         case .div: for i in 0..<length { y[i] = a[i * sa] / b[i * sb] }
+        // NaN wins, as NumPy's minimum and maximum (ONNX's reference) give it.
+        case .min: for i in 0..<length { y[i] = a[i * sa].isNaN || b[i * sb].isNaN ? .nan : Swift.min(a[i * sa], b[i * sb]) }
+        case .max: for i in 0..<length { y[i] = a[i * sa].isNaN || b[i * sb].isNaN ? .nan : Swift.max(a[i * sa], b[i * sb]) }
         }
     }
 
@@ -267,6 +275,8 @@ enum BinaryKernel {
                 case .sub: l &- r
                 case .mul: l &* r
                 case .div: r == 0 ? 0 : l.dividedReportingOverflow(by: r).partialValue
+                case .min: Swift.min(l, r)
+                case .max: Swift.max(l, r)
                 }
             }
         }

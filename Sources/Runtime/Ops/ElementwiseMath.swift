@@ -1,3 +1,4 @@
+import Foundation
 import IR
 
 #if canImport(Glibc)
@@ -36,11 +37,19 @@ enum MathUnaryKernel {
 
 /// prelu and pow with NumPy broadcasting over the merged layout of `BroadcastLayout`.
 /// pow's exponent may be f32, i32 or i64 (ONNX allows mixed types); integer exponents are
-/// converted to f32 once per run. A constant exponent of exactly 2 squares (exact).
+/// converted to f32 once per run. A constant exponent of exactly 2 squares (exact). An
+/// integer base (i32, i64) gives its own type: a whole non-negative exponent by repeated
+/// squaring (wrapping, as NumPy's integer power), any other in Double, truncated toward zero
+/// (NumPy's pow then astype, ONNX's reference).
 enum MathBinaryKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
         let out = n.outShape(0)
         let layout = BroadcastLayout(output: out, operands: [n.inShape(0), n.inShape(1)])
+        switch n.inputTypes[0].dtype {
+        case .i32: return integerPow(n, layout, base: Int32.self)
+        case .i64: return integerPow(n, layout, base: Int64.self)
+        default: break
+        }
         let (aSlot, bSlot, ySlot) = (n.inputs[0], n.inputs[1], n.outputs[0])
         let exponentType = n.inputTypes[1].dtype
         let exponentCount = n.inCount(1)
@@ -85,6 +94,47 @@ enum MathBinaryKernel {
                 }
             }
         }
+    }
+}
+
+extension MathBinaryKernel {
+    private static func integerPow<T: FixedWidthInteger & SignedInteger>(_ n: NodeContext, _ layout: BroadcastLayout, base: T.Type) -> StepBody {
+        let (aSlot, bSlot, ySlot) = (n.inputs[0], n.inputs[1], n.outputs[0])
+        let exponentType = n.inputTypes[1].dtype
+        let strideA = layout.innerStride(0), strideB = layout.innerStride(1)
+        return { ctx in
+            let a = ctx.raw(aSlot).assumingMemoryBound(to: T.self), y = ctx.raw(ySlot).assumingMemoryBound(to: T.self)
+            let raw = ctx.raw(bSlot)
+            func exponent(_ i: Int) -> Double {
+                switch exponentType {
+                case .i32: Double(raw.assumingMemoryBound(to: Int32.self)[i])
+                case .i64: Double(raw.assumingMemoryBound(to: Int64.self)[i])
+                case .u8: Double(raw.assumingMemoryBound(to: UInt8.self)[i])
+                default: Double(raw.assumingMemoryBound(to: Float.self)[i])
+                }
+            }
+            for row in 0..<layout.rows {
+                let offsetA = layout.offset(0, row: row), offsetB = layout.offset(1, row: row)
+                for i in 0..<layout.inner {
+                    let x = a[offsetA + i * strideA], e = exponent(offsetB + i * strideB)
+                    y[row * layout.inner + i] = power(x, e)
+                }
+            }
+        }
+    }
+
+    private static func power<T: FixedWidthInteger & SignedInteger>(_ x: T, _ e: Double) -> T {
+        guard e >= 0, e == e.rounded(), e < 64 else {
+            let value = Foundation.pow(Double(x), e)
+            return value.isFinite && abs(value) < Double(T.max) ? T(value.rounded(.towardZero)) : 0
+        }
+        var result: T = 1, square = x, remaining = Int(e)
+        while remaining > 0 {
+            if remaining & 1 == 1 { result = result &* square }
+            square = square &* square
+            remaining >>= 1
+        }
+        return result
     }
 }
 

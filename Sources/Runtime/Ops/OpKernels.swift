@@ -19,7 +19,7 @@ enum OpKernels {
         case .batchNorm: try BatchNormKernel.make(n)
         case .lrn: try LocalResponseNormKernel.make(n)
         case .relu, .clip, .sigmoid: try UnaryKernel.make(n)
-        case .add, .sub, .mul, .div, .sum: try BinaryKernel.make(n)
+        case .add, .sub, .mul, .div, .sum, .min, .max: try BinaryKernel.make(n)
         case .maxPool, .averagePool, .globalAveragePool: try PoolKernel.make(n)
         case .transpose: try TransposeKernel.make(n)
         case .concat: ConcatKernel.make(n)

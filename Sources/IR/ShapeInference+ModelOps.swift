@@ -159,7 +159,7 @@ extension ShapeInference {
 /// output sizes, and for each output index its source coordinate under the coordinate
 /// transformation mode.
 public struct Interpolation: Sendable {
-    public enum Mode: String, Sendable { case nearest, linear }
+    public enum Mode: String, Sendable { case nearest, linear, cubic }
     public enum Coordinates: String, Sendable, CaseIterable {
         case halfPixel = "half_pixel"
         case halfPixelSymmetric = "half_pixel_symmetric"
@@ -181,11 +181,16 @@ public struct Interpolation: Sendable {
     public let scales: [Double]?
     /// Per axis: the output extent (floor(input · scale) when absent).
     public let sizes: [Int]?
+    /// cubic: the kernel's `a` (ONNX cubic_coeff_a, -0.75 as PyTorch; -0.5 as TensorFlow), and
+    /// whether taps outside the input get weight 0 with the rest renormalized (exclude_outside)
+    /// instead of repeating the edge.
+    public let cubicCoefficient: Double
+    public let excludeOutside: Bool
 
     public init(_ a: Attributes, rank: Int) throws {
         let op = Op.interpolate.rawValue
         guard let mode = Mode(rawValue: a.string("mode") ?? "nearest") else {
-            throw IRError.invalidAttribute(op: op, name: "mode", "expected nearest or linear, found \(a.string("mode") ?? "")")
+            throw IRError.invalidAttribute(op: op, name: "mode", "expected nearest, linear or cubic, found \(a.string("mode") ?? "")")
         }
         let coordinatesName = a.string("coordinate_transformation_mode") ?? "half_pixel"
         guard let coordinates = Coordinates(rawValue: coordinatesName) else {
@@ -200,6 +205,8 @@ public struct Interpolation: Sendable {
         self.mode = mode
         self.coordinates = coordinates
         self.rounding = rounding
+        cubicCoefficient = Double(a.float("cubic_coeff_a") ?? -0.75)
+        excludeOutside = a.int("exclude_outside", default: 0) != 0
         // Both may be given: sizes fix the output, scales the coordinate transform (ONNX's
         // keep_aspect_ratio_policy resizes with one scale but rounds the sizes itself).
         sizes = a.ints("sizes")
@@ -261,6 +268,26 @@ public struct Interpolation: Sendable {
         case .roundPreferCeil: c == c.rounded(.down) + 0.5 ? c.rounded(.up) : c.rounded()
         }
         return Int(min(max(r, 0), Double(input - 1)))
+    }
+
+    /// Cubic taps of output index `x`, as ONNX's reference takes them: the four source indices
+    /// around its coordinate c (the left neighbour preferred, so the fraction is in (0, 1]),
+    /// edge-clamped, and their weights from Keys' kernel with `cubicCoefficient`; with
+    /// `excludeOutside`, taps outside the axis weigh 0 and the others are renormalized.
+    public func cubicTaps(_ x: Int, axis: Int, input: Int, output: Int) -> (indices: [Int], weights: [Float]) {
+        let c = sourceCoordinate(x, axis: axis, input: input, output: output)
+        let base = c == c.rounded(.down) ? Int(c) - 1 : Int(c.rounded(.down))
+        let t = c - Double(base), a = cubicCoefficient
+        func near(_ d: Double) -> Double { ((a + 2) * d - (a + 3)) * d * d + 1 }  // |d| ≤ 1
+        func far(_ d: Double) -> Double { ((a * d - 5 * a) * d + 8 * a) * d - 4 * a }  // 1 < |d| < 2
+        var weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+        let indices = (base - 1)...(base + 2)
+        if excludeOutside {
+            for (i, index) in indices.enumerated() where index < 0 || index >= input { weights[i] = 0 }
+            let sum = weights.reduce(0, +)
+            if sum != 0 { weights = weights.map { $0 / sum } }
+        }
+        return (indices.map { min(max($0, 0), input - 1) }, weights.map(Float.init))
     }
 
     /// Linear taps of output index `x`: two source indices (edge-clamped) and the weight of the second.

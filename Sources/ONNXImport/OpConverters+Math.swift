@@ -179,10 +179,14 @@ extension OpConverters {
         let x = try importer.input(node, 0)
         let type = importer.graph.type(of: x)
         let mode = try node.string("mode") ?? "nearest"
-        guard mode == "nearest" || mode == "linear" else {
-            throw ONNXImportError(.unsupportedAttribute(name: "mode", "'\(mode)' is not supported; expected nearest or linear"))
+        guard Interpolation.Mode(rawValue: mode) != nil else {
+            throw ONNXImportError(.unsupportedAttribute(name: "mode", "'\(mode)' is not supported; expected nearest, linear or cubic"))
         }
         var attributes: Attributes = ["mode": .string(mode)]
+        if mode == "cubic" {
+            attributes["cubic_coeff_a"] = .float(try node.float("cubic_coeff_a") ?? -0.75)
+            attributes["exclude_outside"] = .int(try node.int("exclude_outside", default: 0))
+        }
         if importer.opset < 11 {
             // Resize-10 is Upsample's semantics: asymmetric coordinates, nearest rounds down.
             attributes["coordinate_transformation_mode"] = .string("asymmetric")
@@ -202,8 +206,8 @@ extension OpConverters {
         if try node.int("antialias", default: 0) != 0 {
             throw ONNXImportError(.unsupportedAttribute(name: "antialias", "antialiased resizing is not supported"))
         }
-        if try node.int("exclude_outside", default: 0) != 0 {
-            throw ONNXImportError(.unsupportedAttribute(name: "exclude_outside", "only 0 is supported"))
+        if mode != "cubic", try node.int("exclude_outside", default: 0) != 0 {
+            throw ONNXImportError(.unsupportedAttribute(name: "exclude_outside", "only 0 is supported with mode '\(mode)' (it is for cubic)"))
         }
         let rank = type.rank
         let axes = try (node.ints("axes") ?? Array(0..<rank)).map { $0 < 0 ? $0 + rank : $0 }

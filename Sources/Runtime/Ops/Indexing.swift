@@ -83,8 +83,9 @@ enum GatherKernel {
 }
 
 /// interpolate (ONNX Resize) on f32. nearest works on any axes: per axis a table of source
-/// indices, then a row copy. linear interpolates the last two axes (bilinear; the scales of
-/// the leading axes must be 1) with per-axis tap tables built when the plan is made.
+/// indices, then a row copy. linear and cubic interpolate the last two axes (bilinear,
+/// bicubic; the scales of the leading axes must be 1) with per-axis tap tables built when the
+/// plan is made.
 enum InterpolateKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
         let x = n.inShape(0), y = n.outShape(0)
@@ -117,11 +118,12 @@ enum InterpolateKernel {
             }
         }
 
-        guard x.count >= 2 else { throw n.unsupported("linear interpolation needs at least 2 axes, found \(x)") }
+        guard x.count >= 2 else { throw n.unsupported("\(settings.mode.rawValue) interpolation needs at least 2 axes, found \(x)") }
         let (hAxis, wAxis) = (x.count - 2, x.count - 1)
         for axis in 0..<hAxis where x[axis] != y[axis] {
-            throw n.unsupported("linear interpolation resizes only the last two axes; axis \(axis) goes \(x[axis]) → \(y[axis])")
+            throw n.unsupported("\(settings.mode.rawValue) interpolation resizes only the last two axes; axis \(axis) goes \(x[axis]) → \(y[axis])")
         }
+        if settings.mode == .cubic { return cubic(settings, x: x, y: y, xSlot: xSlot, ySlot: ySlot) }
         let rowTaps = (0..<y[hAxis]).map { settings.linearTaps($0, axis: hAxis, input: x[hAxis], output: y[hAxis]) }
         let columnTaps = (0..<y[wAxis]).map { settings.linearTaps($0, axis: wAxis, input: x[wAxis], output: y[wAxis]) }
         let planes = x.dropLast(2).reduce(1, *)
@@ -138,6 +140,38 @@ enum InterpolateKernel {
                         let upper = top[x0] + (top[x1] - top[x0]) * wx
                         let lower = bottom[x0] + (bottom[x1] - bottom[x0]) * wx
                         destination[ox] = upper + (lower - upper) * wy
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension InterpolateKernel {
+    /// Bicubic: per output row four source rows, per output column four source columns, and
+    /// the 4×4 weighted sum (separable weights, summed row by row).
+    fileprivate static func cubic(_ settings: Interpolation, x: [Int], y: [Int], xSlot: Int, ySlot: Int) -> StepBody {
+        let (hAxis, wAxis) = (x.count - 2, x.count - 1)
+        let rowTaps = (0..<y[hAxis]).map { settings.cubicTaps($0, axis: hAxis, input: x[hAxis], output: y[hAxis]) }
+        let columnTaps = (0..<y[wAxis]).map { settings.cubicTaps($0, axis: wAxis, input: x[wAxis], output: y[wAxis]) }
+        let planes = x.dropLast(2).reduce(1, *)
+        let (inH, inW, outH, outW) = (x[hAxis], x[wAxis], y[hAxis], y[wAxis])
+        return { ctx in
+            let input = ctx.f32(xSlot), output = ctx.f32(ySlot)
+            ctx.pool.parallelRanges(count: planes * outH, minChunk: max(1, OpKernels.minElementsPerTask / max(1, outW * 16))) { range in
+                for line in range {
+                    let plane = input + (line / outH) * inH * inW
+                    let (rows, rowWeights) = rowTaps[line % outH]
+                    let destination = output + line * outW
+                    for (ox, (columns, columnWeights)) in columnTaps.enumerated() {
+                        var sum: Float = 0
+                        for r in 0..<4 {
+                            let source = plane + rows[r] * inW
+                            var across: Float = 0
+                            for c in 0..<4 { across += source[columns[c]] * columnWeights[c] }
+                            sum += across * rowWeights[r]
+                        }
+                        destination[ox] = sum
                     }
                 }
             }

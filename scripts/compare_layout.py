@@ -20,17 +20,16 @@ in .venv-layout-peers (made here on first run from requirements-layout-peers.txt
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-from reference_files import ReferenceError, read_manifest, run_generator, sha256_of_file, write_manifest
+from peer_venv import box_iou, ensure_peer_venv, reference_images_are_current, visionc_results
+from reference_files import ReferenceError, run_generator, sha256_of_file, write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-layout-peers"
 REQUIREMENTS = ROOT / "requirements-layout-peers.txt"
+NO_DEPS = ("rapid-layout",)  # installed without its dependencies (full opencv-python)
 ASSETS_DIR = ROOT / "assets"
 MODEL = ASSETS_DIR / "models" / "layout_cdla.onnx"
 # The OCR test pages, and a rendered report page with most of the classes (fetch_assets.py).
@@ -41,30 +40,6 @@ SCORE_THRESHOLD = 0.5
 IOU_THRESHOLD = 0.5
 IOU_MIN = 0.95
 SCORE_MAX_DIFFERENCE = 1e-3
-
-
-def ensure_peer_venv() -> None:
-    """Re-runs this script under the peer venv, creating it first if needed."""
-    python = VENV / "bin" / "python"
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        pins = [line.split("#")[0].strip() for line in REQUIREMENTS.read_text().splitlines()]
-        pins = [pin for pin in pins if pin]
-        bare = [pin for pin in pins if pin.startswith("rapid-layout")]  # installed without its dependencies
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run(pip + [pin for pin in pins if pin not in bare], check=True)
-        subprocess.run(pip + ["--no-deps"] + bare, check=True)
-    os.execv(str(python), [str(python), __file__] + sys.argv[1:])
-
-
-def iou(a: list[float], b: list[float]) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 _ENGINE = None
@@ -84,21 +59,12 @@ def peer_boxes(path: str) -> list[dict]:
 def reference_is_current() -> bool:
     """True when layout.json comes from this generator, the model and the images now on disk.
     Runs before the peer venv is needed, so a cached run stays fast."""
-    manifest = read_manifest(REFERENCE, GENERATOR_VERSION)
-    if manifest is None or not MODEL.is_file() or manifest.get("model_sha256") != sha256_of_file(MODEL):
-        return False
-    try:
-        entries = manifest["images"]
-        if [entry["image"] for entry in entries] != LAYOUT_IMAGES:
-            return False
-        return all((ASSETS_DIR / entry["image"]).is_file()
-                   and sha256_of_file(ASSETS_DIR / entry["image"]) == entry["sha256"] for entry in entries)
-    except (ValueError, KeyError, TypeError):
-        return False
+    manifest = reference_images_are_current(REFERENCE, GENERATOR_VERSION, LAYOUT_IMAGES, ASSETS_DIR)
+    return manifest is not None and MODEL.is_file() and manifest.get("model_sha256") == sha256_of_file(MODEL)
 
 
 def make_reference() -> None:
-    ensure_peer_venv()
+    ensure_peer_venv(VENV, REQUIREMENTS, NO_DEPS)
     from importlib.metadata import version
 
     if not MODEL.is_file():
@@ -134,13 +100,13 @@ def compare(ours: list[dict], theirs: list[dict]) -> tuple[bool, list[str]]:
     worst_iou, worst_score = 1.0, 0.0
     for peer in theirs:
         same = [j for j in unpaired if ours[j]["label"] == peer["label"]]
-        best = max(same, key=lambda j: iou(ours[j]["box"], peer["box"]), default=None)
+        best = max(same, key=lambda j: box_iou(ours[j]["box"], peer["box"]), default=None)
         if best is None:
             lines.append(f"  peer {peer['label']} {peer['box']} has no visionc box")
             ok = False
             continue
         unpaired.remove(best)
-        overlap = iou(ours[best]["box"], peer["box"])
+        overlap = box_iou(ours[best]["box"], peer["box"])
         difference = abs(ours[best]["score"] - peer["score"])
         worst_iou, worst_score = min(worst_iou, overlap), max(worst_score, difference)
         agrees = overlap >= IOU_MIN and difference <= SCORE_MAX_DIFFERENCE
@@ -160,17 +126,14 @@ def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
-    ensure_peer_venv()
+    ensure_peer_venv(VENV, REQUIREMENTS, NO_DEPS)
     binary, images = sys.argv[1], sys.argv[2:] or [str(ASSETS_DIR / image) for image in LAYOUT_IMAGES]
     ok = True
     for path in images:
-        run = subprocess.run([binary, "run", str(ROOT / "Graphs/detect-layout.yaml"), path, "--json"],
-                             capture_output=True, text=True)
-        if run.returncode != 0:
-            print(f"{path}: visionc failed: {run.stderr.strip()}")
+        ours = visionc_results(binary, ROOT / "Graphs/detect-layout.yaml", path)
+        if ours is None:
             ok = False
             continue
-        ours = json.loads(run.stdout.splitlines()[0])["results"]
         agrees, lines = compare(ours, peer_boxes(path))
         ok = ok and agrees
         print(path)

@@ -36,6 +36,8 @@ import sys
 import time
 from pathlib import Path
 
+from peer_venv import ensure_peer_venv, visionc_results
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-cascade-peers"
 REQUIREMENTS = ROOT / "requirements-cascade-peers.txt"
@@ -46,29 +48,6 @@ CHARS_MIN = 0.95
 ROUNDS = 5
 PER_ROUND = 3
 THREADS = 2
-
-
-def ensure_peer_venv() -> None:
-    """Re-runs this script under the peer venv, creating or completing it first if needed."""
-    python = VENV / "bin" / "python"
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    pins = [line.split("#")[0].strip() for line in REQUIREMENTS.read_text().splitlines()]
-    pins = [pin for pin in pins if pin]
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    installed = subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True, check=True).stdout
-    have = {line.strip().lower().replace("_", "-") for line in installed.splitlines()}
-    missing = [pin for pin in pins if pin.lower().replace("_", "-") not in have]
-    if missing:
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        others = [pin for pin in missing if not pin.startswith(NO_DEPS)]
-        bare = [pin for pin in missing if pin.startswith(NO_DEPS)]
-        if others:
-            subprocess.run(pip + others, check=True)
-        if bare:
-            subprocess.run(pip + ["--no-deps"] + bare, check=True)
-    os.execv(str(python), [str(python), __file__] + sys.argv[1:])
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -163,16 +142,8 @@ def peer_lines(engine, path: str) -> list[dict]:
             for box, text, score in (result or [])]
 
 
-def visionc_lines(binary: str, path: str) -> list[dict] | None:
-    run = subprocess.run([binary, "run", str(GRAPH), path, "--json"], capture_output=True, text=True)
-    if run.returncode != 0:
-        print(f"{path}: visionc failed: {run.stderr.strip()}")
-        return None
-    return json.loads(run.stdout.splitlines()[0])["results"]
-
-
 def compare(binary: str, engine, path: str) -> bool:
-    ours = visionc_lines(binary, path)
+    ours = visionc_results(binary, GRAPH, path)
     if ours is None:
         return False
     theirs = peer_lines(engine, path)
@@ -246,7 +217,7 @@ def main() -> int:
     if len(arguments) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    ensure_peer_venv()
+    ensure_peer_venv(VENV, REQUIREMENTS, NO_DEPS)
     binary, arguments = arguments[0], arguments[1:]
     measure = "--no-speed" not in arguments
     images = [argument for argument in arguments if argument != "--no-speed"]

@@ -80,8 +80,9 @@ extension ShapeInference {
         case .nms:
             try arity(2)
             let (boxes, scores) = (inputs[0], inputs[1])
-            guard boxes.dtype == .f32, boxes.rank == 2, boxes.shape[1] == .known(4), scores.dtype == .f32, (1...2).contains(scores.rank) else {
-                throw IRError.typeMismatch(op: op.rawValue, "expected boxes f32[n,4] and scores f32[n] or f32[n,classes], found \(boxes) and \(scores)")
+            guard boxes.dtype == .f32, boxes.rank == 2, boxes.shape[1] == .known(4), scores.dtype == .f32,
+                  scores.rank == 1 || scores.rank == 2 && scores.shape[1] != .known(0) else {
+                throw IRError.typeMismatch(op: op.rawValue, "expected boxes f32[n,4] and scores f32[n] or f32[n,classes ≥ 1], found \(boxes) and \(scores)")
             }
             if let n = boxes.shape[0].value, let m = scores.shape[0].value, n != m {
                 throw IRError.typeMismatch(op: op.rawValue, "\(n) boxes but \(m) scores")

@@ -2,6 +2,7 @@ import Driver
 import Foundation
 import IR
 import Runtime
+import TestSupport
 import XCTest
 
 /// Graphs/detect-layout.yaml (PicoDet-LCNet over the general detection ops) against RapidLayout
@@ -23,14 +24,6 @@ final class LayoutGraphTests: XCTestCase {
         var iouMin: Double
         var scoreMaxDifference: Double
         var images: [Image]
-    }
-
-    private func iou(_ a: [Double], _ b: [Double]) -> Double {
-        let width = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-        let height = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-        let intersection = width * height
-        let union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - intersection
-        return union > 0 ? intersection / union : 0
     }
 
     private func reference() throws -> Reference {
@@ -57,12 +50,12 @@ final class LayoutGraphTests: XCTestCase {
             var unpaired = ours
             for peer in entry.boxes {
                 let candidates = unpaired.indices.filter { unpaired[$0].label == peer.label }
-                guard let best = candidates.max(by: { iou(unpaired[$0].box, peer.box) < iou(unpaired[$1].box, peer.box) }) else {
+                guard let best = candidates.max(by: { boxIoU(unpaired[$0].box, peer.box) < boxIoU(unpaired[$1].box, peer.box) }) else {
                     XCTFail("\(entry.image): the peer's \(peer.label) \(peer.box) has no visionc box of that label")
                     continue
                 }
                 let found = unpaired.remove(at: best)
-                XCTAssertGreaterThanOrEqual(iou(found.box, peer.box), reference.iouMin, "\(entry.image): \(found.box) vs the peer's \(peer.box)")
+                XCTAssertGreaterThanOrEqual(boxIoU(found.box, peer.box), reference.iouMin, "\(entry.image): \(found.box) vs the peer's \(peer.box)")
                 XCTAssertEqual(found.score, peer.score, accuracy: reference.scoreMaxDifference, "\(entry.image): \(peer.label)")
             }
         }

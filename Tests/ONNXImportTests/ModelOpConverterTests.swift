@@ -39,6 +39,22 @@ final class ModelOpConverterTests: XCTestCase {
         guard case .unsupportedAttribute(name: "coordinate_transformation_mode", _) = crop.kind else { return XCTFail("\(crop)") }
     }
 
+    func testSplitBecomesOneSlicePerOutputAndChecksItsSizes() throws {
+        var m = ONNXModelBuilder(opset: 13)
+        m.input("x", .float, [1, 10, 4])
+        m.initializer(int64Tensor("sizes", [2], [6, 4]))
+        m.node("Split", ["x", "sizes"], ["scores", "boxes"], name: "head", [attr("axis", int: 1)])
+        m.outputs = ["scores", "boxes"]
+        let text = try importText(m)
+        XCTAssertTrue(text.contains("%scores : f32[1,6,4] = slice(%x) {axes=[1], ends=[6], starts=[0]}\n"), text)
+        XCTAssertTrue(text.contains("%boxes : f32[1,4,4] = slice(%x) {axes=[1], ends=[10], starts=[6]}\n"), text)
+
+        m.initializers[0] = int64Tensor("sizes", [2], [6, 5])
+        let wrong = try XCTUnwrap(importError { _ = try m.load().standaloneGraph() })
+        XCTAssertEqual(wrong.node, "node 'head' (#0, Split)")
+        XCTAssertTrue("\(wrong)".contains("split sizes [6, 5] must be 2 sizes ≥ 0 adding up to the axis extent 10"), "\(wrong)")
+    }
+
     func testSliceNeedsConstantBoundsAndShapeStartEndBecomesASlice() throws {
         var m = ONNXModelBuilder(opset: 15)
         m.input("x", .float, [2, 3, 4, 5])

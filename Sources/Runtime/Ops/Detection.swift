@@ -130,7 +130,8 @@ enum DetectionsOp {
         let boxes = operands[0], scores = operands[1], kept = operands[2]
         let rows = boxes.shape.first ?? 0
         let classes = scores.shape.count == 2 ? scores.shape[1] : 1
-        guard boxes.shape == [rows, 4], scores.shape.first == rows, kept.shape.count == scores.shape.count, case .i64(let picks) = kept.data else {
+        guard boxes.shape == [rows, 4], scores.shape.first == rows, kept.shape.count == scores.shape.count,
+              kept.shape.count == 1 || kept.shape[1] == 2, case .i64(let picks) = kept.data else {
             throw RuntimeError.shape(value: name, "detections expects boxes [n,4], scores [n] or [n,C] and kept i64, got \(boxes.shape), \(scores.shape), \(kept.dtype)\(kept.shape)")
         }
         let pairs = scores.shape.count == 2 ? stride(from: 0, to: picks.count, by: 2).map { (Int(picks[$0]), Int(picks[$0 + 1])) } : picks.map { (Int($0), 0) }

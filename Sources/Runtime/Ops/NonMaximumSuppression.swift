@@ -59,7 +59,7 @@ public enum NonMaximumSuppression {
     static func run(_ node: Node, _ operands: [Tensor], name: String) throws -> Tensor {
         let boxes = operands[0], scores = operands[1]
         let n = boxes.shape.first ?? 0
-        guard boxes.shape == [n, 4], scores.shape.first == n, (1...2).contains(scores.shape.count) else {
+        guard boxes.shape == [n, 4], scores.shape.first == n, scores.shape.count == 1 || scores.shape.count == 2 && scores.shape[1] > 0 else {
             throw RuntimeError.shape(value: name, "nms expects boxes [n,4] and scores [n] or [n,classes], got \(boxes.shape) and \(scores.shape)")
         }
         let a = node.attributes

@@ -78,4 +78,27 @@ final class LayoutGraphTests: XCTestCase {
             XCTAssertEqual(a.score, b.score, accuracy: 1e-4)
         }
     }
+
+    /// Class names that cannot be right fail at compile time, at the YAML line that names them.
+    func testLabelsFromANonModelNodeOrOfTheWrongCountAreRefused() throws {
+        _ = try reference()
+        let yaml = try String(contentsOfFile: Self.root + "/Graphs/detect-layout.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "../assets/", with: Self.root + "/assets/")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layout-labels-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "text\ntitle\nfigure\n".write(to: directory.appendingPathComponent("three.txt"), atomically: true, encoding: .utf8)
+        for (replacement, message) in [
+            ("{labels: model, model: stretched}", "'stretched' is not a model node before this one"),
+            ("{labels: model, model: detector, metadata_key: names}", "the model of node 'detector' has no metadata entry 'names'"),
+            ("{labels: three.txt}", "the scores have 10 classes, but there are 3 labels"),
+        ] {
+            let graph = directory.appendingPathComponent("layout.yaml")
+            try yaml.replacingOccurrences(of: "{labels: model, model: detector}", with: replacement).write(to: graph, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try Compiler.compile(path: graph.path, options: CompileOptions())) { error in
+                XCTAssertTrue("\(error)".contains(message), "\(error)")
+                XCTAssertTrue("\(error)".contains("layout.yaml:"), "\(error)")
+            }
+        }
+    }
 }

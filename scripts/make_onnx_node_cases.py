@@ -50,6 +50,7 @@ CONSTANT_OPERANDS = {
     "Reshape": [1],
     "Resize": [1, 2, 3],
     "Slice": [1, 2, 3, 4],
+    "Split": [1],
     "Squeeze": [1],
     "Unsqueeze": [1],
 }

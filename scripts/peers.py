@@ -1,6 +1,5 @@
-"""Shared by scripts/compare and scripts/bench-models: the peer runtimes' venv and visionc;
-and by the agreement scripts (compare_faces.py, compare_ocr.py, compare_segment.py): running
-under a peer package's own venv.
+"""Shared by scripts/compare and scripts/bench-models: the peer runtimes' venv and visionc
+(the agreement scripts' own peer venvs are scripts/peer_venv.py's).
 
 The peers (ONNX Runtime, OpenVINO, Pillow) live in their own venv, .venv-peers, made from
 requirements-peers.txt on first use, so the test set-up (.venv) stays light.
@@ -36,31 +35,6 @@ def ensure_peers_venv() -> None:
         stamp.write_text(wanted + "\n")
     if Path(sys.prefix).resolve() != PEERS_VENV.resolve():
         os.execv(str(python), [str(python), *sys.argv])
-
-
-def run_in_venv(directory: Path, requirements: Path, no_deps: tuple[str, ...] = ()) -> None:
-    """Re-runs the calling script with `directory`'s python, creating the venv or installing the
-    pins of `requirements` it lacks first. Pins starting with a `no_deps` prefix are installed
-    without their dependencies (a peer package whose own pins would pull a second stack)."""
-    python = directory / "bin" / "python"
-    if Path(sys.prefix).resolve() == directory.resolve():
-        return
-    pins = [line.split("#")[0].strip() for line in requirements.read_text().splitlines()]
-    pins = [pin for pin in pins if pin]
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(directory)], check=True)
-    installed = subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True, check=True).stdout
-    have = {line.strip().lower().replace("_", "-") for line in installed.splitlines()}
-    missing = [pin for pin in pins if pin.lower().replace("_", "-") not in have]
-    if missing:
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        others = [pin for pin in missing if not pin.startswith(no_deps)]
-        bare = [pin for pin in missing if pin.startswith(no_deps)]
-        if others:
-            subprocess.run(pip + others, check=True)
-        if bare:
-            subprocess.run(pip + ["--no-deps"] + bare, check=True)
-    os.execv(str(python), [str(python), *sys.argv])
 
 
 def visionc_binary() -> Path:

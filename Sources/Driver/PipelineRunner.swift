@@ -27,11 +27,13 @@ public struct TextLine: Sendable, Hashable, Codable {
 }
 
 /// One detected object: its box (x1, y1, x2, y2 in input pixels), score and, for a face, its
-/// landmarks (x, y of the eyes, nose and mouth corners).
+/// landmarks (x, y of the eyes, nose and mouth corners); for an object of a class, the class's
+/// name (its index when the graph names none).
 public struct Detection: Sendable, Hashable, Codable {
     public var box: [Double]
     public var score: Double
     public var landmarks: [[Double]]?
+    public var label: String?
 }
 
 /// Where a graph's broker edges (queues with `broker: redis://…`) run.
@@ -182,10 +184,15 @@ public final class PipelineRunner: @unchecked Sendable {
         let boxes = outputs[reading.boxesOutput].floats.map(Double.init), scores = outputs[reading.scoresOutput].floats
         let landmarks = reading.landmarksOutput.map { outputs[$0] }
         let points = landmarks?.floats.map(Double.init) ?? [], perRow = landmarks?.shape.last ?? 0
+        let classes = reading.classesOutput.map { outputs[$0].integers }
         return scores.indices.map { row in
             Detection(
                 box: Array(boxes[(row * 4)..<(row * 4 + 4)]), score: Double(scores[row]),
-                landmarks: landmarks == nil ? nil : stride(from: 0, to: perRow - 1, by: 2).map { [points[row * perRow + $0], points[row * perRow + $0 + 1]] })
+                landmarks: landmarks == nil ? nil : stride(from: 0, to: perRow - 1, by: 2).map { [points[row * perRow + $0], points[row * perRow + $0 + 1]] },
+                label: classes.map { classes in
+                    let c = classes[row]
+                    return reading.labels.flatMap { $0.indices.contains(c) ? $0[c] : nil } ?? String(c)
+                })
         }
     }
 

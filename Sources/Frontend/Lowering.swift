@@ -34,13 +34,17 @@ public struct TextReading: Sendable, Hashable {
 }
 
 /// Detected objects among the pipeline outputs (an `mtcnn_faces`'s boxes, scores and
-/// landmarks): one detection per row.
+/// landmarks, or a `detections`' boxes, scores and classes): one detection per row.
 public struct DetectionReading: Sendable, Hashable {
     /// Positions in the graph outputs.
     public var boxesOutput: Int
     public var scoresOutput: Int
     /// x, y pairs per detection (a face's landmarks), when the op gives them.
     public var landmarksOutput: Int?
+    /// Each detection's class index, when the op gives them.
+    public var classesOutput: Int?
+    /// Class names by index, when the op names them.
+    public var labels: [String]?
 }
 
 /// A `topk` whose scores and indices are both pipeline outputs.
@@ -76,8 +80,8 @@ public struct Lowering {
     private var tokenLabels: [ValueID: [String]] = [:]
     /// Every lowered `text_lines`: its three results and the labels of its tokens.
     private var textLines: [(boxes: ValueID, tokens: ValueID, scores: ValueID, labels: [String])] = []
-    /// Every lowered detection op: its boxes, scores and landmarks.
-    private var detections: [(boxes: ValueID, scores: ValueID, landmarks: ValueID?)] = []
+    /// Every lowered detection op: its boxes, scores, landmarks or classes, and class names.
+    private var detections: [(boxes: ValueID, scores: ValueID, landmarks: ValueID?, classes: ValueID?, labels: [String]?)] = []
 
     public static func lower(_ spec: PipelineSpec) throws -> LoweredPipeline {
         var lowering = Lowering(spec: spec)
@@ -126,7 +130,9 @@ public struct Lowering {
         }
         let detectionReadings = detections.compactMap { found -> DetectionReading? in
             guard let b = graph.outputs.firstIndex(of: found.boxes), let s = graph.outputs.firstIndex(of: found.scores) else { return nil }
-            return DetectionReading(boxesOutput: b, scoresOutput: s, landmarksOutput: found.landmarks.flatMap { graph.outputs.firstIndex(of: $0) })
+            return DetectionReading(
+                boxesOutput: b, scoresOutput: s, landmarksOutput: found.landmarks.flatMap { graph.outputs.firstIndex(of: $0) },
+                classesOutput: found.classes.flatMap { graph.outputs.firstIndex(of: $0) }, labels: found.labels)
         }
         try Verifier.verify(graph)
         return LoweredPipeline(graph: graph, outputs: outputs, rankings: rankings, textReadings: textReadings, detectionReadings: detectionReadings)
@@ -136,8 +142,9 @@ public struct Lowering {
 
     private mutating func lowerOps(_ ops: [OpSpec], of node: NodeSpec) throws {
         let operandCount = ops.first?.operation.operandCount ?? 1
-        // A collect gathers any number of values from the same children.
-        let variadic = ops.first?.operation == .collect && !node.inputs.isEmpty
+        // A collect gathers any number of values from the same children; a detector-head op
+        // reads any number of levels.
+        let variadic = (ops.first?.operation == .collect || ops.first?.operation.readsLevels == true) && !node.inputs.isEmpty
         guard variadic || node.inputs.count == operandCount else {
             let what = operandCount == 1 ? "exactly one value" : "\(operandCount) values (its first op, \(ops[0].operation.name), takes \(operandCount))"
             throw LoweringError(at: node.location, "an ops node reads \(what), found \(node.inputs.count)")
@@ -282,6 +289,8 @@ public struct Lowering {
             ]
             if let threshold = n.scoreThreshold { attributes["score_threshold"] = .float(Float(threshold)) }
             if let limit = n.maxOutput { attributes["max_output"] = .int(limit) }
+            if let limit = n.candidates { attributes["candidates"] = .int(limit) }
+            if graph.type(of: extra.first ?? input).rank == 2 { attributes["classes"] = .string(n.classes.rawValue) }
             return try single(.nms, input, attributes)
         case .tileBoxes(let t):
             return try single(.tileBoxes, input, ["size": .ints([t.height, t.width]), "rows": .int(t.rows), "cols": .int(t.cols)])
@@ -340,7 +349,23 @@ public struct Lowering {
             let results = try several(
                 .mtcnnFaces, [input] + extra, ["threshold": .float(Float(threshold)), "iou_threshold": .float(Float(iou))],
                 ["boxes", "scores", "landmarks"].map { ($0, "\(name).\($0)") })
-            detections.append((results[0].value, results[1].value, results[2].value))
+            detections.append((results[0].value, results[1].value, results[2].value, nil, nil))
+            return results
+        case .dflBoxes(let grid):
+            return try single(.dflBoxes, input, gridAttributes(grid))
+        case .gridDecode(let grid, let objectness):
+            var attributes = gridAttributes(grid)
+            attributes["objectness"] = .int(objectness ? 1 : 0)
+            return try several(.gridDecode, [input] + extra, attributes, [("boxes", name), ("scores", "\(node).scores")])
+        case .topCells(let k):
+            return try single(.topCells, input, ["k": .int(k)])
+        case .detections(let d):
+            let labels = try detectionLabels(d.labels)
+            let results = try several(.detections, [input] + extra, [:], ["boxes", "scores", "classes"].map { ($0, "\(name).\($0)") })
+            if let labels, let kept = extra.last, graph.type(of: kept).rank == 2, let classes = graph.type(of: extra[0]).shape.last?.value, classes != labels.count {
+                throw LoweringError(at: op.location, "detections: the scores have \(classes) classes, but there are \(labels.count) labels")
+            }
+            detections.append((results[0].value, results[1].value, nil, results[2].value, labels))
             return results
         case .textLines(let minScore):
             let operands = [input] + extra
@@ -380,6 +405,39 @@ public struct Lowering {
         return value
     }
 
+    /// The grid attributes of `dfl_boxes` and `grid_decode`.
+    private func gridAttributes(_ grid: DetectionGridSpec) -> Attributes {
+        [
+            "strides": .ints(grid.strides), "input_size": .ints([grid.inputHeight, grid.inputWidth]),
+            "cell_offset": .float(Float(grid.cellOffset)),
+        ]
+    }
+
+    /// The class names of a `detections`: a model node's metadata entry (one name per line) or a file.
+    private func detectionLabels(_ labels: DetectionsSpec.Labels) throws -> [String]? {
+        switch labels {
+        case .none:
+            return nil
+        case .file(let path):
+            return try readLabels(path)
+        case .modelMetadata(let node, let key):
+            guard let metadata = modelMetadata[node.value] else {
+                throw LoweringError(at: node.location, "'\(node.value)' is not a model node before this one")
+            }
+            guard let text = metadata[key] else {
+                throw LoweringError(at: node.location, "the model of node '\(node.value)' has no metadata entry '\(key)' (its entries: \(metadata.keys.sorted().joined(separator: ", ")))")
+            }
+            return metadataLines(text)
+        }
+    }
+
+    /// A metadata entry's lines (CR LF or LF; a final empty line dropped).
+    private func metadataLines(_ text: String) -> [String] {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+        if lines.last == "" { lines.removeLast() }
+        return lines
+    }
+
     /// The labels a `ctc_decode` names: its model's metadata entry (one label per line, and a
     /// space after them, as PaddleOCR's `CTCLabelDecode` appends one), or a labels file.
     private func ctcLabels(_ spec: CTCDecodeSpec, of node: NodeSpec, at location: SourceLocation) throws -> [String] {
@@ -394,9 +452,7 @@ public struct Lowering {
             guard let text = metadata[key] else {
                 throw LoweringError(at: location, "the model of node '\(producer)' has no metadata entry '\(key)' (its entries: \(metadata.keys.sorted().joined(separator: ", ")))")
             }
-            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
-            if lines.last == "" { lines.removeLast() }
-            return lines + [" "]
+            return metadataLines(text) + [" "]
         }
     }
 

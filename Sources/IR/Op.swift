@@ -122,6 +122,25 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// the indices `i64[?kept]` of the kept boxes, best first. Its result size depends on
     /// the data, so the runtime runs it between plans.
     case nms
+    /// Distribution-focal box decode (GFL, PicoDet, YOLOv8 heads) over the grids of one or more
+    /// levels: reads box-distribution maps `f32[1,N,4·B]` (operands concatenated on the cell
+    /// axis, levels in `strides` order, cells row-major); per cell the four distances to its
+    /// sides are the expectation of a softmax over `B` bins, times the level's stride, from
+    /// the cell centre `(col + cell_offset, row + cell_offset)·stride`: `f32[N,4]` x1, y1, x2, y2
+    /// in the network input's pixels (`input_size` [h, w]).
+    case dflBoxes = "dfl_boxes"
+    /// Anchor-free grid decode (YOLOX, YOLOv5-style heads without anchors): rows
+    /// `f32[1,N,4+1+C]` (x, y, w, h, objectness, classes; or without the objectness column)
+    /// over the levels' grids: centre `(p + cell + cell_offset)·stride`, size `exp(p)·stride` →
+    /// boxes `f32[N,4]` x1, y1, x2, y2 and scores `f32[N,C]` (objectness × class).
+    case gridDecode = "grid_decode"
+    /// Per operand (one level's scores `f32[1,N,C]`), only the `k` cells with the best class
+    /// score keep their scores, the rest become 0; operands concatenated: `f32[ΣN,C]`.
+    case topCells = "top_cells"
+    /// The rows an `nms` kept: reads boxes `f32[n,4]`, scores `f32[n,C]` (or `[n]`) and the
+    /// kept `i64[k,2]` (box, class) or `i64[k]` → boxes `f32[k,4]`, scores `f32[k]`, classes
+    /// `i64[k]`. Data-dependent.
+    case detections
 
     // MARK: Text
     /// DB text-detector postprocess (PaddleOCR / RapidOCR): a probability map `f32[1,1,H,W]`
@@ -185,6 +204,7 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         case .topk: .selection
         case .queue, .forEach, .collect: .scheduling
         case .nms, .dbBoxes, .ctcDecode, .mapBoxes, .textLines: .selection
+        case .dflBoxes, .gridDecode, .topCells, .detections: .selection
         case .perspectiveCrop, .rotate180If, .resizeByScale, .mtcnnCrop: .image
         case .pyramidScales, .mtcnnPNetBoxes, .mtcnnMerge, .mtcnnRefine, .mtcnnFaces: .selection
         }
@@ -206,7 +226,10 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// Whether the op's result shape depends on its operands' values, not only their shapes:
     /// a plan cannot size it, so the runtime runs it between plans.
     public var hasDataDependentShape: Bool {
-        [.nms, .dbBoxes, .perspectiveCrop, .textLines, .resizeByScale, .mtcnnPNetBoxes, .mtcnnMerge, .mtcnnRefine, .mtcnnFaces].contains(self)
+        [
+            .nms, .dbBoxes, .perspectiveCrop, .textLines, .resizeByScale, .mtcnnPNetBoxes, .mtcnnMerge, .mtcnnRefine, .mtcnnFaces,
+            .detections,
+        ].contains(self)
     }
 
     /// Whether this op can carry a fused activation in its epilogue (`activation` attribute).

@@ -58,7 +58,10 @@ extension ShapeInference {
             guard boxes.dtype == .f32, boxes.rank == 2, boxes.shape[1].value.map({ $0 > 0 && $0 % 2 == 0 }) ?? false else {
                 throw IRError.typeMismatch(op: op.rawValue, "expected boxes f32[n,2k] of x, y pairs, found \(boxes)")
             }
-            try image(inputs[1], op, "the image the boxes are in as an HWC image")
+            // From a stretched image (its size), or through a letterbox (its scale and offset).
+            if inputs[1].dtype != .f32 || inputs[1].shape != [.known(4)] {
+                try image(inputs[1], op, "the image the boxes are in as an HWC image, or a letterbox's f32[4] scale and offset")
+            }
             try image(inputs[2], op, "the image to map them to as an HWC image")
             return [boxes]
         default:  // textLines

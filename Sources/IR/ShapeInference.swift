@@ -419,23 +419,8 @@ public enum ShapeInference {
             }
             return [x.with(shape: [.known(size[0]), .known(size[1]), x.shape[2]])]
 
-        case .nms:
-            try arity(2...2)
-            let (boxes, scores) = (inputs[0], inputs[1])
-            guard boxes.dtype == .f32, boxes.rank == 2, boxes.shape[1] == .known(4), scores.dtype == .f32, scores.rank == 1 else {
-                throw IRError.typeMismatch(op: op.rawValue, "expected boxes f32[n,4] and scores f32[n], found \(boxes) and \(scores)")
-            }
-            if let n = boxes.shape[0].value, let m = scores.shape[0].value, n != m {
-                throw IRError.typeMismatch(op: op.rawValue, "\(n) boxes but \(m) scores")
-            }
-            let threshold = a.float("iou_threshold", default: 0.5)
-            guard threshold >= 0, threshold <= 1, ["union", "minimum"].contains(a.string("mode") ?? "union"), a.int("max_output", default: 0) >= 0,
-                  [0, 1].contains(a.int("pixel_inclusive", default: 0)) else {
-                throw IRError.invalidAttribute(
-                    op: op.rawValue, name: "iou_threshold",
-                    "expected iou_threshold in 0…1, mode union or minimum, max_output ≥ 0 (0: no limit), pixel_inclusive 0 or 1")
-            }
-            return [TensorType(.i64, [.symbol("kept")])]
+        case .nms, .dflBoxes, .gridDecode, .topCells, .detections:
+            return try detectionResultTypes(op: op, inputs: inputs, attributes: a)
 
         case .dbBoxes, .perspectiveCrop, .rotate180If, .ctcDecode, .mapBoxes, .textLines:
             return try textResultTypes(op: op, inputs: inputs, attributes: a)

@@ -94,3 +94,41 @@ extension OpConverters {
         return [try importer.emit(.slice, [dims], attributes, name: node.resultName)]
     }
 }
+
+extension OpConverters {
+    /// Split into one `slice` per output along `axis`: by the `split` sizes (an attribute
+    /// before opset 13, a constant operand since), else into equal parts (`num_outputs` since
+    /// opset 18, the last part smaller when the extent does not divide).
+    static func split(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
+        try node.expectInputs(1...2)
+        let x = try importer.input(node, 0)
+        let type = importer.graph.type(of: x)
+        let rawAxis = try node.int("axis", default: 0)
+        guard (-type.rank..<type.rank).contains(rawAxis) else {
+            throw ONNXImportError(.unsupportedAttribute(name: "axis", "\(rawAxis) is outside the rank \(type.rank) of \(type)"))
+        }
+        let axis = rawAxis < 0 ? rawAxis + type.rank : rawAxis
+        guard let extent = type.shape[axis].value else {
+            throw ONNXImportError(.unsupportedInput(index: 0, "the split axis \(axis) of \(type) must have a known extent"))
+        }
+        let outputs = node.proto.output.count
+        let sizes: [Int]
+        if let given = try node.ints("split") ?? importer.constantInput(node, 1, role: "split")?.integers {
+            sizes = given
+        } else {
+            let parts = try node.int("num_outputs") ?? outputs
+            guard parts > 0 else { throw ONNXImportError(.unsupportedAttribute(name: "num_outputs", "must be at least 1")) }
+            let size = (extent + parts - 1) / parts
+            sizes = (0..<parts).map { min(size, max(0, extent - $0 * size)) }
+        }
+        guard sizes.count == outputs, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == extent else {
+            throw ONNXImportError(.invalidNode("split sizes \(sizes) must be \(outputs) sizes ≥ 0 adding up to the axis extent \(extent)"))
+        }
+        var start = 0
+        return try zip(sizes, node.proto.output).map { size, output in
+            defer { start += size }
+            let attributes: Attributes = ["starts": .ints([start]), "ends": .ints([start + size]), "axes": .ints([axis])]
+            return try importer.emit(.slice, [x], attributes, name: output.isEmpty ? "\(node.resultName).\(start)" : output)
+        }
+    }
+}

@@ -42,6 +42,7 @@ enum OpConverters {
         "Sigmoid": direct(.sigmoid, inputs: 1),
         "Slice": slice,
         "Softmax": softmax,
+        "Split": split,
         "Sqrt": direct(.sqrt, inputs: 1),
         "Squeeze": squeeze,
         "Sub": binary(.sub),

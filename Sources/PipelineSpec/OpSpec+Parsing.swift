@@ -138,6 +138,17 @@ extension OpSpec {
             let fields = try arguments.fields(["threshold", "iou_threshold"])
             return .mtcnnFaces(threshold: try fields.probability("threshold", default: 0.7), iouThreshold: try fields.probability("iou_threshold", default: 0.7))
         }),
+        ("dfl_boxes", { arguments throws(SpecError) in
+            .dflBoxes(try DetectionGridSpec(try arguments.fields(["strides", "input_size", "cell_offset"]), cellOffset: 0.5))
+        }),
+        ("grid_decode", { arguments throws(SpecError) in
+            let fields = try arguments.fields(["strides", "input_size", "cell_offset", "objectness"])
+            return .gridDecode(try DetectionGridSpec(fields, cellOffset: 0), objectness: try fields.bool("objectness", default: true))
+        }),
+        ("top_cells", { arguments throws(SpecError) in
+            .topCells(k: try arguments.fields(["k"]).int("k", expected: "an integer in 1…1000000") { (1...1_000_000).contains($0) })
+        }),
+        ("detections", { arguments throws(SpecError) in .detections(try DetectionsSpec(arguments)) }),
         ("text_lines", { arguments throws(SpecError) in
             let fields = try arguments.fields(["min_score"])
             return .textLines(minScore: try fields.double("min_score", default: 0.5, expected: "a number in 0…1") { (0...1).contains($0) })
@@ -500,16 +511,18 @@ extension TopKSpec {
 
 extension NMSSpec {
     init(_ arguments: OpArguments) throws(SpecError) {
-        let fields = try arguments.fields(["iou_threshold", "mode", "score_threshold", "max_output", "pixel_inclusive"])
+        let fields = try arguments.fields(["iou_threshold", "mode", "score_threshold", "max_output", "pixel_inclusive", "classes", "candidates"])
         var scoreThreshold: Double?
         if fields["score_threshold"] != nil { scoreThreshold = try fields.double("score_threshold", default: 0, expected: "a number") }
         var maxOutput: Int?
         if fields["max_output"] != nil { maxOutput = try fields.int("max_output", expected: "an integer > 0") { $0 > 0 } }
+        var candidates: Int?
+        if fields["candidates"] != nil { candidates = try fields.int("candidates", expected: "an integer > 0") { $0 > 0 } }
         let pixelInclusive = try fields.bool("pixel_inclusive", default: false)
         self.init(
             iouThreshold: try fields.double("iou_threshold", default: 0.5, expected: "a number in 0…1") { (0...1).contains($0) },
             overlap: try fields.choice("mode", default: .union), scoreThreshold: scoreThreshold, maxOutput: maxOutput,
-            pixelInclusive: pixelInclusive)
+            pixelInclusive: pixelInclusive, classes: try fields.choice("classes", default: .separate), candidates: candidates)
     }
 }
 
@@ -540,5 +553,45 @@ extension CTCDecodeSpec {
             labels = .file(try arguments.parser.path(node, label: fields.label("labels")))
         }
         self.init(labels: labels, maxLength: try fields.int("max_length", default: 256, expected: "an integer in 1…4096") { (1...4096).contains($0) })
+    }
+}
+
+extension DetectionGridSpec {
+    /// `strides` (a list, one per level) and `input_size` (N or [h, w]) required; `cell_offset`
+    /// in 0…1, `defaultOffset` when absent.
+    init(_ fields: Fields, cellOffset defaultOffset: Double) throws(SpecError) {
+        let expected = "a list of strides, one per level, each an integer from 1 to 4096"
+        var strides: [Int] = []
+        for (index, item) in try fields.reader.list(try fields.required("strides", expected: expected), fields.label("strides"), expected: expected).enumerated() {
+            strides.append(try fields.reader.int(item, "item \(index + 1) of \(fields.label("strides"))", expected: "an integer from 1 to 4096") { (1...4096).contains($0) })
+        }
+        let size = try fields.imageSize("input_size")
+        self.init(
+            strides: strides, inputHeight: size.height, inputWidth: size.width,
+            cellOffset: try fields.double("cell_offset", default: defaultOffset, expected: "a number in 0…1") { (0...1).contains($0) })
+    }
+}
+
+extension DetectionsSpec {
+    init(_ arguments: OpArguments) throws(SpecError) {
+        let fields = try arguments.fields(["labels", "model", "metadata_key"])
+        let expected = "'model' (the metadata entry 'metadata_key', by default 'character', of the model node named by 'model') or a labels file"
+        guard let node = fields["labels"] else {
+            if let key = fields.keyNode("model") ?? fields.keyNode("metadata_key") {
+                throw fields.reader.error(at: key, found: "detections has '\(fields.keyNode("model") != nil ? "model" : "metadata_key")' without 'labels'", expected: "labels: model with it")
+            }
+            self.init()
+            return
+        }
+        guard try fields.reader.string(node, fields.label("labels"), expected: expected) == "model" else {
+            if let key = fields.keyNode("model") ?? fields.keyNode("metadata_key") {
+                throw fields.reader.error(at: key, found: "detections has a labels file and '\(fields.keyNode("model") != nil ? "model" : "metadata_key")'", expected: "'model' and 'metadata_key' only with labels: model")
+            }
+            self.init(labels: .file(try arguments.parser.path(node, label: fields.label("labels"))))
+            return
+        }
+        let modelNode = try fields.required("model", expected: "the name of the model node whose metadata names the classes")
+        let model = Located(try fields.reader.string(modelNode, fields.label("model")), at: fields.reader.location(of: modelNode))
+        self.init(labels: .modelMetadata(node: model, key: try fields.string("metadata_key", default: "character")))
     }
 }

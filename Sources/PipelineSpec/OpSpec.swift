@@ -75,6 +75,15 @@ public struct OpSpec: Hashable, Sendable {
         case mtcnnRefine(threshold: Double, iouThreshold: Double)
         /// MTCNN: the faces after O-Net (reads boxes, regression, landmarks, probability).
         case mtcnnFaces(threshold: Double, iouThreshold: Double)
+        /// Boxes from a detector head's box-distribution maps (reads one map per level, or one
+        /// for all levels).
+        case dflBoxes(DetectionGridSpec)
+        /// Boxes and scores from a YOLOX-style head's rows (reads one map per level, or one for all).
+        case gridDecode(DetectionGridSpec, objectness: Bool)
+        /// Per level, only the `k` best cells keep their scores (reads one score map per level).
+        case topCells(k: Int)
+        /// The boxes, scores and classes an `nms` kept (reads boxes, scores, kept).
+        case detections(DetectionsSpec)
 
         /// The op's name as written in YAML.
         public var name: String {
@@ -116,6 +125,10 @@ public struct OpSpec: Hashable, Sendable {
             case .mtcnnCrop: "mtcnn_crop"
             case .mtcnnRefine: "mtcnn_refine"
             case .mtcnnFaces: "mtcnn_faces"
+            case .dflBoxes: "dfl_boxes"
+            case .gridDecode: "grid_decode"
+            case .topCells: "top_cells"
+            case .detections: "detections"
             }
         }
 
@@ -124,9 +137,18 @@ public struct OpSpec: Hashable, Sendable {
         public var operandCount: Int {
             switch self {
             case .nms, .cropBox, .dbBoxes, .perspectiveCrop, .rotate180If, .resizeByScale, .mtcnnCrop, .cropResize, .resizeLike, .cutout: 2
-            case .mapBoxes, .textLines, .mtcnnPNetBoxes, .mtcnnRefine: 3
+            case .mapBoxes, .textLines, .mtcnnPNetBoxes, .mtcnnRefine, .detections: 3
             case .mtcnnFaces: 4
             default: 1
+            }
+        }
+
+        /// Whether the op, first in its node, reads any number (≥ 1) of values: the levels of a
+        /// detector head, concatenated in the order `inputs:` lists them.
+        public var readsLevels: Bool {
+            switch self {
+            case .dflBoxes, .gridDecode, .topCells: true
+            default: false
             }
         }
     }
@@ -385,13 +407,26 @@ public struct NMSSpec: Hashable, Sendable {
     public let maxOutput: Int?
     /// Boxes cover pixels x1…x2 inclusive (width x2 − x1 + 1), as MTCNN counts.
     public let pixelInclusive: Bool
+    /// With scores `[n, classes]`: each class suppressed on its own, or all together.
+    public let classes: Classes
+    /// Only this many of the best boxes (per class when separate) take part (nil: all).
+    public let candidates: Int?
 
-    public init(iouThreshold: Double = 0.5, overlap: Overlap = .union, scoreThreshold: Double? = nil, maxOutput: Int? = nil, pixelInclusive: Bool = false) {
+    public enum Classes: String, Hashable, Sendable, CaseIterable {
+        case separate, agnostic
+    }
+
+    public init(
+        iouThreshold: Double = 0.5, overlap: Overlap = .union, scoreThreshold: Double? = nil, maxOutput: Int? = nil, pixelInclusive: Bool = false,
+        classes: Classes = .separate, candidates: Int? = nil
+    ) {
         self.iouThreshold = iouThreshold
         self.overlap = overlap
         self.scoreThreshold = scoreThreshold
         self.maxOutput = maxOutput
         self.pixelInclusive = pixelInclusive
+        self.classes = classes
+        self.candidates = candidates
     }
 }
 
@@ -459,5 +494,39 @@ public struct CTCDecodeSpec: Hashable, Sendable {
     public init(labels: Labels, maxLength: Int = 256) {
         self.labels = labels
         self.maxLength = maxLength
+    }
+}
+
+/// The grids of a detector head's levels: one stride per level over a network input of
+/// `inputHeight × inputWidth`, each cell's centre at (col, row) + `cellOffset` cells.
+public struct DetectionGridSpec: Hashable, Sendable {
+    public let strides: [Int]
+    public let inputHeight: Int
+    public let inputWidth: Int
+    public let cellOffset: Double
+
+    public init(strides: [Int], inputHeight: Int, inputWidth: Int, cellOffset: Double) {
+        self.strides = strides
+        self.inputHeight = inputHeight
+        self.inputWidth = inputWidth
+        self.cellOffset = cellOffset
+    }
+}
+
+/// `detections`: the kept boxes with their scores and classes, the classes named by `labels`.
+public struct DetectionsSpec: Hashable, Sendable {
+    public enum Labels: Hashable, Sendable {
+        /// Class indices only.
+        case none
+        /// A metadata entry (one name per line) of the model of node `node`.
+        case modelMetadata(node: Located<String>, key: String)
+        /// One name per line of a file.
+        case file(Located<String>)
+    }
+
+    public let labels: Labels
+
+    public init(labels: Labels = .none) {
+        self.labels = labels
     }
 }

@@ -25,7 +25,7 @@ enum OpSupport {
         switch node.op {
         case .queue, .forEach, .collect:
             return "a stage boundary (batching queue, fan-out or fan-in): StagedExecutable runs such graphs, one plan per stage"
-        case .nms, .dbBoxes, .perspectiveCrop, .textLines, .resizeByScale, .mtcnnPNetBoxes, .mtcnnMerge, .mtcnnRefine, .mtcnnFaces:
+        case .nms, .dbBoxes, .perspectiveCrop, .textLines, .resizeByScale, .mtcnnPNetBoxes, .mtcnnMerge, .mtcnnRefine, .mtcnnFaces, .detections:
             return "its result size depends on the data, so no plan can size it: StagedExecutable runs it between plans"
         case .const, .decodeJPEG, .cast, .shape, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .transpose:
             return nil
@@ -64,6 +64,8 @@ enum OpSupport {
             return [.i32, .i64].contains(dtypes[1]) ? nil : "indices are \(dtypes[1].rawValue); expected i32 or i64"
         case .pow:
             return [.f32, .i32, .i64].contains(dtypes[0]) ? nil : "base is \(dtypes[0].rawValue); expected f32, i32 or i64 (the exponent may be f32, i32, i64 or u8)"
+        case .dflBoxes, .gridDecode, .topCells:
+            return all([.f32], "f32 per-cell maps")
         case .convTranspose, .prelu, .hardSigmoid, .hardSwish, .sqrt, .reduceMean, .interpolate, .lrn, .minMaxNormalize:
             return all([.f32], "f32")
         case .normalize, .conv, .gemm, .matmul, .batchNorm, .relu, .clip, .sigmoid,

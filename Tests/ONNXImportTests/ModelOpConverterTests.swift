@@ -29,9 +29,12 @@ final class ModelOpConverterTests: XCTestCase {
             "%y : f32[1,2,6,8] = interpolate(%x) {coordinate_transformation_mode=\"asymmetric\", mode=\"nearest\", nearest_mode=\"floor\", scales=[1.0,1.0,2.0,2.0]}\n"), text)
 
         m.nodes[0].attribute[0] = attr("mode", string: "cubic")
-        let cubic = try XCTUnwrap(importError { _ = try m.load().standaloneGraph() })
-        XCTAssertEqual(cubic.node, "node 'up' (#0, Resize)")
-        guard case .unsupportedAttribute(name: "mode", _) = cubic.kind else { return XCTFail("\(cubic)") }
+        let cubic = try importText(m)
+        XCTAssertTrue(cubic.contains("cubic_coeff_a=-0.75, exclude_outside=0, mode=\"cubic\""), cubic)
+        m.nodes[0].attribute[0] = attr("mode", string: "lanczos")
+        let unknown = try XCTUnwrap(importError { _ = try m.load().standaloneGraph() })
+        XCTAssertEqual(unknown.node, "node 'up' (#0, Resize)")
+        guard case .unsupportedAttribute(name: "mode", _) = unknown.kind else { return XCTFail("\(unknown)") }
 
         m.nodes[0].attribute[0] = attr("mode", string: "linear")
         m.nodes[0].attribute[1] = attr("coordinate_transformation_mode", string: "tf_crop_and_resize")
@@ -68,6 +71,22 @@ final class ModelOpConverterTests: XCTestCase {
         XCTAssertEqual(error.node, "node 'up' (#5, Resize)")
         guard case .unsupportedInput(index: 3, let message) = error.kind else { return XCTFail("\(error)") }
         XCTAssertTrue(message.contains("computed from known shapes"), message)
+    }
+
+    func testSplitBecomesOneSlicePerOutputAndChecksItsSizes() throws {
+        var m = ONNXModelBuilder(opset: 13)
+        m.input("x", .float, [1, 10, 4])
+        m.initializer(int64Tensor("sizes", [2], [6, 4]))
+        m.node("Split", ["x", "sizes"], ["scores", "boxes"], name: "head", [attr("axis", int: 1)])
+        m.outputs = ["scores", "boxes"]
+        let text = try importText(m)
+        XCTAssertTrue(text.contains("%scores : f32[1,6,4] = slice(%x) {axes=[1], ends=[6], starts=[0]}\n"), text)
+        XCTAssertTrue(text.contains("%boxes : f32[1,4,4] = slice(%x) {axes=[1], ends=[10], starts=[6]}\n"), text)
+
+        m.initializers[0] = int64Tensor("sizes", [2], [6, 5])
+        let wrong = try XCTUnwrap(importError { _ = try m.load().standaloneGraph() })
+        XCTAssertEqual(wrong.node, "node 'head' (#0, Split)")
+        XCTAssertTrue("\(wrong)".contains("split sizes [6, 5] must be 2 sizes ≥ 0 adding up to the axis extent 10"), "\(wrong)")
     }
 
     func testSliceNeedsConstantBoundsAndShapeStartEndBecomesASlice() throws {

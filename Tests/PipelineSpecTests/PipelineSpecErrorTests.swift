@@ -255,6 +255,21 @@ final class PipelineSpecErrorTests: XCTestCase {
             "pad has both 'pads' and 'min_width'", "expected exactly one of multiple_of, pads, min_height/min_width")
     }
 
+    func testDetectionOpArguments() {
+        assertError(
+            header + "  - name: a\n    ops: [dfl_boxes: {input_size: 8}]\n", at: 5, 11,
+            "dfl_boxes has no 'strides'", "a list of strides, one per level")
+        assertError(
+            header + "  - name: a\n    ops: [dfl_boxes: {strides: [8, 0], input_size: 8}]\n", at: 5, 36,
+            "item 2 of 'strides' of dfl_boxes is '0'", "expected an integer from 1 to 4096")
+        assertError(
+            header + "  - name: a\n    ops: [detections: {model: det}]\n", at: 5, 24,
+            "detections has 'model' without 'labels'", "expected labels: model with it")
+        assertError(
+            header + "  - name: a\n    ops: [nms: {classes: each}]\n", at: 5, 26,
+            "'classes' of nms is 'each'", "one of separate, agnostic")
+    }
+
     // MARK: - Nodes
 
     func testDuplicateNodeNames() {

@@ -42,13 +42,16 @@ enum OpKernels {
         case .rotate180If: try Rotate180IfKernel.make(n)
         case .ctcDecode: try CTCDecodeKernel.make(n)
         case .mapBoxes: try MapBoxesKernel.make(n)
+        case .dflBoxes: try DFLBoxesKernel.make(n)
+        case .gridDecode: try GridDecodeKernel.make(n)
+        case .topCells: try TopCellsKernel.make(n)
         case .pyramidScales: try PyramidScalesKernel.make(n)
         case .mtcnnCrop: try MTCNNCropKernel.make(n)
         case .const, .decodeJPEG, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .shape, .constantOfShape:
             // The planner handles these itself (constants, decoding, views, plan-time folding).
             throw n.unsupported("has no run-time step (its operands must be known when the plan is built)")
         case .queue, .forEach, .collect, .nms, .dbBoxes, .perspectiveCrop, .textLines, .resizeByScale, .mtcnnPNetBoxes, .mtcnnMerge,
-             .mtcnnRefine, .mtcnnFaces:
+             .mtcnnRefine, .mtcnnFaces, .detections:
             throw n.unsupported("a stage boundary or a data-dependent op: StagedExecutable runs it between plans")
         }
     }

@@ -361,6 +361,7 @@ enum DataDependentOps {
         case .mtcnnMerge: return try MTCNNOps.merge(node, operands, name: name)
         case .mtcnnRefine: return try MTCNNOps.refine(node, operands, name: name)
         case .mtcnnFaces: return try MTCNNOps.faces(node, operands, name: name)
+        case .detections: return try DetectionsOp.run(node, operands, name: name)
         default: throw RuntimeError.unsupported(op: node.op, value: name, reason: "not a data-dependent op")
         }
     }

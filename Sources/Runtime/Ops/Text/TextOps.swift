@@ -130,21 +130,30 @@ enum CTCDecodeKernel {
     }
 }
 
-/// `map_boxes`: x, y pairs scaled by (to width / from width, to height / from height) and
-/// clipped to [0, to width] × [0, to height]: boxes found on a resized image, put back on the
-/// original.
+/// `map_boxes`: x, y pairs put back on the original image and clipped to [0, to width] ×
+/// [0, to height]. From a stretched image they are scaled by (to width / from width, to height /
+/// from height); from a letterbox frame (its `f32[4]` scale_y, scale_x, offset_y, offset_x, read
+/// at run time) they become (x − offset_x) / scale_x, (y − offset_y) / scale_y.
 enum MapBoxesKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
-        let from = n.inShape(1), to = n.inShape(2)
+        let to = n.inShape(2)
         let count = n.inCount(0)
-        let (sx, sy) = (Double(to[1]) / Double(from[1]), Double(to[0]) / Double(from[0]))
+        let letterbox = n.inputTypes[1].dtype == .f32
+        let from = n.inShape(1)
         let (width, height) = (Double(to[1]), Double(to[0]))
-        let (boxSlot, outSlot) = (n.inputs[0], n.outputs[0])
+        let (boxSlot, fromSlot, outSlot) = (n.inputs[0], n.inputs[1], n.outputs[0])
+        let stretch = letterbox ? (x: 1.0, y: 1.0) : (x: width / Double(from[1]), y: height / Double(from[0]))
         return { ctx in
+            // source = (frame − offset) · factor: the stretch's size ratio, or 1 / the letterbox's scale.
+            var (sx, sy, ox, oy) = (stretch.x, stretch.y, 0.0, 0.0)
+            if letterbox {
+                let p = ctx.f32(fromSlot)
+                (sy, sx, oy, ox) = (1 / Double(p[0]), 1 / Double(p[1]), Double(p[2]), Double(p[3]))
+            }
             let boxes = ctx.f32(boxSlot), out = ctx.f32(outSlot)
             for i in stride(from: 0, to: count, by: 2) {
-                out[i] = Float(min(max(Double(boxes[i]) * sx, 0), width))
-                out[i + 1] = Float(min(max(Double(boxes[i + 1]) * sy, 0), height))
+                out[i] = Float(min(max((Double(boxes[i]) - ox) * sx, 0), width))
+                out[i + 1] = Float(min(max((Double(boxes[i + 1]) - oy) * sy, 0), height))
             }
         }
     }

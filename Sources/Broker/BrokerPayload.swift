@@ -13,11 +13,7 @@ enum BrokerPayload {
     /// edited on one host, other compile flags — would exchange values under names the other
     /// does not know, so the worker refuses the entry with a clear error instead.
     static func fingerprint(of partition: StagePartition, from index: Int) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in (partition.carried(into: index) + partition.summary[index...]).joined(separator: "\n").utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-        }
-        return String(hash, radix: 16)
+        String(fnv1a64((partition.carried(into: index) + partition.summary[index...]).joined(separator: "\n").utf8), radix: 16)
     }
 
     /// A stream entry's fields for the carried values: `v:<name>` → `.npy` bytes.

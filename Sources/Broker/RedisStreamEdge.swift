@@ -67,12 +67,12 @@ public final class RedisStreamEdge: RemoteSegment, @unchecked Sendable {
     public static func factory(server: BrokerAddress?) -> RemoteSegmentFactory {
         { index, partition in
             let stage = partition.stages[index]
-            guard let queue = stage.broker, let url = queue.string("broker"), let address = BrokerAddress(url: url) else {
+            guard let queue = stage.broker, let address = BrokerAddress(queue: queue, server: server) else {
                 throw RuntimeError.invalidGraph("stage '\(stage.name)' has no broker address")
             }
             let timeout = queue.int("timeout_us", default: 0)
             return RedisStreamEdge(
-                address: server.map(address.on) ?? address, stage: stage.name, capacity: queue.int("capacity", default: 64),
+                address: address, stage: stage.name, capacity: queue.int("capacity", default: 64),
                 timeoutSeconds: timeout > 0 ? Double(timeout) * 1e-6 : 60, fingerprint: BrokerPayload.fingerprint(of: partition, from: index))
         }
     }

@@ -64,10 +64,10 @@ public final class StreamWorker: @unchecked Sendable {
     public init(graph: Graph, stage index: Int, server: BrokerAddress?, options: RuntimeOptions, consumer: String) throws {
         let partition = try StagePartition(graph)
         guard partition.stages.indices.contains(index), let queue = partition.stages[index].broker,
-              let url = queue.string("broker"), let named = BrokerAddress(url: url) else {
+              let address = BrokerAddress(queue: queue, server: server) else {
             throw RuntimeError.invalidGraph("stage \(index) is not behind a broker edge")
         }
-        address = server.map(named.on) ?? named
+        self.address = address
         stage = partition.stages[index].name
         self.consumer = consumer
         keys = EdgeKeys(address)

@@ -52,10 +52,7 @@ public enum BrokerEdges: Sendable {
     /// The streams the graph's broker edges use (none when they run in process).
     public func addresses(of graph: Graph) -> [BrokerAddress] {
         guard case .redis(let server) = self else { return [] }
-        return graph.nodes.compactMap { node in
-            guard node.op == .queue, let url = node.attributes.string("broker"), let address = BrokerAddress(url: url) else { return nil }
-            return server.map(address.on) ?? address
-        }
+        return graph.nodes.compactMap { node in node.op == .queue ? BrokerAddress(queue: node.attributes, server: server) : nil }
     }
 }
 

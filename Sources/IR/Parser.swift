@@ -115,8 +115,7 @@ public struct IRParser {
 
     /// Deterministic stand-in weight: FNV-1a of the name seeds an LCG.
     static func synthesizedWeight(name: String, shape: [Int]) -> Tensor {
-        var state: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in name.utf8 { state = (state ^ UInt64(b)) &* 0x100_0000_01b3 }
+        var state = fnv1a64(name.utf8)
         let count = shape.reduce(1, *)
         var values = [Float](repeating: 0, count: count)
         for i in 0..<count {

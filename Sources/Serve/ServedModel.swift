@@ -183,7 +183,7 @@ public final class ServedModel: @unchecked Sendable {
         let (end, pastClock) = started.addingReportingOverflow(nanoseconds)
         let deadline = timeout > 0 && !tooLong && !pastClock ? end : nil
         let result: Outcome = await withCheckedContinuation { continuation in
-            let requestID = id.flatMap { $0.isEmpty ? nil : "\($0)-\(Self.fingerprint(image))" }
+            let requestID = id.flatMap { $0.isEmpty ? nil : "\($0)-\(String(fnv1a64(image), radix: 16))" }
             let job = Job(input: image, enqueued: started, deadline: deadline, requestID: requestID) { continuation.resume(returning: $0) }
             lock.lock()
             defer { lock.unlock() }
@@ -308,13 +308,6 @@ public final class ServedModel: @unchecked Sendable {
             lock.unlock()
             job.finish(outcome)
         }
-    }
-
-    /// FNV-1a over the bytes: tells a client's reused request id on different images apart.
-    static func fingerprint(_ bytes: [UInt8]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(hash, radix: 16)
     }
 
     static func datatype(_ dtype: DType) -> String {

@@ -192,6 +192,11 @@ typedef struct vc_resize_plan vc_resize_plan;
 vc_resize_plan *vc_resize_plan_create(int src_h, int src_w, int dst_h, int dst_w,
                                       int roi_y, int roi_x, int roi_h, int roi_w, vc_interp interp);
 void vc_resize_plan_destroy(vc_resize_plan *plan);
+/// The source rows [*row_begin, *row_end) and columns [*col_begin, *col_end) that the resize
+/// and preprocess kernels read for this plan's ROI (every tap, zero-weight ones included): a
+/// source whose pixels are right inside this window gives the same output as a whole one.
+void vc_resize_plan_source_window(const vc_resize_plan *plan, int *row_begin, int *row_end, int *col_begin,
+                                  int *col_end);
 
 /// Writes u8 rows [row_begin, row_end) of the ROI (0-based within the ROI) of the resized
 /// HWC image: ROI row y goes to dst + y*dst_stride (dst is the whole ROI image).

@@ -8,6 +8,7 @@
 #include "../internal/resize_plan.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,26 @@ vc_resize_plan *vc_resize_plan_create(int src_h, int src_w, int dst_h, int dst_w
         memset(plan->xalpha, 0, sizeof(int16_t) * 2 * (w + h));
     }
     return plan;
+}
+
+// The span of one axis's taps: the filter tables when the kind has them, else the two-tap
+// indices (x1 = x0 for nearest).
+static void axis_window(const vc_filter_axis *filter, const int32_t *tap0, const int32_t *tap1, int count,
+                        int *begin, int *end) {
+    int lo = INT32_MAX, hi = INT32_MIN;
+    for (int i = 0; i < count; i++) {
+        const int first = filter ? filter->start[i] : (tap0[i] < tap1[i] ? tap0[i] : tap1[i]);
+        const int last = filter ? filter->start[i] + filter->count[i] - 1 : (tap0[i] > tap1[i] ? tap0[i] : tap1[i]);
+        if (first < lo) lo = first;
+        if (last > hi) hi = last;
+    }
+    *begin = lo, *end = hi + 1;
+}
+
+void vc_resize_plan_source_window(const vc_resize_plan *plan, int *row_begin, int *row_end, int *col_begin,
+                                  int *col_end) {
+    axis_window(plan->fy, plan->y0, plan->y1, plan->roi_h, row_begin, row_end);
+    axis_window(plan->fx, plan->x0, plan->x1, plan->roi_w, col_begin, col_end);
 }
 
 void vc_resize_plan_destroy(vc_resize_plan *plan) {

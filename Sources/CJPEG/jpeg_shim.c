@@ -86,8 +86,6 @@ int vc_jpeg_decode(const vc_jpeg_chunk *chunks, size_t chunk_count, const vc_jpe
     struct jpeg_decompress_struct cinfo;
     error_manager errors;
     chunk_source source;
-    // Holds the rows decoded only to be discarded (`skip_rows`); freed on every exit.
-    JSAMPLE *volatile discard = NULL;
 
     memset(&cinfo, 0, sizeof cinfo);
     memset(&errors, 0, sizeof errors);
@@ -97,7 +95,6 @@ int vc_jpeg_decode(const vc_jpeg_chunk *chunks, size_t chunk_count, const vc_jpe
     errors.message = message;
     errors.message_size = message_size;
     if (setjmp(errors.jump)) {
-        free(discard);
         jpeg_destroy_decompress(&cinfo);
         return errors.corrupt ? VC_JPEG_CORRUPT : VC_JPEG_FAILED;
     }
@@ -138,17 +135,28 @@ int vc_jpeg_decode(const vc_jpeg_chunk *chunks, size_t chunk_count, const vc_jpe
     if (request->rows > 0 && (size_t)(request->rows - 1) * request->stride + row_bytes > out_size) {
         fail(&cinfo, "the output buffer is smaller than the decoded rows");
     }
-    if (request->skip_rows > 0) {
-        discard = malloc(row_bytes);
-        if (!discard) fail(&cinfo, "out of memory for a discarded row");
+    JDIMENSION first_column = 0;
+    if (request->crop_width > 0) {
+        if ((uint64_t)request->crop_x + request->crop_width > cinfo.output_width) {
+            fail(&cinfo, "the crop leaves the decoded image");
+        }
+        // One iMCU of margin each side, in output columns at this scale.
+        JDIMENSION margin = (JDIMENSION)(cinfo.max_h_samp_factor * cinfo.min_DCT_scaled_size);
+        JDIMENSION begin = request->crop_x > margin ? request->crop_x - margin : 0;
+        JDIMENSION last = request->crop_x + request->crop_width + margin;
+        if (last > cinfo.output_width) last = cinfo.output_width;
+        JDIMENSION width = last - begin;
+        // Only worth it when columns are left out; libjpeg widens the crop to iMCU boundaries.
+        if (begin > 0 || last < cinfo.output_width) {
+            jpeg_crop_scanline(&cinfo, &begin, &width);
+            first_column = begin;
+        }
     }
-    while (cinfo.output_scanline < request->skip_rows) {
-        JSAMPROW row = discard;
-        jpeg_read_scanlines(&cinfo, &row, 1);
-    }
+    size_t column_offset = (size_t)first_column * (size_t)cinfo.output_components;
+    if (request->skip_rows > 0) jpeg_skip_scanlines(&cinfo, request->skip_rows);
     uint32_t end = request->skip_rows + request->rows;
     while (cinfo.output_scanline < end) {
-        JSAMPROW row = out + (size_t)(cinfo.output_scanline - request->skip_rows) * request->stride;
+        JSAMPROW row = out + (size_t)(cinfo.output_scanline - request->skip_rows) * request->stride + column_offset;
         jpeg_read_scanlines(&cinfo, &row, 1);
     }
     // Rows past `end` are context the caller did not ask for: stop without reading them.
@@ -157,7 +165,6 @@ int vc_jpeg_decode(const vc_jpeg_chunk *chunks, size_t chunk_count, const vc_jpe
     } else {
         jpeg_abort_decompress(&cinfo);
     }
-    free(discard);
     jpeg_destroy_decompress(&cinfo);
     return VC_JPEG_OK;
 }

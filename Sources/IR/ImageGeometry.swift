@@ -188,10 +188,19 @@ extension ImageGeometry {
     public static let decodeFitPrefix = "fit_"
 
     /// The resize attributes stored on a decode node under `decodeFitPrefix`, or nil.
-    public static func decodeFit(_ a: Attributes) -> Attributes? {
-        let fit = a.storage.filter { $0.key.hasPrefix(decodeFitPrefix) }
-        guard !fit.isEmpty else { return nil }
-        return Attributes(Dictionary(uniqueKeysWithValues: fit.map { (String($0.key.dropFirst(decodeFitPrefix.count)), $0.value) }))
+    public static func decodeFit(_ a: Attributes) -> Attributes? { attributes(a, prefixed: decodeFitPrefix) }
+
+    /// Prefix of the attributes `decode-region` copies from the preprocess a decode feeds (its
+    /// resize rule, interpolation and crop), so the decoder can leave out what it never reads.
+    public static let decodeRegionPrefix = "region_"
+
+    /// The preprocess geometry stored on a decode node under `decodeRegionPrefix`, or nil.
+    public static func decodeRegion(_ a: Attributes) -> Attributes? { attributes(a, prefixed: decodeRegionPrefix) }
+
+    private static func attributes(_ a: Attributes, prefixed prefix: String) -> Attributes? {
+        let kept = a.storage.filter { $0.key.hasPrefix(prefix) }
+        guard !kept.isEmpty else { return nil }
+        return Attributes(Dictionary(uniqueKeysWithValues: kept.map { (String($0.key.dropFirst(prefix.count)), $0.value) }))
     }
 
     /// Whether a decoded (h, w) image is large enough for the resize `fit`: the resize (or

@@ -65,17 +65,22 @@ public struct JPEGDecodeOptions: Sendable, Equatable {
     public var onCorrupt: CorruptDataPolicy
     /// Rotate/flip the decoded pixels per EXIF orientation (dimensions swap for codes 5–8).
     public var applyOrientation: Bool
+    /// The output pixels the caller will read (after scaling and orientation), or nil for all.
+    /// Pixels outside it may be left unwritten: a decode that can skip columns and rows
+    /// (`JPEGDecoder`'s region decode) does, and every other path writes the whole image.
+    public var region: PixelRect?
 
     public static let defaultPixelLimit = 100_000_000
 
     public init(
         color: Color = .rgb, scale: JPEGScale = .full, pixelLimit: Int = defaultPixelLimit,
-        onCorrupt: CorruptDataPolicy = .error, applyOrientation: Bool = true
+        onCorrupt: CorruptDataPolicy = .error, applyOrientation: Bool = true, region: PixelRect? = nil
     ) {
         self.color = color
         self.scale = scale
         self.pixelLimit = pixelLimit
         self.onCorrupt = onCorrupt
         self.applyOrientation = applyOrientation
+        self.region = region
     }
 }

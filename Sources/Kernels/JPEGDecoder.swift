@@ -137,6 +137,9 @@ public final class JPEGDecoder {
         }
 
         // Otherwise decode into scratch, convert CMYK (in place when a remap follows), then remap.
+        // The region is in the output's coordinates, not the staged image's: stage it all.
+        var options = options
+        options.region = nil
         let stagedChannels = header.colorspace.isCMYK ? 4 : shape.channels
         let stagedCount = decoded.width * decoded.height * stagedChannels
         if scratch.count < stagedCount {
@@ -195,31 +198,63 @@ public final class JPEGDecoder {
 
     /// Decodes from a stream rebuilt at the marker level, with libjpeg's API, when one applies:
     /// a progressive file at 1/2, 1/4 or 1/8 from its pruned scans, a sequential file with
-    /// restart intervals in bands on `parallel`'s threads. Both give TurboJPEG's pixels exactly
-    /// (see the two `JPEGStreamLayout` extensions). Returns false, having written nothing, when
-    /// neither applies. Damaged files decoded under `warn` and CMYK files keep TurboJPEG's
-    /// decode, so their partial pixels, warnings and colour handling stay as they were.
+    /// restart intervals in bands on `parallel`'s threads, or — when `options.region` leaves
+    /// pixels out — the file's own scans limited to that region's rows and columns. Each gives
+    /// TurboJPEG's pixels exactly (bands and pruning: the two `JPEGStreamLayout` extensions; the
+    /// region: `vc_jpeg_request`'s crop margin, tested in JPEGDecoderTests). Returns false,
+    /// having written nothing, when none applies. Damaged files decoded under `warn` and CMYK
+    /// files keep TurboJPEG's decode, so their partial pixels, warnings and colour handling stay
+    /// as they were. `decompress` is only called for unoriented output, so the region is in the
+    /// decoded image's own coordinates.
     private func decompressRebuilt(
         _ bytes: UnsafeRawBufferPointer, header: JPEGHeader, into destination: UnsafeMutablePointer<UInt8>,
         size: (width: Int, height: Int), options: JPEGDecodeOptions, parallel: (any ParallelLoop)?
     ) throws -> Bool {
         guard options.onCorrupt == .error, !header.colorspace.isCMYK else { return false }
         let rowBytes = size.width * options.color.channels
+        let whole = PixelRect(y: 0, x: 0, height: size.height, width: size.width)
+        let region = options.region.map { $0.clamped(to: whole) } ?? whole
         if header.isProgressive {
-            guard options.scale.num == 1, options.scale.denom > 1, let layout = JPEGStreamLayout(scanning: bytes),
-                let ranges = layout.prunedRanges(at: options.scale)
-            else { return false }
+            let pruned = options.scale.num == 1 && options.scale.denom > 1
+            guard pruned || region != whole, let layout = JPEGStreamLayout(scanning: bytes) else { return false }
             var stream = LibJPEGStream()
-            for range in ranges { stream.append(bytes, range) }
-            try stream.decode(
-                into: destination, capacity: rowBytes * size.height, width: size.width, color: options.color,
-                scale: options.scale, blockSmoothing: false, rows: size.height)
+            // A pruned stream lacks AC scans on purpose: smoothing would invent them (FINDINGS).
+            // The whole file smooths as TurboJPEG does (a no-op once every scan has arrived).
+            let blockSmoothing: Bool
+            if pruned, let ranges = layout.prunedRanges(at: options.scale) {
+                for range in ranges { stream.append(bytes, range) }
+                blockSmoothing = false
+            } else if region != whole {
+                stream.append(bytes, 0..<layout.endOfImage + 2)
+                blockSmoothing = true
+            } else {
+                return false
+            }
+            try stream.decode(region, of: size.width, into: destination, options: options, blockSmoothing: blockSmoothing)
             return true
         }
-        guard let parallel, parallel.threadCount > 1,
+        if let parallel, parallel.threadCount > 1,
             let layout = JPEGStreamLayout(scanning: bytes, requiringRestartInterval: true),
             let bands = layout.restartBands(count: parallel.threadCount), let scan = layout.scans.first
-        else { return false }
+        {
+            try decodeBands(bytes, layout: layout, bands: bands, firstScan: scan, into: destination, rowBytes: rowBytes,
+                            size: size, options: options, parallel: parallel)
+            return true
+        }
+        guard region != whole, let layout = JPEGStreamLayout(scanning: bytes) else { return false }
+        var stream = LibJPEGStream()
+        stream.append(bytes, 0..<layout.endOfImage + 2)
+        try stream.decode(region, of: size.width, into: destination, options: options, blockSmoothing: true)
+        return true
+    }
+
+    /// The restart-interval bands of a sequential file, each a stream of its own decoded on a
+    /// pool thread into its rows.
+    private func decodeBands(
+        _ bytes: UnsafeRawBufferPointer, layout: JPEGStreamLayout, bands: [JPEGStreamLayout.RestartBand],
+        firstScan scan: JPEGStreamLayout.Scan, into destination: UnsafeMutablePointer<UInt8>, rowBytes: Int,
+        size: (width: Int, height: Int), options: JPEGDecodeOptions, parallel: any ParallelLoop
+    ) throws {
         let outputRowsPerMCURow = layout.mcuRowHeight * options.scale.num / options.scale.denom
         try parallel.parallelRanges(count: bands.count, minChunk: 1) { range in
             for band in bands[range] {
@@ -241,7 +276,6 @@ public final class JPEGDecoder {
                 }
             }
         }
-        return true
     }
 
     private func lastError() -> String {

@@ -35,6 +35,13 @@ public struct PixelRect: Sendable, Equatable {
         self.height = height
         self.width = width
     }
+
+    /// The part of this rectangle inside `bounds` (height or width 0 when they do not meet).
+    public func clamped(to bounds: PixelRect) -> PixelRect {
+        let top = max(y, bounds.y), left = max(x, bounds.x)
+        let bottom = min(y + height, bounds.y + bounds.height), right = min(x + width, bounds.x + bounds.width)
+        return PixelRect(y: top, x: left, height: max(0, bottom - top), width: max(0, right - left))
+    }
 }
 
 /// Coefficient tables for resizing a `source` image to `resized` and keeping only `roi` of the
@@ -82,6 +89,16 @@ public final class ResizePlan: @unchecked Sendable {
     }
 
     deinit { vc_resize_plan_destroy(plan) }
+
+    /// The source pixels the kernels read for this ROI (every tap, zero-weight ones included):
+    /// a source that is right inside this rectangle, whatever the rest holds, gives the same
+    /// output. What a decode limited to a region (`JPEGDecodeOptions.region`) must produce.
+    public var sourceWindow: PixelRect {
+        var rowBegin: Int32 = 0, rowEnd: Int32 = 0, columnBegin: Int32 = 0, columnEnd: Int32 = 0
+        vc_resize_plan_source_window(plan, &rowBegin, &rowEnd, &columnBegin, &columnEnd)
+        return PixelRect(
+            y: Int(rowBegin), x: Int(columnBegin), height: Int(rowEnd - rowBegin), width: Int(columnEnd - columnBegin))
+    }
 
     private func checkSource(_ name: String, _ src: UnsafeBufferPointer<UInt8>, stride: Int, channels: Int) throws(KernelError) {
         guard (1...Int(VC_MAX_CHANNELS)).contains(channels) else {

@@ -5,7 +5,8 @@ public enum OptimizationLevel: String, Sendable, CaseIterable {
     /// Canonicalization only: shapes become attributes, dead code goes; nothing is fused.
     case O0
     /// Everything: model-side folds, activation epilogues, the fused preprocess kernel and the
-    /// folds across the preprocess/model boundary (decode-scale only at fidelity fast), then
+    /// folds across the preprocess/model boundary (decode-scale only at fidelity fast), the
+    /// decode limited to what the preprocess reads, then
     /// backend placement, residual post-ops, bf16 (fast only), layouts for the target and the
     /// scalar chains after convs as conv epilogues.
     case O2
@@ -25,6 +26,7 @@ public enum OptimizationLevel: String, Sendable, CaseIterable {
                 CancelTransposesPass(),
                 FoldNormalizePass(),
                 DecodeScalePass(),
+                DecodeRegionPass(),
                 PlaceBackendsPass(target: target),
                 FuseResidualAddPass(),
                 LowerPrecisionPass(target: target),

@@ -94,7 +94,8 @@ struct Planner {
             if let steps = node.attributes.epilogue, !steps.isEmpty { context.epilogue = EpilogueProgram(steps) }
             let body: StepBody
             if node.op == .decodeJPEG, let source = decodeSources[index] {
-                body = source.makeStep(context)
+                let image = node.outputs[0]
+                body = source.makeStep(context, wholeImage: graph.outputs.contains(image) || key.captured.contains(image))
             } else {
                 body = try OpKernels.makeStep(context)
             }

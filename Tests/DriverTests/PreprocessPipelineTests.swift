@@ -1,6 +1,7 @@
 import Driver
 import Foundation
 import IR
+import Kernels
 import Passes
 import TestSupport
 import XCTest
@@ -46,6 +47,40 @@ final class PreprocessPipelineTests: XCTestCase {
         let agreement = try FidelityAgreement(exact: exact, fast: fast)
         XCTAssertEqual(agreement.largestDifference, zip(a, b).map { abs($0 - $1) }.max())
         XCTAssertGreaterThan(agreement.largestDifference, 0)
+    }
+
+    /// decode-region: the preprocess reads the same pixels whether the decode wrote only its
+    /// window or the whole image (capturing the decoded image makes the plan decode it whole),
+    /// bit for bit, over crops that leave rows and columns out and filters with wide taps.
+    func testDecodeRegionGivesThePreprocessTheSamePixels() throws {
+        let geometries = [
+            "      - resize: {shorter: 256, interpolation: bilinear}\n      - center_crop: {size: 224}\n",
+            "      - resize: {shorter: 64, interpolation: bilinear}\n      - center_crop: {size: 40}\n",
+            "      - resize: {size: [48, 48], interpolation: lanczos}\n",
+            "      - resize: {shorter: 70, interpolation: area}\n      - crop: {box: [5, 30, 20, 25]}\n",
+        ]
+        let images = [
+            TestPaths.testData("chelsea-small.jpg"), TestPaths.testData("chelsea-progressive-420.jpg"),
+            TestPaths.testData("chelsea-restart-444.jpg"), TestPaths.testData("chelsea-gray.jpg"),
+        ]
+        var limited = 0
+        for geometry in geometries {
+            let path = try pipeline("      - decode: {color: rgb}\n" + geometry + "      - normalize: {scale: 1, mean: 127, std: 128}\n      - layout: NCHW\n")
+            let compiled = try Compiler.compile(path: path, options: CompileOptions(level: .O2))
+            XCTAssertTrue(compiled.reports.contains { $0.pass == "decode-region" && !$0.statistics.isEmpty }, geometry)
+            let runner = try PipelineRunner(compiled, threads: 2)
+            for image in images {
+                let input = try PipelineRunner.readInput(path: image.path)
+                let (region, _) = try runner.run(input: input, name: image.lastPathComponent)
+                let (whole, captured) = try runner.run(input: input, name: image.lastPathComponent, capture: ["pre.decode"])
+                XCTAssertEqual(region.outputs[0].floats, whole.outputs[0].floats, "\(image.lastPathComponent) \(geometry)")
+                let decoded = try XCTUnwrap(captured["pre.decode"])
+                let reference = try Data(contentsOf: image).withUnsafeBytes { try JPEGDecoder().decode($0).pixels }
+                XCTAssertEqual(decoded.data, .u8(reference), "a captured decode is whole: \(image.lastPathComponent)")
+                if geometry.contains("crop") { limited += 1 }
+            }
+        }
+        XCTAssertEqual(limited, 12)
     }
 
     func testSaveRequestsAreParsedAndCheckedAgainstTheGraph() throws {

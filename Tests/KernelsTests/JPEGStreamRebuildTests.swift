@@ -270,4 +270,70 @@ final class JPEGStreamRebuildTests: XCTestCase {
             XCTAssertTrue(message.contains("Corrupt JPEG data"), message)
         }
     }
+
+    // MARK: - Region decode
+
+    /// The region decode (rows skipped, iMCU columns cropped with a margin) equals TurboJPEG's
+    /// whole decode inside the region, on every kind of file the decoder rebuilds streams for,
+    /// at several scales and colours, over windows that touch every edge and none.
+    func testRegionDecodeEqualsTheWholeDecodeInsideTheRegion() throws {
+        let files = [
+            "chelsea-small.jpg", "chelsea-progressive.jpg", "chelsea-progressive-420.jpg", "chelsea-progressive-444.jpg",
+            "chelsea-progressive-bands.jpg", "chelsea-gray.jpg", "chelsea-restart-420.jpg", "chelsea-restart-unaligned.jpg",
+        ]
+        var generator = Noise(seed: 14)
+        var limited = 0
+        for name in files {
+            let jpeg = try load(name)
+            let header = try jpeg.withUnsafeBytes { try JPEGDecoder().readHeader($0) }
+            for scale in [JPEGScale.full, half, try JPEGScale(num: 3, denom: 8), eighth] {
+                let (width, height) = JPEGDecoder.decodedSize(header: header, scale: scale)
+                for color in [JPEGDecodeOptions.Color.rgb, .bgr, .gray] {
+                    let whole = try turboJPEG(jpeg, scale: scale, color: color)
+                    var windows = [
+                        PixelRect(y: 0, x: 0, height: height, width: width),
+                        PixelRect(y: height / 3, x: width / 3, height: max(1, height / 3), width: max(1, width / 3)),
+                        PixelRect(y: height - 1, x: width - 1, height: 1, width: 1),
+                    ]
+                    for _ in 0..<4 {
+                        let y = Int(generator.next()) % height, x = Int(generator.next()) % width
+                        windows.append(PixelRect(
+                            y: y, x: x, height: 1 + Int(generator.next()) % (height - y),
+                            width: 1 + Int(generator.next()) % (width - x)))
+                    }
+                    for window in windows {
+                        // Filled with a marker, so pixels the decode did not write show outside the window.
+                        var pixels = [UInt8](repeating: 0xA5, count: width * height * color.channels)
+                        var options = JPEGDecodeOptions(color: color, scale: scale)
+                        options.region = window
+                        _ = try jpeg.withUnsafeBytes { bytes in
+                            try pixels.withUnsafeMutableBytes { try JPEGDecoder().decode(bytes, into: $0, options: options) }
+                        }
+                        var differing = 0
+                        for row in window.y..<window.y + window.height {
+                            let begin = (row * width + window.x) * color.channels, end = begin + window.width * color.channels
+                            differing += zip(pixels[begin..<end], whole[begin..<end]).filter { $0 != $1 }.count
+                        }
+                        XCTAssertEqual(differing, 0, "\(name) \(scale) \(color) \(window)")
+                        // Unwritten pixels still hold the marker, so the image as a whole differs.
+                        if pixels != whole { limited += 1 }
+                    }
+                }
+            }
+        }
+        // Not every window could leave pixels out (whole-image windows, tiny images at 1/8), but most do.
+        XCTAssertGreaterThan(limited, 200, "the region decode never left a pixel out")
+    }
+
+    /// A region decode of a damaged file fails as the whole decode does: a truncated file is not
+    /// structurally intact, so it takes TurboJPEG's path and its error.
+    func testRegionDecodeOfATruncatedFileIsAnError() throws {
+        let truncated = try load("chelsea-truncated.jpg")
+        var options = JPEGDecodeOptions()
+        options.region = PixelRect(y: 10, x: 10, height: 20, width: 20)
+        XCTAssertThrowsError(try truncated.withUnsafeBytes { try JPEGDecoder().decode($0, options: options) }) { error in
+            guard case .corruptData(let message) = error as? JPEGError else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("Premature end"), message)
+        }
+    }
 }

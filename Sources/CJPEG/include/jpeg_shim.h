@@ -29,13 +29,21 @@ typedef struct {
     unsigned scale_num, scale_denom;
     /// libjpeg's do_block_smoothing (progressive files whose AC coefficients are incomplete).
     int block_smoothing;
-    /// Output rows decoded and discarded before the first row written to `out`.
+    /// Output rows skipped before the first row written to `out` (libjpeg's jpeg_skip_scanlines:
+    /// entropy-decoded, and IDCT'd only where upsampling needs them as context).
     uint32_t skip_rows;
     /// Output rows written to `out`, `stride` bytes apart; the decode stops after them.
     uint32_t rows;
     size_t stride;
     /// The output width the caller planned for; a stream that decodes to another width fails.
     uint32_t expected_width;
+    /// Output columns [crop_x, crop_x + crop_width) the caller needs (crop_width 0: all). Each
+    /// row is still written at its place in a full-width row of `out`, but only the columns of
+    /// the iMCU columns around the crop (libjpeg's jpeg_crop_scanline) are decoded, widened by
+    /// one iMCU on each side because fancy upsampling treats the crop's edge as the image's
+    /// edge: inside the crop the pixels equal the whole decode's; outside they are unwritten
+    /// or differ.
+    uint32_t crop_x, crop_width;
 } vc_jpeg_request;
 
 /// The decode succeeded.

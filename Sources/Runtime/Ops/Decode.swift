@@ -16,6 +16,9 @@ struct DecodeConfig {
     /// Set by `decode-scale`: the resize this decode feeds. Each image then decodes at the
     /// smallest TurboJPEG scaling factor that still gives the resize at least its output size.
     let fit: Attributes?
+    /// Set by `decode-region`: the preprocess this decode feeds (resize rule, interpolation,
+    /// crop). Each plan then decodes only the source window that preprocess reads.
+    let region: Attributes?
 
     /// Reads the attributes: color rgb|bgr|gray, orientation apply|ignore, max_pixels,
     /// on_corrupt error|warn, scale_num/scale_denom.
@@ -50,6 +53,7 @@ struct DecodeConfig {
         }
         options = JPEGDecodeOptions(color: color, scale: scale, pixelLimit: maxPixels, onCorrupt: onCorrupt, applyOrientation: orientation)
         fit = ImageGeometry.decodeFit(a)
+        region = ImageGeometry.decodeRegion(a)
     }
 
     /// The options for one image: with a `fit`, the smallest supported scale whose (oriented)
@@ -112,9 +116,22 @@ struct DecodeConfig {
         }
     }
 
-    /// Decodes straight into the output's arena bytes.
-    func makeStep(_ n: NodeContext) -> StepBody {
+    /// The source pixels the preprocess of `region` reads from an image of `shape` ([h, w, c]),
+    /// or nil to decode it all (no region, or a geometry the preprocess itself will reject).
+    private func window(shape: [Int]) -> PixelRect? {
+        guard let region, let method = interpolation(region),
+              let geometry = try? PreprocessGeometry(region, height: shape[0], width: shape[1]),
+              let plan = try? geometry.plan(interpolation: method) else { return nil }
+        return plan.sourceWindow
+    }
+
+    /// Decodes straight into the output's arena bytes; with `wholeImage` false and a `region`,
+    /// only the pixels the preprocess reads (the rest of the arena bytes keep whatever they held).
+    /// - Parameter wholeImage: the decoded image is read by more than its preprocess (a graph
+    ///   output, a value captured with `--save`).
+    func makeStep(_ n: NodeContext, wholeImage: Bool) -> StepBody {
         let ySlot = n.outputs[0], byteCount = n.outCount(0)
+        let window = wholeImage ? nil : window(shape: n.outShape(0))
         return { ctx in
             let output = UnsafeMutableRawBufferPointer(start: ctx.raw(ySlot), count: byteCount)
             let isPNG = withBytes(ctx.inputs) { PNGDecoder.isPNG($0) }
@@ -130,7 +147,8 @@ struct DecodeConfig {
             }
             do {
                 let result = try withBytes(ctx.inputs) { bytes in
-                    let options = fit == nil ? options : self.options(for: try ctx.decoder.readHeader(bytes))
+                    var options = fit == nil ? options : self.options(for: try ctx.decoder.readHeader(bytes))
+                    options.region = window
                     return try ctx.decoder.decode(bytes, into: output, options: options, parallel: ctx.pool)
                 }
                 if let warning = result.warning { ctx.warnings.append("%\(name): \(warning)") }

@@ -68,33 +68,26 @@ enum PreprocessKernel {
         let x = n.inShape(0)
         let a = n.attributes
         let (height, width, sourceChannels) = (x[0], x[1], x[2])
-        let resizes = ImageGeometry.resizes(a)
-        let box: (y: Int, x: Int, h: Int, w: Int)
-        let resized: (h: Int, w: Int)
+        let geometry: PreprocessGeometry
         do {
-            resized = resizes ? try ImageGeometry.resizedSize(height: height, width: width, attributes: a) : (height, width)
-            let crop = Attributes(["size": a["crop_size"], "box": a["crop_box"]].compactMapValues { $0 })
-            box = crop.isEmpty ? (0, 0, resized.h, resized.w) : try ImageGeometry.cropBox(height: resized.h, width: resized.w, attributes: crop)
+            geometry = try PreprocessGeometry(a, height: height, width: width)
         } catch {
             throw RuntimeError.shape(value: n.name, "\(error)")
         }
+        let box = geometry.box
         let map = (a.ints("channels") ?? []).map { Int32(clamping: $0) }
         let outChannels = map.count
         let scale = try perChannel(n, "scale", count: outChannels, default: 1)
         let bias = try perChannel(n, "bias", count: outChannels, default: 0)
         let planar = [Layout.nchw, .chw].contains(n.outputTypes[0].layout)
         let method = try interpolation(n)
-        let plan = try resizePlan(n) { () throws(KernelError) in
-            try ResizePlan(
-                sourceHeight: height, sourceWidth: width, resizedHeight: resized.h, resizedWidth: resized.w,
-                roi: PixelRect(y: box.y, x: box.x, height: box.h, width: box.w), interpolation: method)
-        }
+        let plan = try resizePlan(n) { () throws(KernelError) in try geometry.plan(interpolation: method) }
         let (xSlot, ySlot) = (n.inputs[0], n.outputs[0])
         let xCount = n.inCount(0), yCount = n.outCount(0)
-        let rowsPerTask = max(1, OpKernels.minElementsPerTask / max(1, box.w * outChannels))
+        let rowsPerTask = max(1, OpKernels.minElementsPerTask / max(1, box.width * outChannels))
         return { ctx in
             let source = UnsafeBufferPointer(ctx.u8(xSlot, count: xCount)), destination = ctx.f32(ySlot, count: yCount)
-            try ctx.pool.parallelRanges(count: box.h, minChunk: rowsPerTask) { rows in
+            try ctx.pool.parallelRanges(count: box.height, minChunk: rowsPerTask) { rows in
                 try plan.preprocess(
                     source, sourceStride: width * sourceChannels, sourceChannels: sourceChannels, channelMap: map,
                     scale: scale, bias: bias, planar: planar, into: destination, rows: rows)
@@ -108,6 +101,31 @@ enum PreprocessKernel {
         if values.count == count { return values }
         guard values.count == 1 else { throw n.unsupported("'\(key)' has \(values.count) values for \(count) channels") }
         return Array(repeating: values[0], count: count)
+    }
+}
+
+/// Where a preprocess (its resize rule and crop) reads a (height × width) source: the resized
+/// size and the kept box of it. One place for the preprocess kernel and for a decode that
+/// writes only the pixels the preprocess reads (`decode-region`).
+struct PreprocessGeometry {
+    let height, width: Int
+    let resized: (h: Int, w: Int)
+    let box: PixelRect
+
+    /// - Throws: `ImageGeometry`'s errors for a rule or crop this source size cannot take.
+    init(_ a: Attributes, height: Int, width: Int) throws {
+        self.height = height
+        self.width = width
+        resized = ImageGeometry.resizes(a) ? try ImageGeometry.resizedSize(height: height, width: width, attributes: a) : (height, width)
+        let crop = Attributes(["size": a["crop_size"], "box": a["crop_box"]].compactMapValues { $0 })
+        let kept = crop.isEmpty ? (0, 0, resized.h, resized.w) : try ImageGeometry.cropBox(height: resized.h, width: resized.w, attributes: crop)
+        box = PixelRect(y: kept.0, x: kept.1, height: kept.2, width: kept.3)
+    }
+
+    func plan(interpolation: Kernels.Interpolation) throws(KernelError) -> ResizePlan {
+        try ResizePlan(
+            sourceHeight: height, sourceWidth: width, resizedHeight: resized.h, resizedWidth: resized.w, roi: box,
+            interpolation: interpolation)
     }
 }
 

@@ -17,7 +17,7 @@ extension OpConverters {
 
     /// ConvTranspose with `output_shape` and `auto_pad` resolved into explicit pads, as the
     /// ONNX definition computes them from the total padding the output size implies. A 1-D one
-    /// runs as 2-D over a unit axis, exactly (see OpConverters+Window).
+    /// runs as 2-D over a unit axis, a 3-D one as two 2-D ones (see OpConverters+Window).
     static func convTranspose(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
         try node.expectInputs(2...3)
         let x = try importer.input(node, 0)
@@ -25,9 +25,9 @@ extension OpConverters {
         let bias = try importer.optionalInput(node, 2)
         let inputType = importer.graph.type(of: x), weightType = importer.graph.type(of: weight)
         let rank = weightType.rank - 2
-        guard (1...2).contains(rank), inputType.rank == weightType.rank else {
+        guard (1...3).contains(rank), inputType.rank == weightType.rank else {
             throw ONNXImportError(.unsupportedInput(
-                index: 1, "only 1-D and 2-D transposed convolutions are supported; input \(inputType), weight \(weightType)"))
+                index: 1, "expected a 1-D, 2-D or 3-D transposed convolution; input \(inputType), weight \(weightType)"))
         }
         let group = try node.int("group", default: 1)
         guard (1...maxWindowValue).contains(group) else {
@@ -83,6 +83,11 @@ extension OpConverters {
         }
         var operands = [x, weight]
         let name = node.resultName
+        if rank == 3 {
+            return [try convTranspose3d(
+                x, weight, bias, strides: strides, dilations: dilations, pads: pads, outputPadding: outputPadding, group: group,
+                &importer, name: name)]
+        }
         if rank == 1 {
             // The unit axis: kernel 1 (the weight's new axis), stride 1, dilation 1, no padding.
             strides.insert(1, at: 0)

@@ -13,7 +13,12 @@ import IR
 ///   average of per-(h, w) averages over d is the box average (two divisions instead of one).
 /// - MaxPool on u8 runs on f32 between casts: exact, since every u8 is an f32 and a maximum
 ///   is one of its inputs.
-/// 3-D convolutions have no such exact split onto the 2-D kernels and are refused.
+/// - 3-D Conv and ConvTranspose: the depth axis goes through a 2-D convolution with a 0/1
+///   kernel over `[D, H·W]` (per channel, `group` = channels), which gathers (Conv) or
+///   scatters and sums (ConvTranspose) the depth taps, and the (H, W) part is an ordinary
+///   2-D one with the depth taps folded into its channels. Exact within float rounding for
+///   finite inputs: each output is the same sum of the same products, in another order
+///   (the 0/1 kernel adds 0·x terms, which are 0 unless x is infinite or NaN).
 extension OpConverters {
     static func conv(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
         try node.expectInputs(2...3)
@@ -22,9 +27,9 @@ extension OpConverters {
         let bias = try importer.optionalInput(node, 2)
         let inputType = importer.graph.type(of: x), weightType = importer.graph.type(of: weight)
         let spatialRank = weightType.rank - 2
-        guard (1...2).contains(spatialRank), inputType.rank == weightType.rank else {
+        guard (1...3).contains(spatialRank), inputType.rank == weightType.rank else {
             throw ONNXImportError(.unsupportedInput(
-                index: 1, "only 1-D and 2-D convolutions are supported (N,C,L or N,C,H,W); input is \(inputType), weight \(weightType)"))
+                index: 1, "expected a 1-D, 2-D or 3-D convolution (N,C and 1 to 3 spatial axes); input is \(inputType), weight \(weightType)"))
         }
         let weightKernel = weightType.knownShape.map { Array($0[2...]) }
         // kernel_shape is redundant with the weight's dims; it is only checked against them.
@@ -43,9 +48,10 @@ extension OpConverters {
         guard (1...maxWindowValue).contains(group) else {
             throw ONNXImportError(.unsupportedAttribute(name: "group", "expected a positive group count, found \(group)"))
         }
+        let name = node.resultName
+        if spatialRank == 3 { return [try conv3d(x, weight, bias, window: window, group: group, &importer, name: name)] }
         var attributes = (spatialRank == 1 ? window.insertingUnitAxis() : window).attributes
         if group != 1 { attributes["group"] = .int(group) }
-        let name = node.resultName
         guard spatialRank == 1 else {
             return [try importer.emit(.conv, [x, weight] + (bias.map { [$0] } ?? []), attributes, name: name)]
         }
@@ -148,6 +154,102 @@ extension OpConverters {
             throw ONNXImportError(.invalidNode("the depth pooling of \(type) has no known size"))
         }
         return try reshape(deep, to: [n, c, od, oh, ow], &importer, name: name)
+    }
+
+    /// A 3-D convolution (see the extension's doc): the depth taps of every channel gathered
+    /// by a 0/1 kernel into `[N, C·KD, OD, H·W]`, moved to `[N·OD, C·KD, H, W]`, and one 2-D
+    /// convolution over (H, W) with the weight `[M, C/g·KD, KH, KW]`.
+    private static func conv3d(
+        _ x: ValueID, _ weight: ValueID, _ bias: ValueID?, window: WindowAttributes, group: Int,
+        _ importer: inout ModelImporter, name: String
+    ) throws -> ValueID {
+        let inputType = importer.graph.type(of: x), weightType = importer.graph.type(of: weight)
+        guard let dims = inputType.knownShape, let kernel = weightType.knownShape, window.autoPad == nil else {
+            throw ONNXImportError(.unsupportedInput(index: 0, "a 3-D convolution needs its input's and weight's dims known at import; input is \(inputType), weight \(weightType)"))
+        }
+        let (n, c, d, h, w) = (dims[0], dims[1], dims[2], dims[3], dims[4])
+        let (m, kd) = (kernel[0], kernel[2])
+        let columns = try reshape(x, to: [n, c, d, h * w], &importer, name: name + "_depth_columns")
+        let taps = depthTaps(channels: c, taps: kd, &importer, name: name + "_depth_taps")
+        var gather = window.selecting([0]).insertingUnitAxis(at: 1).attributes
+        gather["group"] = .int(c)
+        let gathered = try importer.emit(.conv, [columns, taps], gather, name: name + "_depth_gathered")
+        guard let od = importer.graph.type(of: gathered).knownShape?[2] else {
+            throw ONNXImportError(.invalidNode("the depth taps of \(inputType) have no known size"))
+        }
+        let split = try reshape(gathered, to: [n, c, kd, od, h, w], &importer, name: name + "_depth_split")
+        let depthMajor = try importer.emit(.transpose, [split], ["perm": .ints([0, 3, 1, 2, 4, 5])], name: name + "_depth_major")
+        let planes = try reshape(depthMajor, to: [n * od, c * kd, h, w], &importer, name: name + "_planes")
+        let planeWeight = try reshape(weight, to: [m, kernel[1] * kd, kernel[3], kernel[4]], &importer, name: name + "_weight_2d")
+        var across = window.selecting([1, 2]).attributes
+        if group != 1 { across["group"] = .int(group) }
+        let convolved = try importer.emit(.conv, [planes, planeWeight] + (bias.map { [$0] } ?? []), across, name: name + "_hw")
+        guard let pooled = importer.graph.type(of: convolved).knownShape else {
+            throw ONNXImportError(.invalidNode("the (H, W) convolution of \(inputType) has no known size"))
+        }
+        let result = try reshape(convolved, to: [n, od, m, pooled[2], pooled[3]], &importer, name: name + "_depth_outer")
+        return try importer.emit(.transpose, [result], ["perm": .ints([0, 2, 1, 3, 4])], name: name)
+    }
+
+    /// A 3-D transposed convolution (see the extension's doc): one 2-D transposed convolution
+    /// over (H, W) of every depth slice with the weight `[C, M/g·KD, KH, KW]` (depth taps as
+    /// output channels), then per output channel a 2-D transposed one over `[D, OH·OW]` with
+    /// a 0/1 kernel that places each depth tap and sums them, and the bias.
+    /// - Parameters: strides, dilations, outputPadding: 3 each; pads: 3 begins, then 3 ends.
+    static func convTranspose3d(
+        _ x: ValueID, _ weight: ValueID, _ bias: ValueID?, strides: [Int], dilations: [Int], pads: [Int], outputPadding: [Int],
+        group: Int, _ importer: inout ModelImporter, name: String
+    ) throws -> ValueID {
+        let inputType = importer.graph.type(of: x), weightType = importer.graph.type(of: weight)
+        guard let dims = inputType.knownShape, let kernel = weightType.knownShape else {
+            throw ONNXImportError(.unsupportedInput(
+                index: 0, "a 3-D transposed convolution needs its input's and weight's dims known at import; input is \(inputType), weight \(weightType)"))
+        }
+        let (n, c, d, h, w) = (dims[0], dims[1], dims[2], dims[3], dims[4])
+        let (m, kd) = (kernel[1] * group, kernel[2])
+        func attributes(_ axes: [Int], unit: Bool) -> Attributes {
+            var a = Attributes()
+            let pick = { (values: [Int]) in axes.map { values[$0] } + (unit ? [1] : []) }
+            let begins: [Int] = axes.map { pads[$0] } + (unit ? [0] : [])
+            let padding: [Int] = begins + axes.map { pads[3 + $0] } + (unit ? [0] : [])
+            let outputExtra = axes.map { outputPadding[$0] } + (unit ? [0] : [])
+            if pick(strides) != [1, 1] { a["strides"] = .ints(pick(strides)) }
+            if pick(dilations) != [1, 1] { a["dilations"] = .ints(pick(dilations)) }
+            if padding != [0, 0, 0, 0] { a["pads"] = .ints(padding) }
+            if outputExtra != [0, 0] { a["output_padding"] = .ints(outputExtra) }
+            return a
+        }
+        let depthMajor = try importer.emit(.transpose, [x], ["perm": .ints([0, 2, 1, 3, 4])], name: name + "_depth_major")
+        let slices = try reshape(depthMajor, to: [n * d, c, h, w], &importer, name: name + "_slices")
+        let sliceWeight = try reshape(weight, to: [c, kernel[1] * kd, kernel[3], kernel[4]], &importer, name: name + "_weight_2d")
+        var across = attributes([1, 2], unit: false)
+        if group != 1 { across["group"] = .int(group) }
+        let spread = try importer.emit(.convTranspose, [slices, sliceWeight], across, name: name + "_hw")
+        guard let planes = importer.graph.type(of: spread).knownShape else {
+            throw ONNXImportError(.invalidNode("the (H, W) transposed convolution of \(inputType) has no known size"))
+        }
+        let (oh, ow) = (planes[2], planes[3])
+        let rows = try reshape(spread, to: [n, d, m * kd, oh * ow], &importer, name: name + "_rows")
+        let channelMajor = try importer.emit(.transpose, [rows], ["perm": .ints([0, 2, 1, 3])], name: name + "_channel_major")
+        let taps = depthTaps(channels: m, taps: kd, &importer, name: name + "_depth_taps")
+        var place = attributes([0], unit: true)
+        place["group"] = .int(m)
+        let placed = try importer.emit(.convTranspose, [channelMajor, taps] + (bias.map { [$0] } ?? []), place, name: name + "_depth")
+        guard let od = importer.graph.type(of: placed).knownShape?[2] else {
+            throw ONNXImportError(.invalidNode("the depth placement of \(inputType) has no known size"))
+        }
+        return try reshape(placed, to: [n, m, od, oh, ow], &importer, name: name)
+    }
+
+    /// The 0/1 kernel `[channels·taps, 1, taps, 1]` whose output (or, transposed, input)
+    /// channel `c·taps + j` reads channel c through tap j alone: the depth taps of a 3-D
+    /// window as channels.
+    private static func depthTaps(channels: Int, taps: Int, _ importer: inout ModelImporter, name: String) -> ValueID {
+        var values = [Float](repeating: 0, count: channels * taps * taps)
+        for channel in 0..<channels {
+            for tap in 0..<taps { values[(channel * taps + tap) * taps + tap] = 1 }
+        }
+        return importer.graph.addConstant(name: name, tensor: Tensor(shape: [channels * taps, 1, taps, 1], floats: values))
     }
 
     /// `x` with a unit axis inserted at 2: `[N, C, L]` → `[N, C, 1, L]` (a 1-D window's operand as 2-D).

@@ -184,16 +184,134 @@ final class WindowRewriteTests: XCTestCase {
         guard case .unsupportedOutput(index: 1, _) = error.kind else { return XCTFail("\(error)") }
     }
 
-    func testThreeDimensionalConvIsRefusedNamingTheNode() throws {
+    func testFourDimensionalConvIsRefusedNamingTheNode() throws {
         var model = ONNXModelBuilder()
-        model.input("x", .float, [1, 1, 4, 4, 4])
-        model.initializer(floatTensor("w", [1, 1, 2, 2, 2], [Float](repeating: 1, count: 8)))
-        model.node("Conv", ["x", "w"], ["y"], name: "conv3d")
+        model.input("x", .float, [1, 1, 2, 2, 2, 2])
+        model.initializer(floatTensor("w", [1, 1, 1, 1, 1, 1], [1]))
+        model.node("Conv", ["x", "w"], ["y"], name: "conv4d")
         model.outputs = ["y"]
         let error = try XCTUnwrap(importError { _ = try model.load().standaloneGraph() })
-        XCTAssertEqual(error.node, "node 'conv3d' (#0, Conv)")
+        XCTAssertEqual(error.node, "node 'conv4d' (#0, Conv)")
         guard case .unsupportedInput(index: 1, let message) = error.kind else { return XCTFail("\(error)") }
-        XCTAssertTrue(message.contains("1-D and 2-D"), message)
+        XCTAssertTrue(message.contains("1-D, 2-D or 3-D"), message)
+    }
+
+    // MARK: - 3-D convolution
+
+    /// Index of (a, b, c, d, e) in a row-major tensor of `dims`.
+    private func flat(_ index: [Int], _ dims: [Int]) -> Int {
+        zip(index, dims).reduce(0) { $0 * $1.1 + $1.0 }
+    }
+
+    func testThreeDimensionalConvMatchesDirectSum() throws {
+        let (c, m, group) = (4, 6, 2)
+        let dims = [5, 6, 4], kernel = [3, 2, 3]
+        let strides = [2, 1, 2], dilations = [1, 2, 1], pads = [1, 0, 1, 2, 1, 0]
+        let x = ramp(c * dims.reduce(1, *), seed: 10), w = ramp(m * (c / group) * kernel.reduce(1, *), seed: 11)
+        let b = ramp(m, seed: 12)
+        var model = ONNXModelBuilder()
+        model.input("x", .float, [1, Int64(c)] + dims.map(Int64.init))
+        model.initializer(floatTensor("w", [Int64(m), Int64(c / group)] + kernel.map(Int64.init), w))
+        model.initializer(floatTensor("b", [Int64(m)], b))
+        model.node("Conv", ["x", "w", "b"], ["y"], [
+            attr("strides", ints: strides.map(Int64.init)), attr("dilations", ints: dilations.map(Int64.init)),
+            attr("pads", ints: pads.map(Int64.init)), attr("group", int: Int64(group)),
+        ])
+        model.outputs = ["y"]
+        let out = (0..<3).map { (a: Int) -> Int in
+            let extent = dilations[a] * (kernel[a] - 1) + 1
+            return (dims[a] + pads[a] + pads[a + 3] - extent) / strides[a] + 1
+        }
+        let perGroup = c / group
+        var expected = [Float]()
+        for o in 0..<m {
+            for od in 0..<out[0] {
+                for oh in 0..<out[1] {
+                    for ow in 0..<out[2] {
+                        var sum = b[o]
+                        for ci in 0..<perGroup {
+                            for kd in 0..<kernel[0] {
+                                for kh in 0..<kernel[1] {
+                                    for kw in 0..<kernel[2] {
+                                        let at = [od * strides[0] + kd * dilations[0] - pads[0],
+                                                  oh * strides[1] + kh * dilations[1] - pads[1],
+                                                  ow * strides[2] + kw * dilations[2] - pads[2]]
+                                        guard (0..<3).allSatisfy({ (0..<dims[$0]).contains(at[$0]) }) else { continue }
+                                        let channel = o / (m / group) * perGroup + ci
+                                        sum += x[flat([channel] + at, [c] + dims)] * w[flat([o, ci, kd, kh, kw], [m, perGroup] + kernel)]
+                                    }
+                                }
+                            }
+                        }
+                        expected.append(sum)
+                    }
+                }
+            }
+        }
+        for (level, got) in try outputs(model, [Tensor(shape: [1, c] + dims, floats: x)]) {
+            XCTAssertEqual(got[0].shape, [1, m] + out, level)
+            XCTAssertNil(allcloseFailure(got[0].floats, expected, rtol: 1e-5, atol: 1e-4), level)
+        }
+    }
+
+    func testThreeDimensionalConvTransposeMatchesScatter() throws {
+        let (c, m, group) = (2, 4, 2)
+        let dims = [3, 4, 2], kernel = [2, 3, 2]
+        let strides = [2, 1, 3], dilations = [2, 1, 1], pads = [1, 0, 1, 0, 1, 0], outputPadding = [1, 0, 2]
+        let x = ramp(c * dims.reduce(1, *), seed: 13), w = ramp(c * (m / group) * kernel.reduce(1, *), seed: 14)
+        let b = ramp(m, seed: 15)
+        var model = ONNXModelBuilder()
+        model.input("x", .float, [1, Int64(c)] + dims.map(Int64.init))
+        model.initializer(floatTensor("w", [Int64(c), Int64(m / group)] + kernel.map(Int64.init), w))
+        model.initializer(floatTensor("b", [Int64(m)], b))
+        model.node("ConvTranspose", ["x", "w", "b"], ["y"], [
+            attr("strides", ints: strides.map(Int64.init)), attr("dilations", ints: dilations.map(Int64.init)),
+            attr("pads", ints: pads.map(Int64.init)), attr("output_padding", ints: outputPadding.map(Int64.init)),
+            attr("group", int: Int64(group)),
+        ])
+        model.outputs = ["y"]
+        let full = (0..<3).map { (a: Int) -> Int in
+            let extent = dilations[a] * (kernel[a] - 1) + 1
+            return strides[a] * (dims[a] - 1) + outputPadding[a] + extent
+        }
+        var scattered = [Float](repeating: 0, count: m * full.reduce(1, *))
+        let (inPerGroup, outPerGroup) = (c / group, m / group)
+        for ci in 0..<c {
+            for mo in 0..<outPerGroup {
+                let o = ci / inPerGroup * outPerGroup + mo
+                for id in 0..<dims[0] {
+                    for ih in 0..<dims[1] {
+                        for iw in 0..<dims[2] {
+                            let v = x[flat([ci, id, ih, iw], [c] + dims)]
+                            for kd in 0..<kernel[0] {
+                                for kh in 0..<kernel[1] {
+                                    for kw in 0..<kernel[2] {
+                                        let at = [id * strides[0] + kd * dilations[0], ih * strides[1] + kh * dilations[1],
+                                                  iw * strides[2] + kw * dilations[2]]
+                                        scattered[flat([o] + at, [m] + full)] += v * w[flat([ci, mo, kd, kh, kw], [c, outPerGroup] + kernel)]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let out = (0..<3).map { (a: Int) -> Int in full[a] - pads[a] - pads[a + 3] }
+        var expected = [Float]()
+        for o in 0..<m {
+            for od in 0..<out[0] {
+                for oh in 0..<out[1] {
+                    for ow in 0..<out[2] {
+                        expected.append(scattered[flat([o, od + pads[0], oh + pads[1], ow + pads[2]], [m] + full)] + b[o])
+                    }
+                }
+            }
+        }
+        for (level, got) in try outputs(model, [Tensor(shape: [1, c] + dims, floats: x)]) {
+            XCTAssertEqual(got[0].shape, [1, m] + out, level)
+            XCTAssertNil(allcloseFailure(got[0].floats, expected, rtol: 1e-5, atol: 1e-4), level)
+        }
     }
 
     // MARK: - MaxPool on u8, with indices

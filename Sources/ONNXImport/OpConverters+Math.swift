@@ -34,9 +34,9 @@ extension OpConverters {
             throw ONNXImportError(.unsupportedAttribute(name: "group", "expected a positive group count, found \(group)"))
         }
         let ones = Array(repeating: 1, count: rank), zeros = Array(repeating: 0, count: rank)
-        var strides = try node.ints("strides") ?? ones
-        var dilations = try node.ints("dilations") ?? ones
-        var outputPadding = try node.ints("output_padding") ?? zeros
+        let strides = try node.ints("strides") ?? ones
+        let dilations = try node.ints("dilations") ?? ones
+        let outputPadding = try node.ints("output_padding") ?? zeros
         var pads = try node.ints("pads") ?? zeros + zeros
         for (key, values, count, least) in [
             ("strides", strides, rank, 1), ("dilations", dilations, rank, 1), ("output_padding", outputPadding, rank, 0), ("pads", pads, 2 * rank, 0),
@@ -81,27 +81,20 @@ extension OpConverters {
             }
             pads = begin + end
         }
-        var operands = [x, weight]
+        let window = WindowAttributes(strides: strides, dilations: dilations, pads: pads)
         let name = node.resultName
         if rank == 3 {
-            return [try convTranspose3d(
-                x, weight, bias, strides: strides, dilations: dilations, pads: pads, outputPadding: outputPadding, group: group,
-                &importer, name: name)]
+            return [try convTranspose3d(x, weight, bias, window: window, outputPadding: outputPadding, group: group, &importer, name: name)]
         }
+        var attributes = (rank == 1 ? window.insertingUnitAxis() : window).attributes
+        // The unit axis of a 1-D one adds no output padding either.
+        let padding = rank == 1 ? [0] + outputPadding : outputPadding
+        if padding != [0, 0] { attributes["output_padding"] = .ints(padding) }
+        if group != 1 { attributes["group"] = .int(group) }
+        var operands = [x, weight]
         if rank == 1 {
-            // The unit axis: kernel 1 (the weight's new axis), stride 1, dilation 1, no padding.
-            strides.insert(1, at: 0)
-            dilations.insert(1, at: 0)
-            outputPadding.insert(0, at: 0)
-            pads = [0, pads[0], 0, pads[1]]
             operands = try [unitAxis(x, &importer, name: name + "_2d"), unitAxis(weight, &importer, name: name + "_weight_2d")]
         }
-        var attributes = Attributes()
-        if strides != [1, 1] { attributes["strides"] = .ints(strides) }
-        if dilations != [1, 1] { attributes["dilations"] = .ints(dilations) }
-        if pads != [0, 0, 0, 0] { attributes["pads"] = .ints(pads) }
-        if outputPadding != [0, 0] { attributes["output_padding"] = .ints(outputPadding) }
-        if group != 1 { attributes["group"] = .int(group) }
         operands += bias.map { [$0] } ?? []
         guard rank == 1 else { return [try importer.emit(.convTranspose, operands, attributes, name: name)] }
         let result = try importer.emit(.convTranspose, operands, attributes, name: name + "_conv_transpose2d")

@@ -195,10 +195,9 @@ extension OpConverters {
     /// over (H, W) of every depth slice with the weight `[C, M/g·KD, KH, KW]` (depth taps as
     /// output channels), then per output channel a 2-D transposed one over `[D, OH·OW]` with
     /// a 0/1 kernel that places each depth tap and sums them, and the bias.
-    /// - Parameters: strides, dilations, outputPadding: 3 each; pads: 3 begins, then 3 ends.
     static func convTranspose3d(
-        _ x: ValueID, _ weight: ValueID, _ bias: ValueID?, strides: [Int], dilations: [Int], pads: [Int], outputPadding: [Int],
-        group: Int, _ importer: inout ModelImporter, name: String
+        _ x: ValueID, _ weight: ValueID, _ bias: ValueID?, window: WindowAttributes, outputPadding: [Int], group: Int,
+        _ importer: inout ModelImporter, name: String
     ) throws -> ValueID {
         let inputType = importer.graph.type(of: x), weightType = importer.graph.type(of: weight)
         guard let dims = inputType.knownShape, let kernel = weightType.knownShape else {
@@ -207,22 +206,11 @@ extension OpConverters {
         }
         let (n, c, d, h, w) = (dims[0], dims[1], dims[2], dims[3], dims[4])
         let (m, kd) = (kernel[1] * group, kernel[2])
-        func attributes(_ axes: [Int], unit: Bool) -> Attributes {
-            var a = Attributes()
-            let pick = { (values: [Int]) in axes.map { values[$0] } + (unit ? [1] : []) }
-            let begins: [Int] = axes.map { pads[$0] } + (unit ? [0] : [])
-            let padding: [Int] = begins + axes.map { pads[3 + $0] } + (unit ? [0] : [])
-            let outputExtra = axes.map { outputPadding[$0] } + (unit ? [0] : [])
-            if pick(strides) != [1, 1] { a["strides"] = .ints(pick(strides)) }
-            if pick(dilations) != [1, 1] { a["dilations"] = .ints(pick(dilations)) }
-            if padding != [0, 0, 0, 0] { a["pads"] = .ints(padding) }
-            if outputExtra != [0, 0] { a["output_padding"] = .ints(outputExtra) }
-            return a
-        }
         let depthMajor = try importer.emit(.transpose, [x], ["perm": .ints([0, 2, 1, 3, 4])], name: name + "_depth_major")
         let slices = try reshape(depthMajor, to: [n * d, c, h, w], &importer, name: name + "_slices")
         let sliceWeight = try reshape(weight, to: [c, kernel[1] * kd, kernel[3], kernel[4]], &importer, name: name + "_weight_2d")
-        var across = attributes([1, 2], unit: false)
+        var across = window.selecting([1, 2]).attributes
+        if outputPadding[1...] != [0, 0] { across["output_padding"] = .ints(Array(outputPadding[1...])) }
         if group != 1 { across["group"] = .int(group) }
         let spread = try importer.emit(.convTranspose, [slices, sliceWeight], across, name: name + "_hw")
         guard let planes = importer.graph.type(of: spread).knownShape else {
@@ -232,7 +220,8 @@ extension OpConverters {
         let rows = try reshape(spread, to: [n, d, m * kd, oh * ow], &importer, name: name + "_rows")
         let channelMajor = try importer.emit(.transpose, [rows], ["perm": .ints([0, 2, 1, 3])], name: name + "_channel_major")
         let taps = depthTaps(channels: m, taps: kd, &importer, name: name + "_depth_taps")
-        var place = attributes([0], unit: true)
+        var place = window.selecting([0]).insertingUnitAxis(at: 1).attributes
+        if outputPadding[0] != 0 { place["output_padding"] = .ints([outputPadding[0], 0]) }
         place["group"] = .int(m)
         let placed = try importer.emit(.convTranspose, [channelMajor, taps] + (bias.map { [$0] } ?? []), place, name: name + "_depth")
         guard let od = importer.graph.type(of: placed).knownShape?[2] else {
@@ -277,6 +266,11 @@ struct WindowAttributes {
     var pads: [Int]
     /// SAME_UPPER or SAME_LOWER kept for the plan to resolve, else nil.
     var autoPad: String?
+
+    /// Values already checked and resolved (ConvTranspose resolves its own padding).
+    init(strides: [Int], dilations: [Int], pads: [Int]) {
+        (self.strides, self.dilations, self.pads) = (strides, dilations, pads)
+    }
 
     init(_ node: ONNXNode, input: TensorType, kernel: [Int]?) throws {
         let rank = input.rank - 2

@@ -224,9 +224,6 @@ public struct Interpolation: Sendable {
             throw IRError.invalidAttribute(op: op, name: "antialias", "applies to linear and cubic interpolation, not nearest")
         }
         if coordinates == .tfCropAndResize {
-            guard mode != .nearest else {
-                throw IRError.invalidAttribute(op: op, name: "coordinate_transformation_mode", "tf_crop_and_resize is implemented for linear and cubic only")
-            }
             guard let roi, roi.count == 2 * rank, roi.allSatisfy(\.isFinite) else {
                 throw IRError.invalidAttribute(op: op, name: "roi", "tf_crop_and_resize needs \(2 * rank) finite roi values (starts, then ends), found \(a.floats("roi") ?? [])")
             }
@@ -287,6 +284,14 @@ public struct Interpolation: Sendable {
         }
     }
 
+    /// tf_crop_and_resize: whether output index `x` reads from off the input (its output is
+    /// `extrapolationValue`). Always false in the other modes, which clamp to the edge.
+    public func isExtrapolated(_ x: Int, axis: Int, input: Int, output: Int) -> Bool {
+        guard coordinates == .tfCropAndResize else { return false }
+        let c = sourceCoordinate(x, axis: axis, input: input, output: output)
+        return c < 0 || c > Double(input - 1)
+    }
+
     /// Whether an axis is left as it is: same extent, unit scale, and (cropping) the whole axis.
     public func isIdentity(axis: Int, input: Int, output: Int) -> Bool {
         guard input == output, scale(axis: axis, input: input, output: output) == 1 else { return false }
@@ -311,11 +316,12 @@ public struct Interpolation: Sendable {
     /// counted from the left neighbour (so the fraction t is in (0, 1]) — 2 for linear, 4 for
     /// cubic (Keys' kernel with `cubicCoefficient`); with `antialias` and a scale s < 1 the
     /// distances are multiplied by s, so the kernel spans 1/s times as many taps, and the
-    /// weights are normalized to sum to 1. With `excludeOutside`, taps outside the axis weigh 0 and the rest are renormalized. `outside`:
-    /// tf_crop_and_resize's source is off the input (the output is `extrapolationValue`).
+    /// weights are normalized to sum to 1. With `excludeOutside`, taps outside the axis weigh
+    /// 0 and the rest are renormalized. `outside`: tf_crop_and_resize's source is off the
+    /// input (the output is `extrapolationValue`).
     public func taps(_ x: Int, axis: Int, input: Int, output: Int) -> (indices: [Int], weights: [Float], outside: Bool) {
+        if isExtrapolated(x, axis: axis, input: input, output: output) { return ([], [], true) }
         let c = sourceCoordinate(x, axis: axis, input: input, output: output)
-        if coordinates == .tfCropAndResize, c < 0 || c > Double(input - 1) { return ([], [], true) }
         let base = c == c.rounded(.down) ? Int(c) - 1 : Int(c.rounded(.down))
         let t = c - Double(base)
         let stretch = antialias ? min(scale(axis: axis, input: input, output: output), 1) : 1

@@ -157,7 +157,8 @@ public enum F32Kernels {
     ) throws(KernelError) {
         let name = "max_pool2d_indices"
         try checkPool(name, x, g, y, planes)
-        try KernelError.checkCount(name, "indices", indices.count, needed: y.count)
+        try KernelError.checkCount(
+            name, "indices", indices.count, needed: KernelError.product(name, planes.upperBound, g.outputHeight, g.outputWidth))
         vc_f32_max_pool2d_indices(
             x.baseAddress, Int32(g.height), Int32(g.width), y.baseAddress, indices.baseAddress, Int32(g.outputHeight),
             Int32(g.outputWidth), Int32(g.kernelHeight), Int32(g.kernelWidth), Int32(g.strideHeight), Int32(g.strideWidth),

@@ -234,10 +234,6 @@ extension OpConverters {
             throw ONNXImportError(.unsupportedAttribute(name: "axes", "\(axes) invalid for input \(type)"))
         }
         if attributes.string("coordinate_transformation_mode") == Interpolation.Coordinates.tfCropAndResize.rawValue {
-            guard mode != "nearest" else {
-                throw ONNXImportError(.unsupportedAttribute(
-                    name: "coordinate_transformation_mode", "tf_crop_and_resize is implemented for linear and cubic modes, not nearest"))
-            }
             guard let roi = try importer.constantInput(node, 1, role: "roi")?.floats, roi.count == 2 * axes.count else {
                 throw ONNXImportError(.unsupportedInput(index: 1, "tf_crop_and_resize needs a constant roi of \(2 * axes.count) values (starts, then ends)"))
             }

@@ -437,12 +437,48 @@ final class WindowRewriteTests: XCTestCase {
         }
     }
 
-    func testCropAndResizeWithNearestIsRefused() throws {
-        let model = resizeModel([1, 1, 4, 5], roi: [0, 0, 0, 0, 1, 1, 1, 1], sizes: [1, 1, 2, 2], [
+    /// Nearest cropping rounds the same source coordinates (round_prefer_floor by default).
+    func testCropAndResizeWithNearest() throws {
+        let x = ramp(4 * 5, seed: 9)
+        let model = resizeModel([1, 1, 4, 5], roi: [0.5, 0, 1.5, 0.5], sizes: [3, 2], [
             attr("mode", string: "nearest"), attr("coordinate_transformation_mode", string: "tf_crop_and_resize"),
+            attr("extrapolation_value", float: -7), attr("axes", ints: [2, 3]),
         ])
-        let error = try XCTUnwrap(importError { _ = try model.load().standaloneGraph() })
-        XCTAssertEqual(error.node, "node 'resize' (#0, Resize)")
-        guard case .unsupportedAttribute(name: "coordinate_transformation_mode", _) = error.kind else { return XCTFail("\(error)") }
+        // Rows 1.5 → 1, 3 → 3, 4.5 outside; columns 0 and 2.
+        let expected: [Float] = [x[1 * 5], x[1 * 5 + 2], x[3 * 5], x[3 * 5 + 2], -7, -7]
+        for (level, got) in try outputs(model, [Tensor(shape: [1, 1, 4, 5], floats: x)]) {
+            XCTAssertEqual(got[0].floats, expected, level)
+        }
+
+        // After a convolution oneDNN runs channels-last, the resize runs on NHWC with its
+        // region permuted (assign-layouts): an identity 1×1 convolution keeps the values.
+        let channels = ramp(2 * 4 * 5, seed: 16)
+        var nhwc = ONNXModelBuilder(opset: 19)
+        nhwc.input("x", .float, [1, 2, 4, 5])
+        nhwc.initializer(floatTensor("w", [2, 2, 1, 1], [1, 0, 0, 1]))
+        nhwc.initializer(floatTensor("roi", [4], [0.5, 0, 1.5, 0.5]))
+        nhwc.initializer(floatTensor("scales", [0], []))
+        nhwc.initializer(int64Tensor("sizes", [2], [3, 2]))
+        nhwc.node("Conv", ["x", "w"], ["c"])
+        nhwc.node("Resize", ["c", "roi", "scales", "sizes"], ["y"], [
+            attr("mode", string: "nearest"), attr("coordinate_transformation_mode", string: "tf_crop_and_resize"),
+            attr("extrapolation_value", float: -7), attr("axes", ints: [2, 3]),
+        ])
+        nhwc.outputs = ["y"]
+        let perChannel = (0..<2).flatMap { c -> [Float] in
+            let at = { (r: Int, col: Int) in channels[(c * 4 + r) * 5 + col] }
+            return [at(1, 0), at(1, 2), at(3, 0), at(3, 2), -7, -7]
+        }
+        for (level, got) in try outputs(nhwc, [Tensor(shape: [1, 2, 4, 5], floats: channels)]) {
+            XCTAssertEqual(got[0].shape, [1, 2, 3, 2], level)
+            XCTAssertEqual(got[0].floats, perChannel, level)
+        }
+        if Target.host.backends.contains(.dnnl) {
+            let passes = OptimizationLevel.passes(for: .O2, target: .host)
+            let (optimized, _) = try PassManager(passes: passes).run(try nhwc.load().standaloneGraph())
+            let text = IRPrinter.print(optimized)
+            XCTAssertTrue(text.contains("%y : f32[1,3,2,2] = interpolate(%c)"), text)
+            XCTAssertTrue(text.contains("roi=[0.0,0.5,0.0,0.0,1.0,1.5,0.5,1.0]"), text)
+        }
     }
 }

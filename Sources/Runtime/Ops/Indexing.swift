@@ -100,19 +100,31 @@ enum InterpolateKernel {
             let tables = x.indices.map { axis in
                 (0..<y[axis]).map { settings.nearestIndex($0, axis: axis, input: x[axis], output: y[axis]) * inStrides[axis] }
             }
-            let inner = tables[tables.count - 1]
+            // tf_crop_and_resize: the output indices that take the extrapolation value.
+            let cropping = settings.coordinates == .tfCropAndResize, fill = settings.extrapolationValue
+            let outside = x.indices.map { axis in
+                (0..<y[axis]).map { settings.isExtrapolated($0, axis: axis, input: x[axis], output: y[axis]) }
+            }
+            let inner = tables[tables.count - 1], innerOutside = outside[outside.count - 1]
             let rows = y.dropLast().reduce(1, *)
             return { ctx in
                 let input = ctx.f32(xSlot), output = ctx.f32(ySlot)
                 ctx.pool.parallelRanges(count: rows, minChunk: max(1, OpKernels.minElementsPerTask / max(1, inner.count))) { range in
                     for row in range {
-                        var rest = row, offset = 0
+                        var rest = row, offset = 0, rowOutside = false
                         for axis in stride(from: y.count - 2, through: 0, by: -1) {
                             offset += tables[axis][rest % y[axis]]
+                            rowOutside = rowOutside || outside[axis][rest % y[axis]]
                             rest /= y[axis]
                         }
                         let source = input + offset, destination = output + row * inner.count
-                        for (i, o) in inner.enumerated() { destination[i] = source[o] }
+                        if rowOutside {
+                            destination.update(repeating: fill, count: inner.count)
+                        } else if cropping {
+                            for (i, o) in inner.enumerated() { destination[i] = innerOutside[i] ? fill : source[o] }
+                        } else {
+                            for (i, o) in inner.enumerated() { destination[i] = source[o] }
+                        }
                     }
                 }
             }

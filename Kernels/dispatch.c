@@ -158,9 +158,9 @@ void vc_f32_max_pool2d(const float *x, int h, int w, float *y, int oh, int ow, i
 }
 
 void vc_f32_avg_pool2d(const float *x, int h, int w, float *y, int oh, int ow, int kh, int kw,
-                       int sh, int sw, int pt, int pl, int count_include_pad,
+                       int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int count_include_pad,
                        int plane_begin, int plane_end) {
-    vc_kernels()->f32_avg_pool2d(x, h, w, y, oh, ow, kh, kw, sh, sw, pt, pl, count_include_pad,
+    vc_kernels()->f32_avg_pool2d(x, h, w, y, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, count_include_pad,
                                  plane_begin, plane_end);
 }
 

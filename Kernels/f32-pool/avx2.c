@@ -5,7 +5,7 @@
 // order, so max and average give the same bits as vc_pool_pixel.
 static VC_TARGET_AVX2 void pool_interior_avx2(const vc_pool_row *row, int ox_begin, int ox_end, float *out) {
     const __m256i index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(row->sw));
-    const int divisor = row->count_include_pad ? row->kh * row->kw : (row->ky_hi - row->ky_lo) * row->kw;
+    const int divisor = row->count_include_pad ? row->ky_padded * row->kw : (row->ky_hi - row->ky_lo) * row->kw;
     for (int ox = ox_begin; ox < ox_end; ox += 8) {
         const int n = ox_end - ox < 8 ? ox_end - ox : 8;
         const __m256i mask = vc_tail_mask_avx2((size_t)n);
@@ -30,15 +30,15 @@ static VC_TARGET_AVX2 void pool_interior_avx2(const vc_pool_row *row, int ox_beg
 VC_TARGET_AVX2 void vc_f32_max_pool2d__avx2(const float *x, int h, int w, float *y, int oh, int ow, int kh, int kw,
                                             int sh, int sw, int pt, int pl, int dh, int dw, int plane_begin,
                                             int plane_end) {
-    vc_pool_driver(x, h, w, y, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, 1, 0, plane_begin, plane_end,
+    vc_pool_driver(x, h, w, y, oh, ow, kh, kw, sh, sw, pt, pl, 0, 0, dh, dw, 1, 0, plane_begin, plane_end,
                    pool_interior_avx2);
 }
 
 VC_TARGET_AVX2 void vc_f32_avg_pool2d__avx2(const float *x, int h, int w, float *y, int oh, int ow, int kh, int kw,
-                                            int sh, int sw, int pt, int pl, int count_include_pad, int plane_begin,
-                                            int plane_end) {
-    vc_pool_driver(x, h, w, y, oh, ow, kh, kw, sh, sw, pt, pl, 1, 1, 0, count_include_pad, plane_begin, plane_end,
-                   pool_interior_avx2);
+                                            int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw,
+                                            int count_include_pad, int plane_begin, int plane_end) {
+    vc_pool_driver(x, h, w, y, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, 0, count_include_pad, plane_begin,
+                   plane_end, pool_interior_avx2);
 }
 
 VC_TARGET_AVX2 void vc_f32_global_avg_pool__avx2(const float *x, size_t plane, float *y, int plane_begin,

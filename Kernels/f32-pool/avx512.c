@@ -5,7 +5,7 @@
 static VC_TARGET_AVX512 void pool_interior_avx512(const vc_pool_row *row, int ox_begin, int ox_end, float *out) {
     const __m512i index = _mm512_mullo_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(row->sw));
-    const int divisor = row->count_include_pad ? row->kh * row->kw : (row->ky_hi - row->ky_lo) * row->kw;
+    const int divisor = row->count_include_pad ? row->ky_padded * row->kw : (row->ky_hi - row->ky_lo) * row->kw;
     for (int ox = ox_begin; ox < ox_end; ox += 16) {
         const int n = ox_end - ox < 16 ? ox_end - ox : 16;
         const __mmask16 mask = vc_tail_mask_avx512((size_t)n);
@@ -29,15 +29,15 @@ static VC_TARGET_AVX512 void pool_interior_avx512(const vc_pool_row *row, int ox
 VC_TARGET_AVX512 void vc_f32_max_pool2d__avx512(const float *x, int h, int w, float *y, int oh, int ow, int kh,
                                                 int kw, int sh, int sw, int pt, int pl, int dh, int dw,
                                                 int plane_begin, int plane_end) {
-    vc_pool_driver(x, h, w, y, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, 1, 0, plane_begin, plane_end,
+    vc_pool_driver(x, h, w, y, oh, ow, kh, kw, sh, sw, pt, pl, 0, 0, dh, dw, 1, 0, plane_begin, plane_end,
                    pool_interior_avx512);
 }
 
 VC_TARGET_AVX512 void vc_f32_avg_pool2d__avx512(const float *x, int h, int w, float *y, int oh, int ow, int kh,
-                                                int kw, int sh, int sw, int pt, int pl, int count_include_pad,
-                                                int plane_begin, int plane_end) {
-    vc_pool_driver(x, h, w, y, oh, ow, kh, kw, sh, sw, pt, pl, 1, 1, 0, count_include_pad, plane_begin, plane_end,
-                   pool_interior_avx512);
+                                                int kw, int sh, int sw, int pt, int pl, int pb, int pr, int dh,
+                                                int dw, int count_include_pad, int plane_begin, int plane_end) {
+    vc_pool_driver(x, h, w, y, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, 0, count_include_pad, plane_begin,
+                   plane_end, pool_interior_avx512);
 }
 
 VC_TARGET_AVX512 void vc_f32_global_avg_pool__avx512(const float *x, size_t plane, float *y, int plane_begin,

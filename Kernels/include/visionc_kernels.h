@@ -73,10 +73,17 @@ void vc_f32_im2col(const float *x, int c, int h, int w, int kh, int kw, int stri
 /// Max pool pads with -inf (padding never wins).
 void vc_f32_max_pool2d(const float *x, int h, int w, float *y, int oh, int ow, int kh, int kw,
                        int sh, int sw, int pt, int pl, int dh, int dw, int plane_begin, int plane_end);
-/// Average pool; with count_include_pad the divisor is kh*kw, else the number of window
-/// elements inside the image.
+/// Max pool that also writes each maximum's index into the whole input, flattened row-major
+/// (N, C, H, W) or, with column_major, (N, C, W, H) (ONNX MaxPool's Indices, storage_order);
+/// the first maximum in window order wins. Scalar only.
+void vc_f32_max_pool2d_indices(const float *x, int h, int w, float *y, int64_t *indices, int oh, int ow, int kh,
+                               int kw, int sh, int sw, int pt, int pl, int dh, int dw, int column_major,
+                               int plane_begin, int plane_end);
+/// Average pool (pads pt, pl, pb, pr: top, left, bottom, right); with count_include_pad the
+/// divisor is the number of window taps inside the padded image (a ceil-mode window's taps
+/// past the bottom/right padding are not counted), else the number inside the image.
 void vc_f32_avg_pool2d(const float *x, int h, int w, float *y, int oh, int ow, int kh, int kw,
-                       int sh, int sw, int pt, int pl, int count_include_pad,
+                       int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int count_include_pad,
                        int plane_begin, int plane_end);
 /// y[p] = mean of x[p*plane ..< (p+1)*plane] for p in [plane_begin, plane_end).
 void vc_f32_global_avg_pool(const float *x, size_t plane, float *y, int plane_begin, int plane_end);

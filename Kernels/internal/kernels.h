@@ -36,8 +36,8 @@
                                   int kw, int sh, int sw, int pt, int pl, int dh, int dw,           \
                                   int plane_begin, int plane_end);                                  \
     void vc_f32_avg_pool2d__##isa(const float *x, int h, int w, float *y, int oh, int ow, int kh,   \
-                                  int kw, int sh, int sw, int pt, int pl, int count_include_pad,    \
-                                  int plane_begin, int plane_end);                                  \
+                                  int kw, int sh, int sw, int pt, int pl, int pb, int pr, int dh,   \
+                                  int dw, int count_include_pad, int plane_begin, int plane_end);   \
     void vc_f32_global_avg_pool__##isa(const float *x, size_t plane, float *y, int plane_begin,     \
                                        int plane_end);                                              \
     void vc_f32_binary__##isa(vc_binary_op op, const float *a, const float *b, float *y,            \

@@ -56,6 +56,8 @@ typedef struct vc_pool_row {
     int h, w, kh, kw, sw, pl, dh, dw;
     int iy0;          // input row of ky = 0
     int ky_lo, ky_hi; // kernel rows inside the image
+    int ky_padded;    // kernel rows inside the explicitly padded image (the divisor with count_include_pad)
+    int w_padded;     // w + right padding: a ceil-mode window's taps past it are not padding either
     int is_max;
     int count_include_pad;
 } vc_pool_row;
@@ -65,7 +67,8 @@ typedef struct vc_pool_row {
 VC_ALWAYS_INLINE float vc_pool_pixel(const vc_pool_row *row, int ox) {
     const int ix0 = ox * row->sw - row->pl;
     float acc = row->is_max ? -INFINITY : 0.0f;
-    int count = 0;
+    int count = 0, padded_columns = 0;
+    for (int kx = 0; kx < row->kw; kx++) padded_columns += ix0 + kx * row->dw < row->w_padded;
     for (int ky = row->ky_lo; ky < row->ky_hi; ky++) {
         const float *in = row->plane + (size_t)(row->iy0 + ky * row->dh) * (size_t)row->w;
         for (int kx = 0; kx < row->kw; kx++) {
@@ -77,7 +80,8 @@ VC_ALWAYS_INLINE float vc_pool_pixel(const vc_pool_row *row, int ox) {
         }
     }
     if (row->is_max) return acc;
-    const int divisor = row->count_include_pad ? row->kh * row->kw : count;
+    // ONNX counts the taps inside the explicit padding, not those a ceil-mode window adds past it.
+    const int divisor = row->count_include_pad ? row->ky_padded * padded_columns : count;
     return divisor > 0 ? acc / (float)divisor : 0.0f;
 }
 
@@ -85,7 +89,7 @@ VC_ALWAYS_INLINE float vc_pool_pixel(const vc_pool_row *row, int ox) {
 typedef void vc_pool_interior_fn(const vc_pool_row *row, int ox_begin, int ox_end, float *out);
 
 VC_ALWAYS_INLINE void vc_pool_driver(const float *x, int h, int w, float *y, int oh, int ow, int kh, int kw,
-                                     int sh, int sw, int pt, int pl, int dh, int dw, int is_max,
+                                     int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int is_max,
                                      int count_include_pad, int plane_begin, int plane_end,
                                      vc_pool_interior_fn *interior) {
     // Columns whose whole window is inside: first tap at or right of 0, last tap left of w.
@@ -96,7 +100,7 @@ VC_ALWAYS_INLINE void vc_pool_driver(const float *x, int h, int w, float *y, int
     for (int p = plane_begin; p < plane_end; p++) {
         vc_pool_row row = {
             .plane = x + (size_t)p * (size_t)h * (size_t)w,
-            .h = h, .w = w, .kh = kh, .kw = kw, .sw = sw, .pl = pl, .dh = dh, .dw = dw,
+            .h = h, .w = w, .kh = kh, .kw = kw, .sw = sw, .pl = pl, .dh = dh, .dw = dw, .w_padded = w + pr,
             .is_max = is_max, .count_include_pad = count_include_pad,
         };
         float *out_plane = y + (size_t)p * (size_t)oh * (size_t)ow;
@@ -104,6 +108,8 @@ VC_ALWAYS_INLINE void vc_pool_driver(const float *x, int h, int w, float *y, int
             row.iy0 = oy * sh - pt;
             // ky with iy0 + ky*dh in [0, h), as a range over "outputs" ky with stride dh.
             vc_valid_range(row.iy0, dh, h, kh, &row.ky_lo, &row.ky_hi);
+            int unused_padded_lo;
+            vc_valid_range(row.iy0 + pt, dh, h + pt + pb, kh, &unused_padded_lo, &row.ky_padded);
             float *out = out_plane + (size_t)oy * (size_t)ow;
             for (int ox = 0; ox < in_lo; ox++) out[ox] = vc_pool_pixel(&row, ox);
             interior(&row, in_lo, in_hi, out);

@@ -60,6 +60,8 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     case pow
 
     // MARK: Model: pooling
+    /// With `indices=1` a second result i64 holds each maximum's index into the whole input,
+    /// flattened row-major (N, C, H, W), or (N, C, W, H) with `storage_order=1` (ONNX MaxPool).
     case maxPool = "max_pool"
     case averagePool = "average_pool"
     case globalAveragePool = "global_average_pool"
@@ -78,7 +80,8 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     case slice
     /// Elements of the data at run-time indices along one axis (ONNX Gather).
     case gather
-    /// ONNX Resize of an N-D tensor (nearest or linear); `resize` is the u8 image op.
+    /// ONNX Resize of an N-D f32 tensor (nearest, linear, cubic; antialias; tf_crop_and_resize
+    /// with `roi` and `extrapolation_value`, see `Interpolation`); `resize` is the u8 image op.
     case interpolate
 
     // MARK: Postprocess

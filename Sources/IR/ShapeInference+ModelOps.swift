@@ -157,7 +157,7 @@ extension ShapeInference {
 
 /// The `interpolate` node's attributes, checked, and the ONNX Resize geometry they define:
 /// output sizes, and for each output index its source coordinate under the coordinate
-/// transformation mode.
+/// transformation mode and the taps (source indices and weights) that interpolate it.
 public struct Interpolation: Sendable {
     public enum Mode: String, Sendable { case nearest, linear, cubic }
     public enum Coordinates: String, Sendable, CaseIterable {
@@ -167,6 +167,9 @@ public struct Interpolation: Sendable {
         case alignCorners = "align_corners"
         case asymmetric
         case tfHalfPixelForNearest = "tf_half_pixel_for_nearest"
+        /// The region `roi` of the input stretched onto the output (TensorFlow's
+        /// CropAndResize); outputs whose source falls outside the input get `extrapolationValue`.
+        case tfCropAndResize = "tf_crop_and_resize"
     }
     public enum Rounding: String, Sendable, CaseIterable {
         case roundPreferFloor = "round_prefer_floor"
@@ -186,6 +189,13 @@ public struct Interpolation: Sendable {
     /// instead of repeating the edge.
     public let cubicCoefficient: Double
     public let excludeOutside: Bool
+    /// linear and cubic: when downscaling an axis, the kernel is stretched by 1/scale (so
+    /// every input element contributes) and its weights normalized to sum to 1 (ONNX antialias).
+    public let antialias: Bool
+    /// tf_crop_and_resize: per axis the start of the region, then per axis its end, as
+    /// fractions of (extent − 1); and the value of outputs outside the input.
+    public let roi: [Double]?
+    public let extrapolationValue: Float
 
     public init(_ a: Attributes, rank: Int) throws {
         let op = Op.interpolate.rawValue
@@ -207,6 +217,17 @@ public struct Interpolation: Sendable {
         self.rounding = rounding
         cubicCoefficient = Double(a.float("cubic_coeff_a") ?? -0.75)
         excludeOutside = a.int("exclude_outside", default: 0) != 0
+        antialias = a.int("antialias", default: 0) != 0
+        roi = a.floats("roi").map { $0.map(Double.init) }
+        extrapolationValue = a.float("extrapolation_value") ?? 0
+        if antialias, mode == .nearest {
+            throw IRError.invalidAttribute(op: op, name: "antialias", "applies to linear and cubic interpolation, not nearest")
+        }
+        if coordinates == .tfCropAndResize {
+            guard let roi, roi.count == 2 * rank, roi.allSatisfy(\.isFinite) else {
+                throw IRError.invalidAttribute(op: op, name: "roi", "tf_crop_and_resize needs \(2 * rank) finite roi values (starts, then ends), found \(a.floats("roi") ?? [])")
+            }
+        }
         // Both may be given: sizes fix the output, scales the coordinate transform (ONNX's
         // keep_aspect_ratio_policy resizes with one scale but rounds the sizes itself).
         sizes = a.ints("sizes")
@@ -255,7 +276,27 @@ public struct Interpolation: Sendable {
             return x / scale
         case .tfHalfPixelForNearest:
             return (x + 0.5) / scale
+        case .tfCropAndResize:
+            // Operation order as ONNX's reference, since the outside test compares with the edges.
+            let (start, end) = (roi![axis], roi![roi!.count / 2 + axis])
+            let span = output == 1 ? (end - start) * Double(input - 1) / 2 : x * (end - start) * Double(input - 1) / (output - 1)
+            return span + start * Double(input - 1)
         }
+    }
+
+    /// tf_crop_and_resize: whether output index `x` reads from off the input (its output is
+    /// `extrapolationValue`). Always false in the other modes, which clamp to the edge.
+    public func isExtrapolated(_ x: Int, axis: Int, input: Int, output: Int) -> Bool {
+        guard coordinates == .tfCropAndResize else { return false }
+        let c = sourceCoordinate(x, axis: axis, input: input, output: output)
+        return c < 0 || c > Double(input - 1)
+    }
+
+    /// Whether an axis is left as it is: same extent, unit scale, and (cropping) the whole axis.
+    public func isIdentity(axis: Int, input: Int, output: Int) -> Bool {
+        guard input == output, scale(axis: axis, input: input, output: output) == 1 else { return false }
+        guard coordinates == .tfCropAndResize, let roi else { return true }
+        return roi[axis] == 0 && roi[roi.count / 2 + axis] == 1
     }
 
     /// Nearest source index of output index `x`, clamped into the axis.
@@ -270,24 +311,43 @@ public struct Interpolation: Sendable {
         return Int(min(max(r, 0), Double(input - 1)))
     }
 
-    /// Cubic taps of output index `x`, as ONNX's reference takes them: the four source indices
-    /// around its coordinate c (the left neighbour preferred, so the fraction is in (0, 1]),
-    /// edge-clamped, and their weights from Keys' kernel with `cubicCoefficient`; with
-    /// `excludeOutside`, taps outside the axis weigh 0 and the others are renormalized.
-    public func cubicTaps(_ x: Int, axis: Int, input: Int, output: Int) -> (indices: [Int], weights: [Float]) {
+    /// The source indices (edge-clamped) and weights that interpolate output index `x` in
+    /// linear or cubic mode, as ONNX's reference takes them: the taps around its coordinate c
+    /// counted from the left neighbour (so the fraction t is in (0, 1]) — 2 for linear, 4 for
+    /// cubic (Keys' kernel with `cubicCoefficient`); with `antialias` and a scale s < 1 the
+    /// distances are multiplied by s, so the kernel spans 1/s times as many taps, and the
+    /// weights are normalized to sum to 1. With `excludeOutside`, taps outside the axis weigh
+    /// 0 and the rest are renormalized. `outside`: tf_crop_and_resize's source is off the
+    /// input (the output is `extrapolationValue`).
+    public func taps(_ x: Int, axis: Int, input: Int, output: Int) -> (indices: [Int], weights: [Float], outside: Bool) {
+        if isExtrapolated(x, axis: axis, input: input, output: output) { return ([], [], true) }
         let c = sourceCoordinate(x, axis: axis, input: input, output: output)
         let base = c == c.rounded(.down) ? Int(c) - 1 : Int(c.rounded(.down))
-        let t = c - Double(base), a = cubicCoefficient
-        func near(_ d: Double) -> Double { ((a + 2) * d - (a + 3)) * d * d + 1 }  // |d| ≤ 1
-        func far(_ d: Double) -> Double { ((a * d - 5 * a) * d + 8 * a) * d - 4 * a }  // 1 < |d| < 2
-        var weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
-        let indices = (base - 1)...(base + 2)
+        let t = c - Double(base)
+        let stretch = antialias ? min(scale(axis: axis, input: input, output: output), 1) : 1
+        let reach: Double = mode == .cubic ? 2 : 1
+        // The first tap's offset from `base`: 0 for linear, -1 for cubic, further out when stretched.
+        let first = Int((-reach / stretch).rounded(.down)) + 1
+        let a = cubicCoefficient
+        var weights = (first..<(2 - first)).map { k -> Double in
+            let d = abs((Double(k) - t) * stretch)
+            if mode == .linear { return max(0, 1 - d) }
+            if d <= 1 { return ((a + 2) * d - (a + 3)) * d * d + 1 }
+            return d < 2 ? ((a * d - 5 * a) * d + 8 * a) * d - 4 * a : 0
+        }
+        let indices = (first..<(2 - first)).map { base + $0 }
+        if antialias { weights = normalized(weights) }
         if excludeOutside {
             for (i, index) in indices.enumerated() where index < 0 || index >= input { weights[i] = 0 }
-            let sum = weights.reduce(0, +)
-            if sum != 0 { weights = weights.map { $0 / sum } }
+            weights = normalized(weights)
         }
-        return (indices.map { min(max($0, 0), input - 1) }, weights.map(Float.init))
+        return (indices.map { min(max($0, 0), input - 1) }, weights.map(Float.init), false)
+    }
+
+    /// Weights divided by their sum (left as they are when it is 0).
+    private func normalized(_ weights: [Double]) -> [Double] {
+        let sum = weights.reduce(0, +)
+        return sum == 0 ? weights : weights.map { $0 / sum }
     }
 
     /// Linear taps of output index `x`: two source indices (edge-clamped) and the weight of the second.

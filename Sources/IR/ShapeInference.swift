@@ -160,6 +160,13 @@ public enum ShapeInference {
             var t = x
             let spatial = try windowOutput(x: x, kernel: k, a: a, op: op)
             t.shape = channelsLast(a) ? [x.shape[0]] + spatial + [x.shape[3]] : [x.shape[0], x.shape[1]] + spatial
+            // ONNX MaxPool's optional second result: where each maximum was (see Op.maxPool).
+            if op == .maxPool, a.int("indices", default: 0) != 0 {
+                guard !channelsLast(a) else {
+                    throw IRError.invalidAttribute(op: op.rawValue, name: "indices", "max_pool's indices are defined on NCHW only")
+                }
+                return [t, TensorType(.i64, t.shape)]
+            }
             return [t]
 
         case .globalAveragePool:
@@ -464,9 +471,10 @@ public enum ShapeInference {
 
     /// ONNX SAME padding: the output has ceil(input / stride) elements; the padding this
     /// needs is split evenly, the odd element going at the end (SAME_UPPER) or the start.
+    /// Any number of spatial axes: begins, then ends.
     public static func samePads(input: [Int], kernel: [Int], strides: [Int], dilations: [Int], upper: Bool) -> [Int] {
         var begin: [Int] = [], end: [Int] = []
-        for i in 0..<2 {
+        for i in input.indices {
             let output = (input[i] + strides[i] - 1) / strides[i]
             let extent = (kernel[i] - 1) * dilations[i] + 1
             let total = max(0, (output - 1) * strides[i] + extent - input[i])

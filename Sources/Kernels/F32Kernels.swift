@@ -148,20 +148,42 @@ public enum F32Kernels {
             Int32(planes.upperBound))
     }
 
-    /// Average pool over NCHW planes; dilation must be 1. With `countIncludePad` the divisor is kh*kw.
+    /// Max pool that also writes, per output, the index of its maximum in the whole input
+    /// flattened row-major (N, C, H, W), or with `columnMajor` (N, C, W, H): ONNX MaxPool's
+    /// Indices output and its `storage_order`. The first maximum in window order wins.
+    public static func maxPool2dIndices(
+        _ x: UnsafeBufferPointer<Float>, geometry g: WindowGeometry, _ y: UnsafeMutableBufferPointer<Float>,
+        indices: UnsafeMutableBufferPointer<Int64>, columnMajor: Bool, planes: Range<Int>
+    ) throws(KernelError) {
+        let name = "max_pool2d_indices"
+        try checkPool(name, x, g, y, planes)
+        try KernelError.checkCount(
+            name, "indices", indices.count, needed: KernelError.product(name, planes.upperBound, g.outputHeight, g.outputWidth))
+        vc_f32_max_pool2d_indices(
+            x.baseAddress, Int32(g.height), Int32(g.width), y.baseAddress, indices.baseAddress, Int32(g.outputHeight),
+            Int32(g.outputWidth), Int32(g.kernelHeight), Int32(g.kernelWidth), Int32(g.strideHeight), Int32(g.strideWidth),
+            Int32(g.padTop), Int32(g.padLeft), Int32(g.dilationHeight), Int32(g.dilationWidth), columnMajor ? 1 : 0,
+            Int32(planes.lowerBound), Int32(planes.upperBound))
+    }
+
+    /// Average pool over NCHW planes. `padBottom`/`padRight` bound the explicit padding: with
+    /// `countIncludePad` the divisor counts the window's taps inside the padded image (ONNX
+    /// leaves out those a ceil-mode window reaches past it), else those inside the image.
     public static func avgPool2d(
-        _ x: UnsafeBufferPointer<Float>, geometry g: WindowGeometry, countIncludePad: Bool,
-        _ y: UnsafeMutableBufferPointer<Float>, planes: Range<Int>
+        _ x: UnsafeBufferPointer<Float>, geometry g: WindowGeometry, padBottom: Int = 0, padRight: Int = 0,
+        countIncludePad: Bool, _ y: UnsafeMutableBufferPointer<Float>, planes: Range<Int>
     ) throws(KernelError) {
         let name = "avg_pool2d"
-        guard g.dilationHeight == 1, g.dilationWidth == 1 else {
-            throw KernelError(kernel: name, message: "dilation \(g.dilationHeight)x\(g.dilationWidth), expected 1x1")
-        }
         try checkPool(name, x, g, y, planes)
+        // The kernel adds them to the image size (h + pt + pb), as validate() bounds the others.
+        guard (0...Int(Int32.max) / 4).contains(padBottom), (0...Int(Int32.max) / 4).contains(padRight) else {
+            throw KernelError(kernel: name, message: "padding bottom \(padBottom), right \(padRight) exceeds 32-bit coordinates")
+        }
         vc_f32_avg_pool2d(
             x.baseAddress, Int32(g.height), Int32(g.width), y.baseAddress, Int32(g.outputHeight), Int32(g.outputWidth),
             Int32(g.kernelHeight), Int32(g.kernelWidth), Int32(g.strideHeight), Int32(g.strideWidth), Int32(g.padTop),
-            Int32(g.padLeft), countIncludePad ? 1 : 0, Int32(planes.lowerBound), Int32(planes.upperBound))
+            Int32(g.padLeft), Int32(padBottom), Int32(padRight), Int32(g.dilationHeight), Int32(g.dilationWidth),
+            countIncludePad ? 1 : 0, Int32(planes.lowerBound), Int32(planes.upperBound))
     }
 
     /// y[p] = mean of plane p of `x` for p in `planes`.

@@ -16,26 +16,30 @@ extension OpConverters {
     }
 
     /// ConvTranspose with `output_shape` and `auto_pad` resolved into explicit pads, as the
-    /// ONNX definition computes them from the total padding the output size implies.
+    /// ONNX definition computes them from the total padding the output size implies. A 1-D one
+    /// runs as 2-D over a unit axis, a 3-D one as two 2-D ones (see OpConverters+Window).
     static func convTranspose(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
         try node.expectInputs(2...3)
         let x = try importer.input(node, 0)
         let weight = try importer.input(node, 1)
         let bias = try importer.optionalInput(node, 2)
         let inputType = importer.graph.type(of: x), weightType = importer.graph.type(of: weight)
-        guard inputType.rank == 4, weightType.rank == 4 else {
-            throw ONNXImportError(.unsupportedInput(index: 1, "only 2-D transposed convolution is supported; input \(inputType), weight \(weightType)"))
+        let rank = weightType.rank - 2
+        guard (1...3).contains(rank), inputType.rank == weightType.rank else {
+            throw ONNXImportError(.unsupportedInput(
+                index: 1, "expected a 1-D, 2-D or 3-D transposed convolution; input \(inputType), weight \(weightType)"))
         }
         let group = try node.int("group", default: 1)
         guard (1...maxWindowValue).contains(group) else {
             throw ONNXImportError(.unsupportedAttribute(name: "group", "expected a positive group count, found \(group)"))
         }
-        let strides = try node.ints("strides") ?? [1, 1]
-        let dilations = try node.ints("dilations") ?? [1, 1]
-        let outputPadding = try node.ints("output_padding") ?? [0, 0]
-        var pads = try node.ints("pads") ?? [0, 0, 0, 0]
+        let ones = Array(repeating: 1, count: rank), zeros = Array(repeating: 0, count: rank)
+        let strides = try node.ints("strides") ?? ones
+        let dilations = try node.ints("dilations") ?? ones
+        let outputPadding = try node.ints("output_padding") ?? zeros
+        var pads = try node.ints("pads") ?? zeros + zeros
         for (key, values, count, least) in [
-            ("strides", strides, 2, 1), ("dilations", dilations, 2, 1), ("output_padding", outputPadding, 2, 0), ("pads", pads, 4, 0),
+            ("strides", strides, rank, 1), ("dilations", dilations, rank, 1), ("output_padding", outputPadding, rank, 0), ("pads", pads, 2 * rank, 0),
         ] {
             guard values.count == count, values.allSatisfy({ (least...maxWindowValue).contains($0) }) else {
                 throw ONNXImportError(.unsupportedAttribute(name: key, "expected \(count) values ≥ \(least), found \(values)"))
@@ -49,22 +53,22 @@ extension OpConverters {
             throw ONNXImportError(.unsupportedAttribute(name: "auto_pad", "expected NOTSET, VALID, SAME_UPPER or SAME_LOWER, found \(autoPad)"))
         }
         var outputShape = try node.ints("output_shape")
-        if let shape = outputShape, shape.count == 4 { outputShape = Array(shape[2...]) }
+        if let shape = outputShape, shape.count == rank + 2 { outputShape = Array(shape[2...]) }
         if outputShape == nil, autoPad.hasPrefix("SAME") {
-            outputShape = try (0..<2).map { i in
+            outputShape = try (0..<rank).map { i in
                 guard let n = inputType.shape[2 + i].value else {
                     throw ONNXImportError(.unsupportedAttribute(name: "auto_pad", "\(autoPad) needs known spatial dims; input is \(inputType)"))
                 }
                 return n * strides[i]
             }
         }
-        if autoPad == "VALID" { pads = [0, 0, 0, 0] }
+        if autoPad == "VALID" { pads = zeros + zeros }
         if let outputShape {
-            guard outputShape.count == 2, kernel.count == 2 else {
-                throw ONNXImportError(.unsupportedAttribute(name: "output_shape", "expected 2 spatial sizes, found \(outputShape)"))
+            guard outputShape.count == rank, kernel.count == rank else {
+                throw ONNXImportError(.unsupportedAttribute(name: "output_shape", "expected \(rank) spatial sizes, found \(outputShape)"))
             }
             var begin: [Int] = [], end: [Int] = []
-            for i in 0..<2 {
+            for i in 0..<rank {
                 guard let n = inputType.shape[2 + i].value else {
                     throw ONNXImportError(.unsupportedAttribute(name: "output_shape", "needs known spatial dims; input is \(inputType)"))
                 }
@@ -77,13 +81,24 @@ extension OpConverters {
             }
             pads = begin + end
         }
-        var attributes = Attributes()
-        if strides != [1, 1] { attributes["strides"] = .ints(strides) }
-        if dilations != [1, 1] { attributes["dilations"] = .ints(dilations) }
-        if pads != [0, 0, 0, 0] { attributes["pads"] = .ints(pads) }
-        if outputPadding != [0, 0] { attributes["output_padding"] = .ints(outputPadding) }
+        let window = WindowAttributes(strides: strides, dilations: dilations, pads: pads)
+        let name = node.resultName
+        if rank == 3 {
+            return [try convTranspose3d(x, weight, bias, window: window, outputPadding: outputPadding, group: group, &importer, name: name)]
+        }
+        var attributes = (rank == 1 ? window.insertingUnitAxis() : window).attributes
+        // The unit axis of a 1-D one adds no output padding either.
+        let padding = rank == 1 ? [0] + outputPadding : outputPadding
+        if padding != [0, 0] { attributes["output_padding"] = .ints(padding) }
         if group != 1 { attributes["group"] = .int(group) }
-        return [try importer.emit(.convTranspose, [x, weight] + (bias.map { [$0] } ?? []), attributes, name: node.resultName)]
+        var operands = [x, weight]
+        if rank == 1 {
+            operands = try [unitAxis(x, &importer, name: name + "_2d"), unitAxis(weight, &importer, name: name + "_weight_2d")]
+        }
+        operands += bias.map { [$0] } ?? []
+        guard rank == 1 else { return [try importer.emit(.convTranspose, operands, attributes, name: name)] }
+        let result = try importer.emit(.convTranspose, operands, attributes, name: name + "_conv_transpose2d")
+        return [try importer.emit(.squeeze, [result], ["axes": .ints([2])], name: name)]
     }
 
     /// Dropout at inference is the identity; training mode (an attribute before opset 12, a
@@ -172,8 +187,9 @@ extension OpConverters {
         return [try importer.emit(.cast, [x], ["to": .string(dtype.rawValue)], name: node.resultName)]
     }
 
-    /// Resize (opset 10: X, scales; 11+: X, roi, scales, sizes) with constant scales or sizes.
-    /// `axes` and `keep_aspect_ratio_policy` (opset 18) are resolved to per-axis values here.
+    /// Resize (opset 10: X, scales; 11+: X, roi, scales, sizes) with constant scales or sizes
+    /// (and roi, for tf_crop_and_resize). `axes` and `keep_aspect_ratio_policy` (opset 18) are
+    /// resolved to per-axis values here.
     static func resize(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
         try node.expectInputs(importer.opset < 11 ? 2...2 : 1...4)
         let x = try importer.input(node, 0)
@@ -204,7 +220,10 @@ extension OpConverters {
             attributes["nearest_mode"] = .string(rounding)
         }
         if try node.int("antialias", default: 0) != 0 {
-            throw ONNXImportError(.unsupportedAttribute(name: "antialias", "antialiased resizing is not supported"))
+            guard mode != "nearest" else {
+                throw ONNXImportError(.unsupportedAttribute(name: "antialias", "applies to linear and cubic modes, not nearest"))
+            }
+            attributes["antialias"] = .int(1)
         }
         if mode != "cubic", try node.int("exclude_outside", default: 0) != 0 {
             throw ONNXImportError(.unsupportedAttribute(name: "exclude_outside", "only 0 is supported with mode '\(mode)' (it is for cubic)"))
@@ -213,6 +232,19 @@ extension OpConverters {
         let axes = try (node.ints("axes") ?? Array(0..<rank)).map { $0 < 0 ? $0 + rank : $0 }
         guard axes.allSatisfy({ (0..<rank).contains($0) }), Set(axes).count == axes.count else {
             throw ONNXImportError(.unsupportedAttribute(name: "axes", "\(axes) invalid for input \(type)"))
+        }
+        if attributes.string("coordinate_transformation_mode") == Interpolation.Coordinates.tfCropAndResize.rawValue {
+            guard let roi = try importer.constantInput(node, 1, role: "roi")?.floats, roi.count == 2 * axes.count else {
+                throw ONNXImportError(.unsupportedInput(index: 1, "tf_crop_and_resize needs a constant roi of \(2 * axes.count) values (starts, then ends)"))
+            }
+            // Axes not named keep the whole extent: [0, 1].
+            var full = [Float](repeating: 0, count: rank) + [Float](repeating: 1, count: rank)
+            for (i, axis) in axes.enumerated() {
+                full[axis] = roi[i]
+                full[rank + axis] = roi[axes.count + i]
+            }
+            attributes["roi"] = .floats(full)
+            attributes["extrapolation_value"] = .float(try node.float("extrapolation_value", default: 0))
         }
         let scalesIndex = importer.opset < 11 ? 1 : 2
         let scales = try importer.constantInput(node, scalesIndex, role: "scales")?.floats

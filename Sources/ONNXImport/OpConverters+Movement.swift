@@ -31,12 +31,13 @@ extension OpConverters {
         return [try importer.emit(.transpose, [x], attributes, name: node.resultName)]
     }
 
-    /// The target shape stays an operand (constant folding resolves it); before opset 5 it
-    /// was an attribute, which becomes a constant operand here.
+    /// The target shape stays an operand (constant folding resolves it, or the import when
+    /// it follows from constants); before opset 5 it was an attribute, which becomes a
+    /// constant operand here.
     static func reshape(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
         try node.expectInputs(importer.opset < 5 ? 1...1 : 2...2)
         let x = try importer.input(node, 0)
-        let target: ValueID
+        var target: ValueID
         if importer.opset < 5 {
             guard let dims = try node.ints("shape") else {
                 throw ONNXImportError(.unsupportedAttribute(name: "shape", "is required before opset 5"))
@@ -45,6 +46,12 @@ extension OpConverters {
                 name: node.resultName + "_shape", tensor: Tensor(shape: [dims.count], int64s: dims.map(Int64.init)))
         } else {
             target = try importer.input(node, 1)
+            // A target computed from constants and known shapes (RotaryEmbedding's Concat of
+            // constants) is folded now, so the result's dims are known to the converters after
+            // it: Split needs its axis extent.
+            if importer.graph.constantValue(of: target) == nil, let known = importer.graph.knownValue(of: target) {
+                target = importer.graph.addConstant(name: node.resultName + "_shape", tensor: known)
+            }
         }
         // Shape inference multiplies the target dims; a corrupt target must not overflow it.
         if let dims = importer.graph.constantValue(of: target)?.integers {

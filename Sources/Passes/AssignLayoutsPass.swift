@@ -139,6 +139,11 @@ public struct AssignLayoutsPass: Pass {
                 default: return nil
                 }
             }
+            // tf_crop_and_resize's region: the starts of every axis, then the ends.
+            if let roi = node.attributes.floats("roi") {
+                guard roi.count == 8 else { return nil }
+                converted.attributes["roi"] = .floats(Self.toNHWC.map { roi[$0] } + Self.toNHWC.map { roi[4 + $0] })
+            }
             return converted
         case .concat:
             guard node.inputs.contains(where: isChannelsLast.contains),

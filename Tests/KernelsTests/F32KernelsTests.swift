@@ -104,18 +104,20 @@ final class F32KernelsTests: XCTestCase {
             for oy in 0..<g.outputHeight {
                 for ox in 0..<g.outputWidth {
                     var acc: Float = isMax ? -.infinity : 0
-                    var count = 0
+                    var count = 0, padded = 0
                     for ky in 0..<g.kernelHeight {
                         for kx in 0..<g.kernelWidth {
                             let iy = oy * g.strideHeight + ky * g.dilationHeight - g.padTop
                             let ix = ox * g.strideWidth + kx * g.dilationWidth - g.padLeft
+                            // Symmetric padding: taps a ceil-mode window reaches past it do not count.
+                            if iy < g.height + g.padTop, ix < g.width + g.padLeft { padded += 1 }
                             guard (0..<g.height).contains(iy), (0..<g.width).contains(ix) else { continue }
                             let v = x[(p * g.height + iy) * g.width + ix]
                             acc = isMax ? max(acc, v) : acc + v
                             count += 1
                         }
                     }
-                    let divisor = countIncludePad ? g.kernelHeight * g.kernelWidth : count
+                    let divisor = countIncludePad ? padded : count
                     y.append(isMax ? acc : (divisor > 0 ? acc / Float(divisor) : 0))
                 }
             }
@@ -126,16 +128,64 @@ final class F32KernelsTests: XCTestCase {
     private var poolGeometries: [WindowGeometry] {
         var result: [WindowGeometry] = []
         for (h, w) in [(5, 7), (12, 33), (9, 40)] {
-            for (k, s, p, d) in [(3, 2, 1, 1), (2, 2, 0, 1), (3, 1, 1, 1), (3, 1, 2, 2), (5, 3, 2, 1), (1, 1, 0, 1)] {
+            for (k, s, p, d) in [(3, 2, 1, 1), (2, 2, 0, 1), (3, 1, 1, 1), (3, 1, 2, 2), (5, 3, 2, 1), (1, 1, 0, 1), (5, 3, 0, 2)] {
                 let oh = (h + 2 * p - d * (k - 1) - 1) / s + 1, ow = (w + 2 * p - d * (k - 1) - 1) / s + 1
                 guard oh > 0, ow > 0 else { continue }
-                result.append(
-                    WindowGeometry(
-                        height: h, width: w, kernelHeight: k, kernelWidth: k, strideHeight: s, strideWidth: s, padTop: p,
-                        padLeft: p, dilationHeight: d, dilationWidth: d, outputHeight: oh, outputWidth: ow))
+                // As ceil mode can: one more window, starting inside the image or its start
+                // padding, whose taps reach past the end padding.
+                let extra = zip([oh, ow], [h, w]).map { o, n in o * s < n + p ? 1 : 0 }
+                for ceil in [false, true] where !ceil || extra.contains(1) {
+                    result.append(
+                        WindowGeometry(
+                            height: h, width: w, kernelHeight: k, kernelWidth: k, strideHeight: s, strideWidth: s, padTop: p,
+                            padLeft: p, dilationHeight: d, dilationWidth: d, outputHeight: oh + (ceil ? extra[0] : 0),
+                            outputWidth: ow + (ceil ? extra[1] : 0)))
+                }
             }
         }
         return result
+    }
+
+    /// Row-major flat index (over all planes) of each window's first maximum.
+    private func naiveArgmax(_ x: [Float], _ g: WindowGeometry, planes: Int) -> [Int64] {
+        var result = [Int64]()
+        for p in 0..<planes {
+            for oy in 0..<g.outputHeight {
+                for ox in 0..<g.outputWidth {
+                    var best: (value: Float, index: Int)? = nil
+                    for ky in 0..<g.kernelHeight {
+                        for kx in 0..<g.kernelWidth {
+                            let iy = oy * g.strideHeight + ky * g.dilationHeight - g.padTop
+                            let ix = ox * g.strideWidth + kx * g.dilationWidth - g.padLeft
+                            guard (0..<g.height).contains(iy), (0..<g.width).contains(ix) else { continue }
+                            let index = (p * g.height + iy) * g.width + ix
+                            if best == nil || x[index] > best!.value { best = (x[index], index) }
+                        }
+                    }
+                    result.append(Int64(best?.index ?? -1))
+                }
+            }
+        }
+        return result
+    }
+
+    /// The column-major form (storage_order 1) swaps the roles of H and W in the flat index.
+    func testMaxPoolIndicesColumnMajor() throws {
+        // One 2×3 plane, a 2×2 window with stride 1: maxima at (1,1) then (0,2).
+        let x: [Float] = [0, 1, 9, 2, 8, 3]
+        let g = WindowGeometry(height: 2, width: 3, kernelHeight: 2, kernelWidth: 2, outputHeight: 1, outputWidth: 2)
+        for (columnMajor, expected) in [(false, [Int64(4), 2]), (true, [Int64(3), 4])] {
+            var y = [Float](repeating: 0, count: 2), indices = [Int64](repeating: 0, count: 2)
+            try x.withUnsafeBufferPointer { x in
+                try y.withUnsafeMutableBufferPointer { y in
+                    try indices.withUnsafeMutableBufferPointer { indices in
+                        try F32Kernels.maxPool2dIndices(x, geometry: g, y, indices: indices, columnMajor: columnMajor, planes: 0..<1)
+                    }
+                }
+            }
+            XCTAssertEqual(y, [8, 9])
+            XCTAssertEqual(indices, expected, "columnMajor=\(columnMajor)")
+        }
     }
 
     func testPoolingMatchesNaiveReferenceOnEveryISA() throws {
@@ -156,14 +206,26 @@ final class F32KernelsTests: XCTestCase {
                 XCTAssertEqual(y, expectedMax, "max pool \(g) under \(KernelISA.active)")
                 return y
             }
-            guard g.dilationHeight == 1 else { continue }
+            let expectedIndices = naiveArgmax(x, g, planes: planes)
+            var indices = [Int64](repeating: -2, count: outCount), y = [Float](repeating: .nan, count: outCount)
+            try x.withUnsafeBufferPointer { x in
+                try y.withUnsafeMutableBufferPointer { y in
+                    try indices.withUnsafeMutableBufferPointer { indices in
+                        try F32Kernels.maxPool2dIndices(x, geometry: g, y, indices: indices, columnMajor: false, planes: 0..<planes)
+                    }
+                }
+            }
+            XCTAssertEqual(y, expectedMax, "max pool with indices \(g)")
+            XCTAssertEqual(indices, expectedIndices, "max pool indices \(g)")
             for includePad in [false, true] {
                 let expected = naivePool(x, g, planes: planes, max: false, countIncludePad: includePad)
                 try assertVariantsEqual("avg pool \(g) includePad=\(includePad)") {
                     var y = [Float](repeating: .nan, count: outCount)
                     try x.withUnsafeBufferPointer { x in
                         try y.withUnsafeMutableBufferPointer {
-                            try F32Kernels.avgPool2d(x, geometry: g, countIncludePad: includePad, $0, planes: 0..<planes)
+                            try F32Kernels.avgPool2d(
+                                x, geometry: g, padBottom: g.padTop, padRight: g.padLeft, countIncludePad: includePad, $0,
+                                planes: 0..<planes)
                         }
                     }
                     assertClose(y, expected, relative: 1e-6, absolute: 1e-6, "avg pool \(g) under \(KernelISA.active)")

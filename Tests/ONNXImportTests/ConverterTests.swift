@@ -106,18 +106,54 @@ final class ConverterTests: XCTestCase {
         XCTAssertTrue(text.contains("%g : f32[1,3,1,1] = global_average_pool(%a)"), text)
     }
 
-    func testMaxPoolIndicesAndColumnMajorStorageAreRejected() throws {
+    func testMaxPoolIndicesBecomeASecondResult() throws {
         var m = ONNXModelBuilder()
         m.input("x", .float, [1, 3, 8, 8])
-        m.node("MaxPool", ["x"], ["m", "indices"], [attr("kernel_shape", ints: [2, 2])])
+        m.node("MaxPool", ["x"], ["m", "indices"], [attr("kernel_shape", ints: [2, 2]), attr("storage_order", int: 1)])
         m.outputs = ["m", "indices"]
-        XCTAssertEqual(try XCTUnwrap(importError { _ = try m.load().standaloneGraph() }).kind, .unsupportedOutput(index: 1, name: "indices"))
+        let text = try importText(m)
+        XCTAssertTrue(text.contains("%m : f32[1,3,7,7], %m.1 : i64[1,3,7,7] = max_pool(%x) {indices=1, kernel_shape=[2,2], storage_order=1}"), text)
 
+        // Without the Indices result, storage_order means nothing and is dropped.
         m.nodes[0].output = ["m"]
         m.outputs = ["m"]
-        m.nodes[0].attribute.append(attr("storage_order", int: 1))
+        XCTAssertTrue(try importText(m).contains("%m : f32[1,3,7,7] = max_pool(%x) {kernel_shape=[2,2]}\n"))
+        m.nodes[0].attribute[1] = attr("storage_order", int: 2)
         let error = try XCTUnwrap(importError { _ = try m.load().standaloneGraph() })
         guard case .unsupportedAttribute(name: "storage_order", _) = error.kind else { return XCTFail("\(error)") }
+    }
+
+    /// RotaryEmbedding's expansion reshapes to a Concat of constants and splits the result:
+    /// the target is folded at import, so the split axis has a known extent.
+    func testReshapeToATargetComputedFromConstantsHasKnownDims() throws {
+        var m = ONNXModelBuilder(opset: 18)
+        m.input("x", .float, [2, 3, 32])
+        m.initializer(int64Tensor("zero", [1], [0]))
+        m.initializer(int64Tensor("heads", [1], [4]))
+        m.initializer(int64Tensor("rest", [1], [-1]))
+        m.node("Concat", ["zero", "zero", "heads", "rest"], ["target"], [attr("axis", int: 0)])
+        m.node("Reshape", ["x", "target"], ["heads_x"])
+        m.node("Split", ["heads_x"], ["a", "b"], [attr("axis", int: -1), attr("num_outputs", int: 2)])
+        m.outputs = ["a", "b"]
+        let text = try importText(m)
+        XCTAssertTrue(text.contains("%heads_x : f32[2,3,4,8] = reshape(%x, %heads_x_shape)"), text)
+        XCTAssertTrue(text.contains("%a : f32[2,3,4,4] = slice(%heads_x) {axes=[3], ends=[4], starts=[0]}"), text)
+    }
+
+    func testOneDimensionalWindowsRunOverAUnitAxis() throws {
+        var m = ONNXModelBuilder()
+        m.input("x", .float, [1, 2, 9])
+        m.initializer(rampTensor("w", [4, 2, 3]))
+        m.node("Conv", ["x", "w"], ["c"], [attr("pads", ints: [1, 0]), attr("strides", ints: [2])])
+        m.node("AveragePool", ["c"], ["a"], [attr("kernel_shape", ints: [2]), attr("auto_pad", string: "SAME_UPPER")])
+        m.outputs = ["a"]
+        let text = try importText(m)
+        XCTAssertTrue(text.contains("%c_2d : f32[1,2,1,9] = unsqueeze(%x) {axes=[2]}"), text)
+        XCTAssertTrue(text.contains("%c_weight_2d : f32[4,2,1,3] = unsqueeze(%w) {axes=[2]}"), text)
+        XCTAssertTrue(text.contains("%c_conv2d : f32[1,4,1,4] = conv(%c_2d, %c_weight_2d) {pads=[0,1,0,0], strides=[1,2]}"), text)
+        XCTAssertTrue(text.contains("%c : f32[1,4,4] = squeeze(%c_conv2d) {axes=[2]}"), text)
+        XCTAssertTrue(text.contains("%a_pool2d : f32[1,4,1,4] = average_pool(%a_2d) {kernel_shape=[1,2], pads=[0,0,0,1]}"), text)
+        XCTAssertTrue(text.contains("%a : f32[1,4,4] = squeeze(%a_pool2d) {axes=[2]}"), text)
     }
 
     func testSumBecomesIdentityAddOrNarySum() throws {

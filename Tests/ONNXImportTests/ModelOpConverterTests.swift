@@ -36,10 +36,14 @@ final class ModelOpConverterTests: XCTestCase {
         XCTAssertEqual(unknown.node, "node 'up' (#0, Resize)")
         guard case .unsupportedAttribute(name: "mode", _) = unknown.kind else { return XCTFail("\(unknown)") }
 
+        // tf_crop_and_resize reads its region from the roi operand, here empty.
         m.nodes[0].attribute[0] = attr("mode", string: "linear")
         m.nodes[0].attribute[1] = attr("coordinate_transformation_mode", string: "tf_crop_and_resize")
         let crop = try XCTUnwrap(importError { _ = try m.load().standaloneGraph() })
-        guard case .unsupportedAttribute(name: "coordinate_transformation_mode", _) = crop.kind else { return XCTFail("\(crop)") }
+        guard case .unsupportedInput(index: 1, _) = crop.kind else { return XCTFail("\(crop)") }
+        m.initializers[0] = floatTensor("roi", [8], [0, 0, 0.25, 0, 1, 1, 0.75, 1])
+        m.nodes[0].attribute.append(attr("extrapolation_value", float: 2))
+        XCTAssertTrue(try importText(m).contains("extrapolation_value=2.0, mode=\"linear\", nearest_mode=\"floor\", roi=[0.0,0.0,0.25,0.0,1.0,1.0,0.75,1.0]"))
     }
 
     /// PyTorch's `interpolate(x, size=y.shape[2:])` exports sizes computed from Shape → Slice →

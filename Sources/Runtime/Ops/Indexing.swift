@@ -83,9 +83,9 @@ enum GatherKernel {
 }
 
 /// interpolate (ONNX Resize) on f32. nearest works on any axes: per axis a table of source
-/// indices, then a row copy. linear and cubic interpolate the last two axes (bilinear,
-/// bicubic; the scales of the leading axes must be 1) with per-axis tap tables built when the
-/// plan is made.
+/// indices, then a row copy. linear and cubic interpolate the last two axes (the leading ones
+/// must be left as they are) with per-axis tap tables built when the plan is made: plain
+/// linear as two lerps, everything else (cubic, antialiased, cropped) as a weighted sum.
 enum InterpolateKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
         let x = n.inShape(0), y = n.outShape(0)
@@ -100,19 +100,31 @@ enum InterpolateKernel {
             let tables = x.indices.map { axis in
                 (0..<y[axis]).map { settings.nearestIndex($0, axis: axis, input: x[axis], output: y[axis]) * inStrides[axis] }
             }
-            let inner = tables[tables.count - 1]
+            // tf_crop_and_resize: the output indices that take the extrapolation value.
+            let cropping = settings.coordinates == .tfCropAndResize, fill = settings.extrapolationValue
+            let outside = x.indices.map { axis in
+                (0..<y[axis]).map { settings.isExtrapolated($0, axis: axis, input: x[axis], output: y[axis]) }
+            }
+            let inner = tables[tables.count - 1], innerOutside = outside[outside.count - 1]
             let rows = y.dropLast().reduce(1, *)
             return { ctx in
                 let input = ctx.f32(xSlot), output = ctx.f32(ySlot)
                 ctx.pool.parallelRanges(count: rows, minChunk: max(1, OpKernels.minElementsPerTask / max(1, inner.count))) { range in
                     for row in range {
-                        var rest = row, offset = 0
+                        var rest = row, offset = 0, rowOutside = false
                         for axis in stride(from: y.count - 2, through: 0, by: -1) {
                             offset += tables[axis][rest % y[axis]]
+                            rowOutside = rowOutside || outside[axis][rest % y[axis]]
                             rest /= y[axis]
                         }
                         let source = input + offset, destination = output + row * inner.count
-                        for (i, o) in inner.enumerated() { destination[i] = source[o] }
+                        if rowOutside {
+                            destination.update(repeating: fill, count: inner.count)
+                        } else if cropping {
+                            for (i, o) in inner.enumerated() { destination[i] = innerOutside[i] ? fill : source[o] }
+                        } else {
+                            for (i, o) in inner.enumerated() { destination[i] = source[o] }
+                        }
                     }
                 }
             }
@@ -120,10 +132,12 @@ enum InterpolateKernel {
 
         guard x.count >= 2 else { throw n.unsupported("\(settings.mode.rawValue) interpolation needs at least 2 axes, found \(x)") }
         let (hAxis, wAxis) = (x.count - 2, x.count - 1)
-        for axis in 0..<hAxis where x[axis] != y[axis] {
+        for axis in 0..<hAxis where !settings.isIdentity(axis: axis, input: x[axis], output: y[axis]) {
             throw n.unsupported("\(settings.mode.rawValue) interpolation resizes only the last two axes; axis \(axis) goes \(x[axis]) → \(y[axis])")
         }
-        if settings.mode == .cubic { return cubic(settings, x: x, y: y, xSlot: xSlot, ySlot: ySlot) }
+        if settings.mode == .cubic || settings.antialias || settings.coordinates == .tfCropAndResize {
+            return weighted(settings, x: x, y: y, xSlot: xSlot, ySlot: ySlot)
+        }
         let rowTaps = (0..<y[hAxis]).map { settings.linearTaps($0, axis: hAxis, input: x[hAxis], output: y[hAxis]) }
         let columnTaps = (0..<y[wAxis]).map { settings.linearTaps($0, axis: wAxis, input: x[wAxis], output: y[wAxis]) }
         let planes = x.dropLast(2).reduce(1, *)
@@ -148,28 +162,63 @@ enum InterpolateKernel {
 }
 
 extension InterpolateKernel {
-    /// Bicubic: per output row four source rows, per output column four source columns, and
-    /// the 4×4 weighted sum (separable weights, summed row by row).
-    fileprivate static func cubic(_ settings: Interpolation, x: [Int], y: [Int], xSlot: Int, ySlot: Int) -> StepBody {
+    /// The taps of every output index on one axis, flattened: each index has `count` of them
+    /// (the same count along an axis), and `outside` marks indices whose output is the
+    /// extrapolation value.
+    private struct AxisTaps {
+        var count = 0
+        var indices: [Int] = [], weights: [Float] = [], outside: [Bool] = []
+
+        init(_ settings: Interpolation, axis: Int, input: Int, output: Int) {
+            let all = (0..<output).map { settings.taps($0, axis: axis, input: input, output: output) }
+            count = all.map(\.indices.count).max() ?? 0
+            for taps in all {
+                // An outside index has no taps: zero-weight ones keep the layout regular.
+                let padding = count - taps.indices.count
+                outside.append(taps.outside)
+                indices += taps.indices + Array(repeating: 0, count: padding)
+                weights += taps.weights + Array(repeating: 0, count: padding)
+            }
+        }
+    }
+
+    /// Per output row `rows.count` source rows, per output column `columns.count` source
+    /// columns, and their weighted sum (separable weights, summed row by row, as ONNX's
+    /// reference resizes one axis after the other); an output whose row or column is outside
+    /// the input (tf_crop_and_resize) is the extrapolation value.
+    fileprivate static func weighted(_ settings: Interpolation, x: [Int], y: [Int], xSlot: Int, ySlot: Int) -> StepBody {
         let (hAxis, wAxis) = (x.count - 2, x.count - 1)
-        let rowTaps = (0..<y[hAxis]).map { settings.cubicTaps($0, axis: hAxis, input: x[hAxis], output: y[hAxis]) }
-        let columnTaps = (0..<y[wAxis]).map { settings.cubicTaps($0, axis: wAxis, input: x[wAxis], output: y[wAxis]) }
+        let rows = AxisTaps(settings, axis: hAxis, input: x[hAxis], output: y[hAxis])
+        let columns = AxisTaps(settings, axis: wAxis, input: x[wAxis], output: y[wAxis])
         let planes = x.dropLast(2).reduce(1, *)
         let (inH, inW, outH, outW) = (x[hAxis], x[wAxis], y[hAxis], y[wAxis])
+        let fill = settings.extrapolationValue
+        let work = max(1, outW * rows.count * columns.count)
         return { ctx in
             let input = ctx.f32(xSlot), output = ctx.f32(ySlot)
-            ctx.pool.parallelRanges(count: planes * outH, minChunk: max(1, OpKernels.minElementsPerTask / max(1, outW * 16))) { range in
+            ctx.pool.parallelRanges(count: planes * outH, minChunk: max(1, OpKernels.minElementsPerTask / work)) { range in
                 for line in range {
                     let plane = input + (line / outH) * inH * inW
-                    let (rows, rowWeights) = rowTaps[line % outH]
+                    let oy = line % outH
                     let destination = output + line * outW
-                    for (ox, (columns, columnWeights)) in columnTaps.enumerated() {
+                    if rows.outside[oy] {
+                        destination.update(repeating: fill, count: outW)
+                        continue
+                    }
+                    for ox in 0..<outW {
+                        if columns.outside[ox] {
+                            destination[ox] = fill
+                            continue
+                        }
                         var sum: Float = 0
-                        for r in 0..<4 {
-                            let source = plane + rows[r] * inW
+                        for r in 0..<rows.count {
+                            let source = plane + rows.indices[oy * rows.count + r] * inW
                             var across: Float = 0
-                            for c in 0..<4 { across += source[columns[c]] * columnWeights[c] }
-                            sum += across * rowWeights[r]
+                            for c in 0..<columns.count {
+                                let tap = ox * columns.count + c
+                                across += source[columns.indices[tap]] * columns.weights[tap]
+                            }
+                            sum += across * rows.weights[oy * rows.count + r]
                         }
                         destination[ox] = sum
                     }

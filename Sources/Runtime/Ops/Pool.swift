@@ -1,9 +1,9 @@
 import IR
 import Kernels
 
-/// max_pool, average_pool (NCHW, 2-D windows; ONNX pads [top, left, bottom, right]; the
-/// output size from shape inference encodes ceil_mode and the bottom/right padding) and
-/// global_average_pool, split over the N*C planes.
+/// max_pool (with its `indices` result when asked), average_pool (NCHW, 2-D windows; ONNX
+/// pads [top, left, bottom, right]; the output size from shape inference encodes ceil_mode)
+/// and global_average_pool, split over the N*C planes.
 enum PoolKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
         let x = n.inShape(0), y = n.outShape(0)
@@ -28,15 +28,26 @@ enum PoolKernel {
             dilationHeight: dilations[0], dilationWidth: dilations[1], outputHeight: y[2], outputWidth: y[3])
         let isMax = n.op == .maxPool
         let countIncludePad = a.int("count_include_pad", default: 0) != 0
-        if !isMax, dilations != [1, 1] { throw n.unsupported("average_pool with dilations \(dilations)") }
         let perTask = max(1, OpKernels.minElementsPerTask / max(1, x[2] * x[3]))
+        if n.outputs.count == 2 {
+            let indicesSlot = n.outputs[1], columnMajor = a.int("storage_order", default: 0) != 0
+            return { ctx in
+                let input = UnsafeBufferPointer(ctx.f32(xSlot, count: xCount)), output = ctx.f32(ySlot, count: yCount)
+                let indices = UnsafeMutableBufferPointer(start: ctx.raw(indicesSlot).assumingMemoryBound(to: Int64.self), count: yCount)
+                try ctx.pool.parallelRanges(count: planes, minChunk: perTask) { range in
+                    try F32Kernels.maxPool2dIndices(input, geometry: geometry, output, indices: indices, columnMajor: columnMajor, planes: range)
+                }
+            }
+        }
         return { ctx in
             let input = UnsafeBufferPointer(ctx.f32(xSlot, count: xCount)), output = ctx.f32(ySlot, count: yCount)
             try ctx.pool.parallelRanges(count: planes, minChunk: perTask) { range in
                 if isMax {
                     try F32Kernels.maxPool2d(input, geometry: geometry, output, planes: range)
                 } else {
-                    try F32Kernels.avgPool2d(input, geometry: geometry, countIncludePad: countIncludePad, output, planes: range)
+                    try F32Kernels.avgPool2d(
+                        input, geometry: geometry, padBottom: pads[2], padRight: pads[3], countIncludePad: countIncludePad,
+                        output, planes: range)
                 }
             }
         }

@@ -103,7 +103,7 @@ final class PassManagerTests: XCTestCase {
         XCTAssertEqual(OptimizationLevel.passes(for: .O2).map(\.name),
                        [
             "constant-fold", "fold-batch-norm", "fold-conv-affine", "fuse-activation", "fuse-preprocess", "cancel-transposes", "fold-normalize",
-            "decode-scale", "place-backends", "fuse-residual-add", "lower-precision", "assign-layouts", "cancel-transposes", "fuse-epilogue",
+            "decode-scale", "decode-region", "place-backends", "fuse-residual-add", "lower-precision", "assign-layouts", "cancel-transposes", "fuse-epilogue",
             "dead-code-elimination",
         ])
     }

@@ -1,5 +1,7 @@
 import Foundation
+import IR
 import Kernels
+import Runtime
 
 /// What a measurement ran on, printed and written by `bench` so a figure names its machine.
 public struct MachineInfo: Sendable, Codable, Equatable {
@@ -41,7 +43,10 @@ public struct MachineInfo: Sendable, Codable, Equatable {
     private static func dnnlSummary() -> String {
         do {
             let dnnl = try DNNL.load()
-            return "oneDNN \(dnnl.version) \(dnnl.isa)"
+            let bf16 = DNNL.bf16Speedup.map {
+                " (bf16 conv \(String(format: "%.2f", $0))× f32: \(Target.host.bf16 ? "used at fast" : "not used"))"
+            } ?? ""
+            return "oneDNN \(dnnl.version) \(dnnl.isa)\(bf16)"
         } catch {
             return "oneDNN unavailable"
         }

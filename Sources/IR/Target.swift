@@ -5,8 +5,8 @@
 public struct Target: Sendable, Hashable {
     /// Backends nodes may be placed on (`native` is always there).
     public var backends: Set<Backend>
-    /// Whether the heavy ops' backend runs bf16 natively (AVX512-BF16 or AMX): the
-    /// `lower-precision` pass only uses bf16 where it is fast.
+    /// Whether the heavy ops' backend runs bf16 natively (AVX512-BF16 or AMX) and faster than
+    /// f32 (measured, `Target.host`): the `lower-precision` pass only uses bf16 where it is fast.
     public var bf16: Bool
 
     public init(backends: Set<Backend>, bf16: Bool = false) {

@@ -218,6 +218,9 @@ public enum ShapeInference {
             t.shape = try broadcast(inputs[0].shape, inputs[1].shape, op)
             return [t]
 
+        case .equal, .less, .greater, .lessOrEqual, .greaterOrEqual, .and, .or, .xor, .not, .select:
+            return try logicalResultTypes(op: op, inputs: inputs)
+
         case .sum, .min, .max:
             guard !inputs.isEmpty else { throw IRError.arity(op: op.rawValue, expected: "≥ 1", found: 0) }
             var t = inputs[0]
@@ -325,7 +328,7 @@ public enum ShapeInference {
             guard dims.allSatisfy({ $0 >= 0 }) else { throw IRError.invalidShape("constant_of_shape with negative dims \(dims)") }
             return [TensorType(dtype, dims)]
 
-        case .convTranspose, .hardSigmoid, .hardSwish, .sqrt, .prelu, .pow, .slice, .gather, .interpolate, .reduceMean:
+        case .convTranspose, .hardSigmoid, .hardSwish, .sqrt, .round, .prelu, .pow, .slice, .gather, .interpolate, .reduceMean:
             return try modelOpResultTypes(op: op, inputs: inputs, attributes: a, constants: constants)
 
         case .softmax:

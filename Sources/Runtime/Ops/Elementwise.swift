@@ -172,7 +172,7 @@ enum BinaryKernel {
                 case .i32: runInteger(pass, ctx, y: ySlot, as: Int32.self)
                 case .i64: runInteger(pass, ctx, y: ySlot, as: Int64.self)
                 case .u8: runInteger(pass, ctx, y: ySlot, as: UInt8.self)
-                case .bf16: break  // rejected by OpSupport
+                default: break  // rejected by OpSupport
                 }
             }
         }

@@ -158,7 +158,8 @@ extension OpConverters {
         return [try importer.emit(.gather, [data, indices], ["axis": .int(try node.int("axis", default: 0))], name: node.resultName)]
     }
 
-    /// Cast to one of the IR's dtypes (`to` is an ONNX element type number).
+    /// Cast to any IR dtype (`to` is an ONNX element type number). A storage type's result is
+    /// rounded (or wrapped) to that type and held in its arithmetic type (see ModelImporter).
     static func cast(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
         try node.expectInputs(1...1)
         let x = try importer.input(node, 0)
@@ -169,7 +170,12 @@ extension OpConverters {
         } catch {
             throw ONNXImportError(.unsupportedAttribute(name: "to", "casting to \(TensorDecoding.name(Int32(clamping: to))) is not supported"))
         }
-        return [try importer.emit(.cast, [x], ["to": .string(dtype.rawValue)], name: node.resultName)]
+        let name = node.resultName
+        guard dtype.narrowsArithmetic else {
+            return [try importer.emit(.cast, [x], ["to": .string(dtype.arithmetic.rawValue)], name: name)]
+        }
+        let narrowed = try importer.emit(.cast, [x], ["to": .string(dtype.rawValue)], name: name + "_" + dtype.rawValue)
+        return [try importer.emit(.cast, [narrowed], ["to": .string(dtype.arithmetic.rawValue)], name: name)]
     }
 
     /// Resize (opset 10: X, scales; 11+: X, roi, scales, sizes) with constant scales or sizes.

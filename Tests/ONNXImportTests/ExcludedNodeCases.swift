@@ -1,6 +1,6 @@
 /// ONNX backend node cases of claimed ops that visionc does not pass, each with its reason.
-/// Cases using an element type visionc's IR lacks (anything but u8, i32, i64, f32) are left
-/// out by their manifest instead and need no entry here.
+/// Cases using an element type visionc's IR lacks (float8, int4, int2, bfloat16 data,
+/// non-tensor values) are left out by their manifest instead and need no entry here.
 enum ExcludedNodeCases {
     private static let twoDimensional = "visionc's convolution and pooling are 2-D (NCHW) only"
     private static let antialias = "Resize with antialias=1 (opset 18) is not implemented"

@@ -256,7 +256,7 @@ final class ONNXModelTests: XCTestCase {
         m.node("Add", ["x", "bias"], ["y"])
         m.outputs = ["y"]
         let model = try m.load()
-        XCTAssertEqual(model.notes, ["initializer 'bias' is DOUBLE; imported as f32"])
+        XCTAssertEqual(model.notes, ["initializer 'bias' is DOUBLE; computed in f32"])
         let graph = try model.standaloneGraph()
         try Verifier.verify(graph)
         XCTAssertEqual(graph.weights["bias"], Tensor(shape: [2], floats: [0.5, 2]))

@@ -86,8 +86,8 @@ extension OpConverters {
         return [try importer.emit(.convTranspose, [x, weight] + (bias.map { [$0] } ?? []), attributes, name: node.resultName)]
     }
 
-    /// Dropout at inference is the identity; training mode (an attribute before opset 12, a
-    /// constant operand since) and the mask output are not supported.
+    /// Dropout at inference is the identity, its mask all true; training mode (an attribute
+    /// before opset 12, a constant operand since) is not supported.
     static func dropout(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
         try node.expectInputs(1...3)
         let x = try importer.input(node, 0)
@@ -97,7 +97,11 @@ extension OpConverters {
         if training {
             throw ONNXImportError(.unsupportedAttribute(name: "training_mode", "training-mode dropout is not supported; export the model for inference"))
         }
-        return [try importer.emit(.identity, [x], name: node.resultName)]
+        let y = try importer.emit(.identity, [x], name: node.resultName)
+        guard node.proto.output.count > 1, !node.proto.output[1].isEmpty else { return [y] }
+        let name = node.proto.output[1]
+        let shape = try importer.emit(.shape, [x], name: name + "_shape")
+        return [y, try importer.emit(.constantOfShape, [shape], ["dtype": .string(DType.bool.rawValue), "value": .float(1)], name: name)]
     }
 
     /// MatMul with NumPy's 1-D rules: a 1-D left operand is a row [1, K], a 1-D right one a

@@ -76,7 +76,10 @@ enum OpSupport {
             return all([.f32], "f32 per-cell maps")
         case .convTranspose, .prelu, .hardSigmoid, .hardSwish, .sqrt, .round, .reduceMean, .interpolate, .lrn, .minMaxNormalize:
             return all([.f32], "f32")
-        case .normalize, .conv, .gemm, .matmul, .batchNorm, .relu, .clip, .sigmoid,
+        case .clip:
+            // Integer clip (ONNX Clip on int8 and the rest) takes its bounds from attributes.
+            return dtypes.count == 1 && [.i32, .i64, .u8].contains(dtypes[0]) ? nil : all([.f32], "f32 (or one i32, i64 or u8 operand)")
+        case .normalize, .conv, .gemm, .matmul, .batchNorm, .relu, .sigmoid,
              .maxPool, .averagePool, .globalAveragePool, .softmax, .topk:
             return all([.f32], "f32")
         }

@@ -71,9 +71,9 @@ extension OpConverters {
         guard scaleType.dtype == .f32 else {
             throw ONNXImportError(.unsupportedInput(index: 1, "scale is \(scaleType); expected a float tensor"))
         }
-        if let zeroPoint, importer.graph.type(of: zeroPoint).shape != scaleType.shape {
+        if let zeroPoint, importer.graph.type(of: zeroPoint).elementCount != scaleType.elementCount {
             throw ONNXImportError(.unsupportedInput(
-                index: 2, "zero point \(importer.graph.type(of: zeroPoint)) and scale \(scaleType) must have one shape"))
+                index: 2, "zero point \(importer.graph.type(of: zeroPoint)) and scale \(scaleType) must have as many elements"))
         }
         if scaleType.elementCount == 1 { return (scale, zeroPoint) }
         var axis = try node.int("axis", default: 1)
@@ -86,7 +86,7 @@ extension OpConverters {
         guard !trailing.isEmpty else { return (scale, zeroPoint) }
         let name = node.resultName
         scale = try importer.emit(.unsqueeze, [scale], ["axes": .ints(trailing)], name: name + "_scale_per_axis")
-        if let z = zeroPoint {
+        if let z = zeroPoint, importer.graph.type(of: z).rank == 1 {
             zeroPoint = try importer.emit(.unsqueeze, [z], ["axes": .ints(trailing)], name: name + "_zero_point_per_axis")
         }
         return (scale, zeroPoint)

@@ -43,6 +43,9 @@ struct ModelImporter {
         }
     }
 
+    /// Whether a node or the graph's outputs read the value `name`.
+    func isRead(_ name: String) -> Bool { read.contains(name) }
+
     /// The ONNX element type of a value (its IR dtype unless held in a wider one).
     mutating func storageType(of name: String) throws -> DType {
         let id = try value(named: name)

@@ -98,7 +98,7 @@ extension OpConverters {
             throw ONNXImportError(.unsupportedAttribute(name: "training_mode", "training-mode dropout is not supported; export the model for inference"))
         }
         let y = try importer.emit(.identity, [x], name: node.resultName)
-        guard node.proto.output.count > 1, !node.proto.output[1].isEmpty else { return [y] }
+        guard node.proto.output.count > 1, importer.isRead(node.proto.output[1]) else { return [y] }
         let name = node.proto.output[1]
         let shape = try importer.emit(.shape, [x], name: name + "_shape")
         return [y, try importer.emit(.constantOfShape, [shape], ["dtype": .string(DType.bool.rawValue), "value": .float(1)], name: name)]

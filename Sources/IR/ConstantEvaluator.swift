@@ -42,6 +42,8 @@ public enum ConstantEvaluator {
             guard let dtype = a.string("to").flatMap(DType.init(rawValue:)),
                   let data = converted(operands[0].data, to: dtype) else { return nil }
             return Tensor(shape: resultShape, data: data)
+        case .equal, .less, .greater, .lessOrEqual, .greaterOrEqual, .and, .or, .xor, .not, .select:
+            return logical(op, operands, resultShape: resultShape)
         case .add, .sub, .mul, .div:
             let (x, y) = (operands[0], operands[1])
             let ix = stridedWalk(shape: resultShape, strides: broadcastStrides(x.shape, to: resultShape))
@@ -118,6 +120,50 @@ public enum ConstantEvaluator {
             }
         }
         return Tensor(shape: resultShape, data: TensorData.joined(parts.map(\.data)).gathered(indices))
+    }
+
+    /// Comparisons (integers as i64, floats as f64: both exact), logic and `where`, broadcast
+    /// as the runtime does (shape arithmetic like `Where(Equal(shape, 0), …)` in exported models).
+    private static func logical(_ op: Op, _ operands: [Tensor], resultShape: [Int]) -> Tensor? {
+        let walks = operands.map { stridedWalk(shape: resultShape, strides: broadcastStrides($0.shape, to: resultShape)) }
+        if op == .select {
+            guard case .bool(let condition) = operands[0].data, operands[1].dtype == operands[2].dtype else { return nil }
+            // Indices into the two branches laid end to end.
+            let offset = operands[1].count
+            let indices = walks[0].indices.map { condition[walks[0][$0]] ? walks[1][$0] : offset + walks[2][$0] }
+            return Tensor(shape: resultShape, data: TensorData.joined([operands[1].data, operands[2].data]).gathered(indices))
+        }
+        guard operands.allSatisfy({ $0.dtype == operands[0].dtype }) else { return nil }
+        if op == .not {
+            guard case .bool(let x) = operands[0].data else { return nil }
+            return Tensor(shape: resultShape, data: .bool(walks[0].map { !x[$0] }))
+        }
+        if [.and, .or, .xor].contains(op) {
+            guard case .bool(let a) = operands[0].data, case .bool(let b) = operands[1].data else { return nil }
+            let f: (Bool, Bool) -> Bool
+            switch op {
+            case .and: f = { $0 && $1 }
+            case .or: f = { $0 || $1 }
+            default: f = { $0 != $1 }
+            }
+            return Tensor(shape: resultShape, data: .bool(zip(walks[0], walks[1]).map { f(a[$0], b[$1]) }))
+        }
+        func compared<T: Comparable>(_ a: [T], _ b: [T]) -> [Bool]? {
+            let f: (T, T) -> Bool
+            switch op {
+            case .equal: f = { $0 == $1 }
+            case .less: f = { $0 < $1 }
+            case .greater: f = { $0 > $1 }
+            case .lessOrEqual: f = { $0 <= $1 }
+            case .greaterOrEqual: f = { $0 >= $1 }
+            default: return nil
+            }
+            return zip(walks[0], walks[1]).map { f(a[$0], b[$1]) }
+        }
+        let result = operands[0].dtype.isFloatingPoint
+            ? compared(operands[0].data.doubles, operands[1].data.doubles)
+            : compared(operands[0].data.int64s, operands[1].data.int64s)
+        return result.map { Tensor(shape: resultShape, data: .bool($0)) }
     }
 
     private static func filled(_ dtype: DType, value: Float, count: Int) -> TensorData? {

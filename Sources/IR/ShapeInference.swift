@@ -69,7 +69,7 @@ public enum ShapeInference {
         case .cast:
             try arity(1...1)
             guard let name = a.string("to"), let dt = DType(rawValue: name) else {
-                throw IRError.invalidAttribute(op: op.rawValue, name: "to", "expected a dtype (u8, i32, i64, f32)")
+                throw IRError.invalidAttribute(op: op.rawValue, name: "to", "expected a dtype (\(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             var t = inputs[0]
             t.dtype = dt

@@ -1,6 +1,7 @@
 import Foundation
 import IR
 @testable import ONNXImport
+import Passes
 import Runtime
 import XCTest
 
@@ -50,6 +51,27 @@ final class DTypeConverterTests: XCTestCase {
         let outputs = try run(m, [Tensor(shape: [2, 3], floats: [-1, 5, 2, 3, 0, 1])])
         XCTAssertEqual(outputs[0], Tensor(shape: [2, 3], floats: [0, 5, 2, 3, 1, 2]))
         XCTAssertEqual(outputs[1], Tensor(shape: [2, 3], data: .bool([false, true, false, true, false, false])))
+    }
+
+    /// Exported shape arithmetic: a Reshape target computed as `Where(Equal(t, 0), Shape(x), t)`
+    /// (ONNX's "0 copies the input dim", spelled out) is known at import and folds at -O0,
+    /// leaving a reshape to a constant shape.
+    func testComparisonAndWhereFoldInShapeArithmetic() throws {
+        var m = ONNXModelBuilder(opset: 16)
+        m.input("x", .float, [2, 3])
+        m.initializer(int64Tensor("t", [2], [0, 3]))
+        m.initializer(int64Tensor("zero", [], [0]))
+        m.node("Shape", ["x"], ["s"])
+        m.node("Equal", ["t", "zero"], ["copy"])
+        m.node("Where", ["copy", "s", "t"], ["target"])
+        m.node("Reshape", ["x", "target"], ["y"])
+        m.outputs = ["y"]
+        let graph = try m.load().standaloneGraph()
+        XCTAssertEqual(graph.knownValue(of: graph.values.indices.map(ValueID.init).first { graph[$0].name == "target" }!),
+                       Tensor(shape: [2], int64s: [2, 3]))
+        let (folded, _) = try PassManager(passes: OptimizationLevel.passes(for: .O0), verifyEach: true).run(graph)
+        XCTAssertEqual(folded.type(of: folded.outputs[0]), TensorType(.f32, [2, 3]))
+        XCTAssertFalse(folded.nodes.contains { [.equal, .select].contains($0.op) }, IRPrinter.print(folded))
     }
 
     func testWhereNeedsABoolConditionAndNamesTheNode() throws {

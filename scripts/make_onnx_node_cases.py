@@ -15,7 +15,7 @@ Per case, under assets/onnx-node-cases/<case>/:
 - input_<set>_<i>.npy, output_<set>_<i>.npy: the data sets, NumPy format as ONNX gives them.
 - manifest.json: op types, opset, tolerances (rtol, atol), inputs and outputs with names,
   files, dtypes and shapes, and `unsupported_dtypes`: element types in the case that
-  visionc's IR has no dtype for (u8, i32, i64, f32 only).
+  visionc's IR has no dtype for (float8, int4, int2, bfloat16 data, non-tensor values).
 index.json at the top lists the cases and the claimed ops. A run whose index already has
 the same onnx version, claimed ops and generator version does nothing.
 """
@@ -33,13 +33,16 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "assets" / "onnx-node-cases"
 CONVERTERS = REPO / "Sources" / "ONNXImport" / "OpConverters.swift"
 
-# Element types visionc's IR holds, by NumPy name.
-SUPPORTED_DTYPES = {"float32", "int32", "int64", "uint8"}
+# Element types a case's inputs and outputs may have for visionc to run it, by NumPy name
+# (the IR's dtypes; bf16 is left out because NumPy has no bfloat16 to write the files in).
+SUPPORTED_DTYPES = {
+    "bool", "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+}
 
 # Operand positions visionc needs as constants, per op type (importer: `constantInput`,
 # and shape operands that the planner must know before a request runs).
@@ -94,6 +97,14 @@ def model_dtypes(model: onnx.ModelProto) -> set[str]:
     return found
 
 
+def as_array(value) -> np.ndarray:
+    """A data set entry as an array: the Cast cases give TensorProtos (their types have no
+    NumPy dtype of their own in older NumPy), decoded here so f16 and the rest get files."""
+    if isinstance(value, onnx.TensorProto):
+        return numpy_helper.to_array(value)
+    return np.asarray(value)
+
+
 def freeze_constant_operands(model: onnx.ModelProto, inputs: list[np.ndarray]) -> tuple[onnx.ModelProto, list[str]]:
     """Turns graph inputs that feed constant-only operands into initializers."""
     graph = model.graph
@@ -130,8 +141,8 @@ def write_case(case, root: Path) -> dict:
     graph_outputs = [o.name for o in model.graph.output]
     written = model
     for index, (inputs, outputs) in enumerate(case.data_sets):
-        inputs = [np.asarray(x) for x in inputs]
-        outputs = [np.asarray(y) for y in outputs]
+        inputs = [as_array(x) for x in inputs]
+        outputs = [as_array(y) for y in outputs]
         if index == 0:
             written, frozen = freeze_constant_operands(model, inputs)
             manifest["frozen_inputs"] = frozen

@@ -108,19 +108,15 @@ public struct ModelBenchmark {
     /// and finite everywhere so no kernel takes a denormal or NaN slow path.
     static func syntheticInput(shape: [Int], dtype: DType) -> Tensor {
         let count = shape.reduce(1, *)
-        switch dtype {
         // A bf16 input cannot be given (no tensor holds bf16): an f32 one, which the run rejects.
-        case .f32, .bf16:
-            var state: UInt32 = 0x9E37_79B9
-            let values = (0..<count).map { _ -> Float in
-                state = state &* 1_664_525 &+ 1_013_904_223
-                return Float(state >> 8) / Float(1 << 24)
-            }
-            return Tensor(shape: shape, floats: values)
-        case .u8: return Tensor(shape: shape, bytes: Array(repeating: 0, count: count))
-        case .i32: return Tensor(shape: shape, data: .i32(Array(repeating: 0, count: count)))
-        case .i64: return Tensor(shape: shape, int64s: Array(repeating: 0, count: count))
+        guard dtype.isFloatingPoint else { return Tensor(shape: shape, data: TensorData.u8(Array(repeating: 0, count: count)).converted(to: dtype)) }
+        var state: UInt32 = 0x9E37_79B9
+        let values = (0..<count).map { _ -> Float in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return Float(state >> 8) / Float(1 << 24)
         }
+        let floats = TensorData.f32(values)
+        return Tensor(shape: shape, data: dtype == .bf16 ? floats : floats.converted(to: dtype))
     }
 }
 

@@ -42,6 +42,8 @@ public enum ConstantEvaluator {
             guard let dtype = a.string("to").flatMap(DType.init(rawValue:)),
                   let data = converted(operands[0].data, to: dtype) else { return nil }
             return Tensor(shape: resultShape, data: data)
+        case .equal, .less, .greater, .lessOrEqual, .greaterOrEqual, .and, .or, .xor, .not, .select:
+            return logical(op, operands, resultShape: resultShape)
         case .add, .sub, .mul, .div:
             let (x, y) = (operands[0], operands[1])
             let ix = stridedWalk(shape: resultShape, strides: broadcastStrides(x.shape, to: resultShape))
@@ -120,13 +122,59 @@ public enum ConstantEvaluator {
         return Tensor(shape: resultShape, data: TensorData.joined(parts.map(\.data)).gathered(indices))
     }
 
+    /// Comparisons (integers as i64, floats as f64: both exact), logic and `where`, broadcast
+    /// as the runtime does (shape arithmetic like `Where(Equal(shape, 0), …)` in exported models).
+    private static func logical(_ op: Op, _ operands: [Tensor], resultShape: [Int]) -> Tensor? {
+        let walks = operands.map { stridedWalk(shape: resultShape, strides: broadcastStrides($0.shape, to: resultShape)) }
+        if op == .select {
+            guard case .bool(let condition) = operands[0].data, operands[1].dtype == operands[2].dtype else { return nil }
+            // Indices into the two branches laid end to end.
+            let offset = operands[1].count
+            let indices = walks[0].indices.map { condition[walks[0][$0]] ? walks[1][$0] : offset + walks[2][$0] }
+            return Tensor(shape: resultShape, data: TensorData.joined([operands[1].data, operands[2].data]).gathered(indices))
+        }
+        guard operands.allSatisfy({ $0.dtype == operands[0].dtype }) else { return nil }
+        if op == .not {
+            guard case .bool(let x) = operands[0].data else { return nil }
+            return Tensor(shape: resultShape, data: .bool(walks[0].map { !x[$0] }))
+        }
+        if [.and, .or, .xor].contains(op) {
+            guard case .bool(let a) = operands[0].data, case .bool(let b) = operands[1].data else { return nil }
+            let f: (Bool, Bool) -> Bool
+            switch op {
+            case .and: f = { $0 && $1 }
+            case .or: f = { $0 || $1 }
+            default: f = { $0 != $1 }
+            }
+            return Tensor(shape: resultShape, data: .bool(zip(walks[0], walks[1]).map { f(a[$0], b[$1]) }))
+        }
+        func compared<T: Comparable>(_ a: [T], _ b: [T]) -> [Bool]? {
+            let f: (T, T) -> Bool
+            switch op {
+            case .equal: f = { $0 == $1 }
+            case .less: f = { $0 < $1 }
+            case .greater: f = { $0 > $1 }
+            case .lessOrEqual: f = { $0 <= $1 }
+            case .greaterOrEqual: f = { $0 >= $1 }
+            default: return nil
+            }
+            return zip(walks[0], walks[1]).map { f(a[$0], b[$1]) }
+        }
+        let result = operands[0].dtype.isFloatingPoint
+            ? compared(operands[0].data.doubles, operands[1].data.doubles)
+            : compared(operands[0].data.int64s, operands[1].data.int64s)
+        return result.map { Tensor(shape: resultShape, data: .bool($0)) }
+    }
+
     private static func filled(_ dtype: DType, value: Float, count: Int) -> TensorData? {
         switch dtype {
         case .f32: return .f32(Array(repeating: value, count: count))
         case .u8: return UInt8(exactly: value).map { .u8(Array(repeating: $0, count: count)) }
         case .i32: return Int32(exactly: value).map { .i32(Array(repeating: $0, count: count)) }
         case .i64: return Int64(exactly: value).map { .i64(Array(repeating: $0, count: count)) }
-        case .bf16: return nil  // no constant holds bf16
+        case .bool: return value == 0 || value == 1 ? .bool(Array(repeating: value == 1, count: count)) : nil
+        // The importer gives storage types their arithmetic type; no IR fill has them.
+        case .i8, .i16, .u16, .u32, .u64, .f16, .f64, .bf16: return nil
         }
     }
 
@@ -138,21 +186,22 @@ public enum ConstantEvaluator {
             case .u8: return exactly(a, UInt8.init(exactly:)).map(TensorData.u8)
             case .i32: return exactly(a, Int32.init(exactly:)).map(TensorData.i32)
             case .i64: return exactly(a, Int64.init(exactly:)).map(TensorData.i64)
-            case .bf16: return nil
+            default: return nil
             }
         }
-        let ints: [Int64] = switch data {
-        case .u8(let a): a.map(Int64.init)
-        case .i32(let a): a.map(Int64.init)
-        case .i64(let a): a
-        case .f32: []
+        let ints: [Int64]
+        switch data {
+        case .u8(let a): ints = a.map(Int64.init)
+        case .i32(let a): ints = a.map(Int64.init)
+        case .i64(let a): ints = a
+        default: return nil
         }
         switch dtype {
         case .f32: return .f32(ints.map(Float.init))
         case .u8: return exactly(ints, UInt8.init(exactly:)).map(TensorData.u8)
         case .i32: return exactly(ints, Int32.init(exactly:)).map(TensorData.i32)
         case .i64: return .i64(ints)
-        case .bf16: return nil
+        default: return nil
         }
     }
 
@@ -172,7 +221,7 @@ public enum ConstantEvaluator {
         case (.i64(let x), .i64(let y)): combined(x, y, ia, ib, integerOperation(op)).map(TensorData.i64)
         case (.i32(let x), .i32(let y)): combined(x, y, ia, ib, integerOperation(op)).map(TensorData.i32)
         case (.u8(let x), .u8(let y)): combined(x, y, ia, ib, integerOperation(op)).map(TensorData.u8)
-        default: nil
+        default: nil  // storage types and bool: left to the runtime
         }
     }
 
@@ -209,23 +258,29 @@ public enum ConstantEvaluator {
 
 extension TensorData {
     /// The elements at `indices`, in that order.
-    func gathered(_ indices: [Int]) -> TensorData {
+    public func gathered(_ indices: [Int]) -> TensorData {
         switch self {
         case .u8(let a): .u8(indices.map { a[$0] })
         case .i32(let a): .i32(indices.map { a[$0] })
         case .i64(let a): .i64(indices.map { a[$0] })
         case .f32(let a): .f32(indices.map { a[$0] })
+        case .bool(let a): .bool(indices.map { a[$0] })
+        case .i8(let a): .i8(indices.map { a[$0] })
+        case .i16(let a): .i16(indices.map { a[$0] })
+        case .u16(let a): .u16(indices.map { a[$0] })
+        case .u32(let a): .u32(indices.map { a[$0] })
+        case .u64(let a): .u64(indices.map { a[$0] })
+        case .f16(let a): .f16(indices.map { a[$0] })
+        case .f64(let a): .f64(indices.map { a[$0] })
         }
     }
 
     /// The elements of all parts one after another; the parts share one dtype.
-    static func joined(_ parts: [TensorData]) -> TensorData {
-        func elements<T>(_ extract: (TensorData) -> [T]?) -> [T] { parts.flatMap { extract($0) ?? [] } }
-        switch parts.first {
-        case .u8: return .u8(elements { if case .u8(let a) = $0 { return a }; return nil })
-        case .i32: return .i32(elements { if case .i32(let a) = $0 { return a }; return nil })
-        case .i64: return .i64(elements { if case .i64(let a) = $0 { return a }; return nil })
-        case .f32, nil: return .f32(elements { if case .f32(let a) = $0 { return a }; return nil })
-        }
+    public static func joined(_ parts: [TensorData]) -> TensorData {
+        guard let dtype = parts.first?.dtype else { return .f32([]) }
+        var bytes: [UInt8] = []
+        for part in parts { part.withUnsafeBytes { bytes += $0 } }
+        let count = parts.reduce(0) { $0 + $1.count }
+        return bytes.withUnsafeBytes { TensorData.copying(dtype, from: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: count) }
     }
 }

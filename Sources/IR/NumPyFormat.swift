@@ -1,7 +1,7 @@
 /// The NumPy `.npy` file format (version 1.0 written; 1.0, 2.0 and 3.0 read), for `visionc run
 /// --save`, reference files made by the project's Python scripts, and tests. Bytes in, bytes
 /// out: callers do the file I/O. Only what a `Tensor` holds is supported: little-endian
-/// `u1`, `i4`, `i8`, `f4` in C order.
+/// `b1`, `u1`, `i1`, `i2`, `u2`, `i4`, `u4`, `i8`, `u8`, `f2`, `f4`, `f8` in C order.
 ///
 /// Layout: magic `\x93NUMPY`, major and minor version bytes, the header length (u16 for 1.0,
 /// u32 after), then an ASCII Python dict literal such as
@@ -26,12 +26,7 @@ public enum NumPyFormat {
         header.append(UInt8(ascii: "\n"))
         var bytes = magic + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)] + header
         bytes.reserveCapacity(bytes.count + tensor.count * tensor.dtype.byteSize)
-        switch tensor.data {
-        case .u8(let values): bytes += values
-        case .i32(let values): for v in values { appendLittleEndian(UInt32(bitPattern: v), to: &bytes) }
-        case .i64(let values): for v in values { appendLittleEndian(UInt64(bitPattern: v), to: &bytes) }
-        case .f32(let values): for v in values { appendLittleEndian(v.bitPattern, to: &bytes) }
-        }
+        tensor.data.withUnsafeBytes { bytes += $0 }  // every host this runs on is little-endian
         return bytes
     }
 
@@ -74,31 +69,17 @@ public enum NumPyFormat {
                 "shape \(shape) of \(dtype.rawValue) needs \(count) elements but the file holds \(bytes.count - dataStart) data bytes")
         }
         let data = bytes[dataStart..<(dataStart + needed)]
-        func words<T: FixedWidthInteger>(_: T.Type) -> [T] {
-            let size = MemoryLayout<T>.size
-            return (0..<count).map { i in
-                (0..<size).reduce(T.zero) { $0 | T(truncatingIfNeeded: data[data.startIndex + i * size + $1]) << (8 * $1) }
-            }
-        }
-        let tensorData: TensorData = switch dtype {
-        case .u8: .u8(Array(data))
-        case .i32: .i32(words(UInt32.self).map { Int32(bitPattern: $0) })
-        case .i64: .i64(words(UInt64.self).map { Int64(bitPattern: $0) })
-        case .f32: .f32(words(UInt32.self).map { Float(bitPattern: $0) })
-        case .bf16: .f32(words(UInt16.self).map { Float(bitPattern: UInt32($0) << 16) })
-        }
+        let tensorData = data.withUnsafeBytes { TensorData.copying(dtype, from: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: count) }
         return Tensor(shape: shape, data: tensorData)
     }
 
-    static func descriptor(of dtype: DType) -> String {
-        switch dtype {
-        case .u8: "|u1"
-        case .i32: "<i4"
-        case .i64: "<i8"
-        // Tensors never hold bf16 (values copied out widen to f32).
-        case .f32, .bf16: "<f4"
-        }
-    }
+    /// NumPy's `descr` of each dtype; bf16 has none (tensors never hold it: values copied out widen to f32).
+    static let descriptors: [DType: String] = [
+        .bool: "|b1", .u8: "|u1", .i8: "|i1", .i16: "<i2", .u16: "<u2", .i32: "<i4", .u32: "<u4", .i64: "<i8", .u64: "<u8",
+        .f16: "<f2", .f32: "<f4", .f64: "<f8",
+    ]
+
+    static func descriptor(of dtype: DType) -> String { descriptors[dtype] ?? "<f4" }
 
     /// `descr`, `fortran_order` and `shape` from the header's dict literal.
     static func parseHeader(_ header: String) throws(NumPyFormatError) -> (DType, [Int]) {
@@ -114,12 +95,11 @@ public enum NumPyFormat {
             throw NumPyFormatError("header's 'descr' is not a quoted string: \(header.trimmingSpaces)")
         }
         let descr = String(descrText[descrText.index(after: descrText.startIndex)..<end])
-        let dtypes: [String: DType] = [
-            "|u1": .u8, "<u1": .u8, "u1": .u8, "|b1": .u8,
-            "<i4": .i32, "<i8": .i64, "<f4": .f32,
-        ]
+        var dtypes: [String: DType] = ["<u1": .u8, "u1": .u8, "<b1": .bool, "<i1": .i8]
+        for (dtype, d) in descriptors { dtypes[d] = dtype }
         guard let dtype = dtypes[descr] else {
-            throw NumPyFormatError("dtype '\(descr)' (expected one of |u1, <i4, <i8, <f4: little-endian u8, i32, i64, f32)")
+            let known = descriptors.values.sorted().joined(separator: ", ")
+            throw NumPyFormatError("dtype '\(descr)' (expected one of \(known), little-endian)")
         }
         guard try value(of: "fortran_order").hasPrefix("False") else {
             throw NumPyFormatError("Fortran-order arrays are not supported (save with np.ascontiguousarray)")
@@ -138,10 +118,6 @@ public enum NumPyFormat {
             shape.append(dim)
         }
         return (dtype, shape)
-    }
-
-    private static func appendLittleEndian<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        for i in 0..<MemoryLayout<T>.size { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * i))) }
     }
 }
 

@@ -58,6 +58,24 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
     /// x where x ≥ 0, else slope·x; the slope broadcasts onto x.
     case prelu
     case pow
+    /// Round to the nearest integer, ties to even (ONNX Round; QuantizeLinear's rounding).
+    case round
+
+    // MARK: Model: comparison and logic
+    /// Elementwise comparisons with NumPy broadcasting: `bool` results. Operands share a dtype.
+    case equal
+    case less
+    case greater
+    case lessOrEqual = "less_or_equal"
+    case greaterOrEqual = "greater_or_equal"
+    /// Elementwise logic on `bool` operands with broadcasting; `not` has one operand.
+    case and
+    case or
+    case xor
+    case not
+    /// ONNX Where: the second operand where the `bool` condition (first) holds, else the
+    /// third; the three broadcast.
+    case select = "where"
 
     // MARK: Model: pooling
     /// With `indices=1` a second result i64 holds each maximum's index into the whole input,
@@ -198,7 +216,8 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
         case .divideByMax, .resizeLike, .cutout: .image
         case .conv, .convTranspose, .gemm, .matmul: .linear
         case .batchNorm, .lrn: .normalization
-        case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .sqrt: .unaryElementwise
+        case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .sqrt, .round: .unaryElementwise
+        case .equal, .less, .greater, .lessOrEqual, .greaterOrEqual, .and, .or, .xor, .not, .select: .logical
         case .add, .sub, .mul, .div, .sum, .min, .max, .prelu, .pow: .binaryElementwise
         case .maxPool, .averagePool, .globalAveragePool: .pooling
         case .transpose, .reshape, .flatten, .unsqueeze, .squeeze, .concat, .identity, .slice, .gather, .interpolate: .movement
@@ -247,6 +266,8 @@ public enum Op: String, Sendable, Hashable, CaseIterable {
 /// Bands of ops, so a rewrite can match a family (tinygrad's GroupOp).
 public enum OpGroup: String, Sendable, Hashable {
     case constant, decode, image, linear, normalization, unaryElementwise, binaryElementwise
+    /// Comparisons, boolean logic and `where`: the ops that make and read `bool` values.
+    case logical
     case pooling, movement, shapeArithmetic, reduction, selection, scheduling
 }
 

@@ -129,7 +129,7 @@ public struct IRParser {
 
     private mutating func parseType() throws -> TensorType {
         let dt = try lexer.next()
-        guard dt.kind == .word, let dtype = DType(rawValue: dt.text) else { throw error(dt, "expected a dtype (u8, i32, i64, f32)") }
+        guard dt.kind == .word, let dtype = DType(rawValue: dt.text) else { throw error(dt, "expected a dtype (\(DType.allCases.map(\.rawValue).joined(separator: ", ")))") }
         try expect("[")
         var dims: [Dim] = []
         if !(try peekIs("]")) {

@@ -13,7 +13,7 @@ extension ShapeInference {
             }
         }
         switch op {
-        case .hardSigmoid, .hardSwish, .sqrt:
+        case .hardSigmoid, .hardSwish, .sqrt, .round:
             try arity(1...1)
             return [inputs[0]]
 

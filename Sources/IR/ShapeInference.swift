@@ -69,7 +69,7 @@ public enum ShapeInference {
         case .cast:
             try arity(1...1)
             guard let name = a.string("to"), let dt = DType(rawValue: name) else {
-                throw IRError.invalidAttribute(op: op.rawValue, name: "to", "expected a dtype (u8, i32, i64, f32)")
+                throw IRError.invalidAttribute(op: op.rawValue, name: "to", "expected a dtype (\(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             var t = inputs[0]
             t.dtype = dt
@@ -225,6 +225,9 @@ public enum ShapeInference {
             t.shape = try broadcast(inputs[0].shape, inputs[1].shape, op)
             return [t]
 
+        case .equal, .less, .greater, .lessOrEqual, .greaterOrEqual, .and, .or, .xor, .not, .select:
+            return try logicalResultTypes(op: op, inputs: inputs)
+
         case .sum, .min, .max:
             guard !inputs.isEmpty else { throw IRError.arity(op: op.rawValue, expected: "≥ 1", found: 0) }
             var t = inputs[0]
@@ -332,7 +335,7 @@ public enum ShapeInference {
             guard dims.allSatisfy({ $0 >= 0 }) else { throw IRError.invalidShape("constant_of_shape with negative dims \(dims)") }
             return [TensorType(dtype, dims)]
 
-        case .convTranspose, .hardSigmoid, .hardSwish, .sqrt, .prelu, .pow, .slice, .gather, .interpolate, .reduceMean:
+        case .convTranspose, .hardSigmoid, .hardSwish, .sqrt, .round, .prelu, .pow, .slice, .gather, .interpolate, .reduceMean:
             return try modelOpResultTypes(op: op, inputs: inputs, attributes: a, constants: constants)
 
         case .softmax:

@@ -1,19 +1,51 @@
 /// Element type of a tensor value.
+///
+/// The kernels compute in `u8`, `i32`, `i64`, `f32` and `bool`. The other types are storage
+/// types: a graph input, output, weight or `cast` result may have one, and the ONNX importer
+/// converts it to its `arithmetic` type where it enters the graph (a cast after each input, a
+/// weight decoded widened) and back where a value of that type leaves it, so every op runs on
+/// the arithmetic types. Widening is exact (f16, bf16 ⊂ f32; i8, i16, u16 ⊂ i32; u32 ⊂ i64);
+/// see `arithmetic` for the two that are not (f64, u64).
 public enum DType: String, Sendable, Hashable, CaseIterable {
     case u8, i32, i64, f32
-    /// bfloat16: only between convolutions that `lower-precision` runs in bf16 on oneDNN (no
-    /// constant, graph input or native kernel has it; values copied out widen to f32).
+    /// One byte per element, 0 or 1: comparison results, `where`'s condition.
+    case bool
+    case i8, i16, u16, u32, u64
+    /// IEEE binary16 and binary64 (storage types).
+    case f16, f64
+    /// bfloat16: between convolutions that `lower-precision` runs in bf16 on oneDNN, and as a
+    /// storage type of weights and `cast` results (values copied out widen to f32).
     case bf16
 
     /// Size of one element in bytes.
     public var byteSize: Int {
         switch self {
-        case .u8: 1
-        case .bf16: 2
-        case .i32, .f32: 4
-        case .i64: 8
+        case .u8, .bool, .i8: 1
+        case .bf16, .f16, .i16, .u16: 2
+        case .i32, .f32, .u32: 4
+        case .i64, .f64, .u64: 8
         }
     }
+
+    /// The type ops compute a value of this type in. f64 computes in f32 (each value rounds
+    /// once where it enters; ONNX's tolerances hold, and no vision model needs more), u64 in
+    /// i64 (the same bits: add, sub, mul and casts agree; values ≥ 2⁶³ compare and divide as
+    /// negative).
+    public var arithmetic: DType {
+        switch self {
+        case .f16, .bf16, .f64: .f32
+        case .i8, .i16, .u16: .i32
+        case .u32, .u64: .i64
+        case .u8, .i32, .i64, .f32, .bool: self
+        }
+    }
+
+    /// Whether a result of this type must be rounded (or wrapped) to it after an op computed
+    /// it in `arithmetic`, so that it holds what the op would give in this type: every
+    /// storage type narrower than its arithmetic type.
+    public var narrowsArithmetic: Bool { arithmetic != self && self != .f64 && self != .u64 }
+
+    public var isFloatingPoint: Bool { [.f16, .bf16, .f32, .f64].contains(self) }
 }
 
 /// One dimension of a shape: a known extent, or a symbol resolved per request

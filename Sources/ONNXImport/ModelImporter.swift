@@ -3,11 +3,21 @@ import IR
 /// Walks an ONNX graph's nodes in order and appends their IR equivalents to a `Graph`,
 /// keeping the map from ONNX value names to IR values. Initializers become `const`
 /// weights the first time a node reads them, so unused ones leave no trace.
+///
+/// Values of a storage type (f16, bf16, f64, the narrow integers: `DType.arithmetic`) are
+/// held in their arithmetic type, with the ONNX type remembered per name: a graph input is
+/// cast where it enters, a weight is decoded widened, each op result of a narrower type is
+/// rounded (or wrapped) to it and widened again, so it holds what ONNX Runtime computes in
+/// that type (an f16 op computed in f32 and rounded once is the correctly rounded f16
+/// result for + − × ÷ √, f32 having more than 2·11 + 2 bits), and a graph output is cast
+/// back to its type where it leaves.
 struct ModelImporter {
     var graph: Graph
     /// Opset of the default ONNX domain: the op semantics converters follow.
     let opset: Int
     private var values: [String: ValueID] = [:]
+    /// The ONNX element type of values held in a wider arithmetic type, by name.
+    private var storage: [String: DType] = [:]
     private let initializers: [String: Onnx_TensorProto]
     /// Value names some node reads: an optional output nobody reads (Dropout's mask) may go unproduced.
     private var read: Set<String> = []
@@ -24,7 +34,29 @@ struct ModelImporter {
         guard values[name] == nil, initializers[name] == nil else {
             throw ONNXImportError(.invalidModel("value '\(name)' is defined twice"))
         }
-        values[name] = id
+        let dtype = graph.type(of: id).dtype
+        if dtype.arithmetic != dtype {
+            storage[name] = dtype
+            values[name] = try graph.append(.cast, [id], attributes: ["to": .string(dtype.arithmetic.rawValue)], name: name + "_" + dtype.arithmetic.rawValue)[0]
+        } else {
+            values[name] = id
+        }
+    }
+
+    /// Whether a node or the graph's outputs read the value `name`.
+    func isRead(_ name: String) -> Bool { read.contains(name) }
+
+    /// The ONNX element type of a value (its IR dtype unless held in a wider one).
+    mutating func storageType(of name: String) throws -> DType {
+        let id = try value(named: name)
+        return storage[name] ?? graph.type(of: id).dtype
+    }
+
+    /// The IR value of a graph output, cast back to its ONNX element type.
+    mutating func output(named name: String) throws -> ValueID {
+        let id = try value(named: name)
+        guard let dtype = storage[name] else { return id }
+        return try graph.append(.cast, [id], attributes: ["to": .string(dtype.rawValue)], name: name + "_" + dtype.rawValue)[0]
     }
 
     /// The IR value of an ONNX value name, materializing an initializer on first use.
@@ -35,6 +67,7 @@ struct ModelImporter {
         }
         let id = graph.addConstant(name: name, tensor: try TensorDecoding.tensor(proto, name: name))
         values[name] = id
+        if let dtype = try? TensorDecoding.dtype(proto.dataType), dtype.arithmetic != dtype { storage[name] = dtype }
         return id
     }
 
@@ -80,7 +113,47 @@ struct ModelImporter {
             guard values[name] == nil, initializers[name] == nil else {
                 throw ONNXImportError(.invalidModel("value '\(name)' is defined twice"))
             }
+            let dtype = try resultStorageType(node, i, ir: graph.type(of: results[i]).dtype)
             values[name] = results[i]
+            guard dtype != graph.type(of: results[i]).dtype else { continue }
+            storage[name] = dtype
+            if dtype.narrowsArithmetic, !Self.keepsOperandElements.contains(node.opType) {
+                let narrowed = try emit(.cast, [results[i]], ["to": .string(dtype.rawValue)], name: name + "_" + dtype.rawValue)
+                values[name] = try emit(.cast, [narrowed], ["to": .string(dtype.arithmetic.rawValue)], name: name + "_" + dtype.arithmetic.rawValue)
+            }
+        }
+    }
+
+    /// ONNX ops whose results hold only their operands' elements, or (Cast, QuantizeLinear)
+    /// values their converter already made fit their type: nothing to round to a storage type.
+    private static let keepsOperandElements: Set<String> = [
+        "Cast", "Concat", "Constant", "Dropout", "Flatten", "Gather", "Identity", "Max", "MaxPool", "Min", "QuantizeLinear",
+        "Relu", "Reshape", "Slice", "Split", "Squeeze", "Transpose", "Unsqueeze", "Where",
+    ]
+
+    /// The ONNX element type of result `i` of a node whose IR result has dtype `ir`: the type
+    /// the op defines for it, or else that of its first operand held in `ir` (the result type
+    /// of an elementwise op is its operands').
+    private mutating func resultStorageType(_ node: ONNXNode, _ i: Int, ir: DType) throws -> DType {
+        func declared(_ raw: Int) throws -> DType { try TensorDecoding.dtype(Int32(clamping: raw)) }
+        switch node.opType {
+        case "Cast":
+            return try node.int("to").map(declared) ?? ir
+        case "Constant", "ConstantOfShape":
+            return try node.tensorAttributes["value"].map { try TensorDecoding.dtype($0.dataType) } ?? ir
+        case "QuantizeLinear":
+            if node.proto.input.count > 2, !node.proto.input[2].isEmpty { return try storageType(of: node.proto.input[2]) }
+            return try node.int("output_dtype").flatMap { $0 == 0 ? nil : try declared($0) } ?? .u8
+        case "DequantizeLinear":
+            return try storageType(of: node.proto.input[1])
+        case "Shape", "Size":
+            return ir
+        default:
+            for name in node.proto.input where !name.isEmpty {
+                let dtype = try storageType(of: name)
+                if dtype.arithmetic == ir { return dtype }
+            }
+            return ir
         }
     }
 

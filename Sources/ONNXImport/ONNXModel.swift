@@ -86,7 +86,7 @@ public struct ONNXModel: Sendable {
 
         var notes: [String] = []
         for tensor in graph.initializer where tensor.dataType == Int32(Onnx_TensorProto.DataType.double.rawValue) {
-            notes.append("initializer '\(tensor.name)' is DOUBLE; imported as f32")
+            notes.append("initializer '\(tensor.name)' is DOUBLE; computed in f32")
         }
         self.notes = notes
     }
@@ -153,7 +153,7 @@ public struct ONNXModel: Sendable {
                 try importer.bind(name, to: id)
             }
             try importer.importNodes(self.graph.node, graphOutputs: self.graph.output.map(\.name))
-            let results = try self.graph.output.map { (name: $0.name, value: try importer.value(named: $0.name)) }
+            let results = try self.graph.output.map { (name: $0.name, value: try importer.output(named: $0.name)) }
             graph = importer.graph
             return results
         } catch let e as ONNXImportError {

@@ -101,8 +101,8 @@ extension OpConverters {
         return [try importer.emit(.squeeze, [result], ["axes": .ints([2])], name: name)]
     }
 
-    /// Dropout at inference is the identity; training mode (an attribute before opset 12, a
-    /// constant operand since) and the mask output are not supported.
+    /// Dropout at inference is the identity, its mask all true; training mode (an attribute
+    /// before opset 12, a constant operand since) is not supported.
     static func dropout(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
         try node.expectInputs(1...3)
         let x = try importer.input(node, 0)
@@ -112,7 +112,11 @@ extension OpConverters {
         if training {
             throw ONNXImportError(.unsupportedAttribute(name: "training_mode", "training-mode dropout is not supported; export the model for inference"))
         }
-        return [try importer.emit(.identity, [x], name: node.resultName)]
+        let y = try importer.emit(.identity, [x], name: node.resultName)
+        guard node.proto.output.count > 1, importer.isRead(node.proto.output[1]) else { return [y] }
+        let name = node.proto.output[1]
+        let shape = try importer.emit(.shape, [x], name: name + "_shape")
+        return [y, try importer.emit(.constantOfShape, [shape], ["dtype": .string(DType.bool.rawValue), "value": .float(1)], name: name)]
     }
 
     /// MatMul with NumPy's 1-D rules: a 1-D left operand is a row [1, K], a 1-D right one a
@@ -173,7 +177,8 @@ extension OpConverters {
         return [try importer.emit(.gather, [data, indices], ["axis": .int(try node.int("axis", default: 0))], name: node.resultName)]
     }
 
-    /// Cast to one of the IR's dtypes (`to` is an ONNX element type number).
+    /// Cast to any IR dtype (`to` is an ONNX element type number). A storage type's result is
+    /// rounded (or wrapped) to that type and held in its arithmetic type (see ModelImporter).
     static func cast(_ importer: inout ModelImporter, _ node: ONNXNode) throws -> [ValueID] {
         try node.expectInputs(1...1)
         let x = try importer.input(node, 0)
@@ -184,7 +189,12 @@ extension OpConverters {
         } catch {
             throw ONNXImportError(.unsupportedAttribute(name: "to", "casting to \(TensorDecoding.name(Int32(clamping: to))) is not supported"))
         }
-        return [try importer.emit(.cast, [x], ["to": .string(dtype.rawValue)], name: node.resultName)]
+        let name = node.resultName
+        guard dtype.narrowsArithmetic else {
+            return [try importer.emit(.cast, [x], ["to": .string(dtype.arithmetic.rawValue)], name: name)]
+        }
+        let narrowed = try importer.emit(.cast, [x], ["to": .string(dtype.rawValue)], name: name + "_" + dtype.rawValue)
+        return [try importer.emit(.cast, [narrowed], ["to": .string(dtype.arithmetic.rawValue)], name: name)]
     }
 
     /// Resize (opset 10: X, scales; 11+: X, roi, scales, sizes) with constant scales or sizes

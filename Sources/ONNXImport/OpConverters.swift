@@ -10,6 +10,7 @@ typealias Converter = @Sendable (inout ModelImporter, ONNXNode) throws -> [Value
 enum OpConverters {
     static let table: [String: Converter] = [
         "Add": binary(.add),
+        "And": binary(.and),
         "AveragePool": averagePool,
         "BatchNormalization": batchNormalization,
         "Cast": cast,
@@ -19,25 +20,35 @@ enum OpConverters {
         "ConstantOfShape": constantOfShape,
         "Conv": conv,
         "ConvTranspose": convTranspose,
+        "DequantizeLinear": dequantizeLinear,
         "Div": binary(.div),
         "Dropout": dropout,
+        "Equal": binary(.equal),
         "Flatten": flatten,
         "Gather": gather,
         "Gemm": gemm,
         "GlobalAveragePool": direct(.globalAveragePool, inputs: 1),
+        "Greater": binary(.greater),
+        "GreaterOrEqual": binary(.greaterOrEqual),
         "HardSigmoid": hardSigmoid,
         "LRN": lrn,
         "HardSwish": direct(.hardSwish, inputs: 1),
         "Identity": direct(.identity, inputs: 1),
+        "Less": binary(.less),
+        "LessOrEqual": binary(.lessOrEqual),
         "MatMul": matmul,
         "MaxPool": maxPool,
         "Mul": binary(.mul),
+        "Not": direct(.not, inputs: 1),
+        "Or": binary(.or),
         "PRelu": direct(.prelu, inputs: 2),
         "Pow": direct(.pow, inputs: 2),
+        "QuantizeLinear": quantizeLinear,
         "ReduceMean": reduceMean,
         "Relu": direct(.relu, inputs: 1),
         "Reshape": reshape,
         "Resize": resize,
+        "Round": direct(.round, inputs: 1),
         "Shape": shape,
         "Sigmoid": direct(.sigmoid, inputs: 1),
         "Slice": slice,
@@ -51,6 +62,8 @@ enum OpConverters {
         "Max": { try variadic(&$0, $1, .max) },
         "Transpose": transpose,
         "Unsqueeze": unsqueeze,
+        "Where": direct(.select, inputs: 3),
+        "Xor": binary(.xor),
     ]
 
     // MARK: - One-to-one ops
@@ -64,7 +77,7 @@ enum OpConverters {
         }
     }
 
-    /// Add, Sub, Mul, Div with NumPy broadcasting. Before opset 7 these ops could broadcast
+    /// Add, Sub, Mul, Div, the comparisons and the logic ops with NumPy broadcasting. Before opset 7 these ops could broadcast
     /// the second operand from a given `axis`, which the IR has no form for.
     static func binary(_ op: Op) -> Converter {
         { importer, node in

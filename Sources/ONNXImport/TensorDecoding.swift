@@ -11,13 +11,24 @@ enum TensorDecoding {
 
     typealias ElementType = Onnx_TensorProto.DataType
 
-    /// IR dtype of an ONNX element type, for graph inputs and tensors.
+    /// IR dtype of an ONNX element type, for graph inputs and tensors (a storage type where
+    /// the IR computes the values in a wider one: `DType.arithmetic`).
     static func dtype(_ raw: Int32) throws -> DType {
         switch ElementType(rawValue: Int(raw)) {
         case .float: .f32
         case .int64: .i64
         case .int32: .i32
         case .uint8: .u8
+        case .bool: .bool
+        case .int8: .i8
+        case .int16: .i16
+        case .uint16: .u16
+        case .uint32: .u32
+        case .uint64: .u64
+        case .float16: .f16
+        case .double: .f64
+        case .bfloat16: .bf16
+        // float8, int4 and the rest: packed formats with no IR storage (see the README).
         default: throw ONNXImportError(.unsupportedDType(name(raw)))
         }
     }
@@ -42,8 +53,9 @@ enum TensorDecoding {
         return count
     }
 
-    /// Decodes a tensor stored in the model (typed fields or little-endian `raw_data`).
-    /// DOUBLE tensors are narrowed to f32, the only float type the IR has.
+    /// Decodes a tensor stored in the model (typed fields or little-endian `raw_data`) in its
+    /// type's arithmetic type (`DType.arithmetic`): f16 and bf16 widen to f32 exactly, DOUBLE
+    /// rounds to f32, the narrow integers widen to i32 or i64, as every op computes them.
     static func tensor(_ proto: Onnx_TensorProto, name: String) throws -> Tensor {
         func bad(_ message: String) -> ONNXImportError { ONNXImportError(.badTensorData(tensor: name, message)) }
         guard proto.dataLocation != .external else {
@@ -100,10 +112,53 @@ enum TensorDecoding {
                 bytes.append(b)
             }
             return Tensor(shape: shape, data: .u8(bytes))
-        case .int8:
-            throw ONNXImportError(.unsupportedDType("INT8 tensor '\(name)' (quantized models are not supported yet)"))
+        case .bool, .int8, .int16, .uint16, .float16, .bfloat16:
+            // Typed data of these is widened to int32 in the proto (f16 and bf16 as bit patterns).
+            let storage = try dtype(proto.dataType)
+            let words: [Int32]
+            if storage.byteSize == 1, let bytes = try elements(field: proto.int32Data, fieldName: "int32_data", stored: UInt8.self) {
+                words = bytes.map { Int32(storage == .i8 ? Int32(Int8(bitPattern: $0)) : Int32($0)) }
+            } else if storage.byteSize == 2, let halves = try elements(field: proto.int32Data, fieldName: "int32_data", stored: UInt16.self) {
+                words = halves.map { storage == .i16 ? Int32(Int16(bitPattern: $0)) : Int32($0) }
+            } else {
+                words = proto.int32Data
+            }
+            return Tensor(shape: shape, data: try widened(words, storage, bad))
+        case .uint32, .uint64:
+            let storage = try dtype(proto.dataType)
+            let values: [UInt64]
+            if storage == .u32, let raw32 = try elements(field: proto.uint64Data, fieldName: "uint64_data", stored: UInt32.self) {
+                values = raw32.map(UInt64.init)
+            } else {
+                values = try elements(field: proto.uint64Data, fieldName: "uint64_data", stored: UInt64.self) ?? proto.uint64Data
+            }
+            let data: TensorData = storage == .u32 ? .u32(try values.map { v in
+                guard let w = UInt32(exactly: v) else { throw bad("UINT32 element \(v) out of range") }
+                return w
+            }) : .u64(values)
+            return Tensor(shape: shape, data: data.converted(to: storage.arithmetic))
         default:
             throw ONNXImportError(.unsupportedDType("\(self.name(proto.dataType)) tensor '\(name)'"))
         }
+    }
+
+    /// The int32 words a proto holds for a type of at most 16 bits, checked to fit it, as its
+    /// arithmetic type (bf16 bit patterns straight to f32, the rest through their own type).
+    private static func widened(_ words: [Int32], _ storage: DType, _ bad: (String) -> ONNXImportError) throws -> TensorData {
+        func narrowed<T: FixedWidthInteger>(_: T.Type) throws -> [T] {
+            try words.map { w in
+                guard let v = T(exactly: w) else { throw bad("\(storage.rawValue) element \(w) out of range") }
+                return v
+            }
+        }
+        let data: TensorData = switch storage {
+        case .bool: .bool(try narrowed(UInt8.self).map { $0 != 0 })
+        case .i8: .i8(try narrowed(Int8.self))
+        case .i16: .i16(try narrowed(Int16.self))
+        case .u16: .u16(try narrowed(UInt16.self))
+        case .f16: .f16(try narrowed(UInt16.self).map(Float16.init(bitPattern:)))
+        default: .f32(try narrowed(UInt16.self).map { Float(bitPattern: UInt32($0) << 16) })  // bf16
+        }
+        return data.converted(to: storage.arithmetic)
     }
 }

@@ -20,7 +20,9 @@ import IR
 /// only that op, the conv carries no activation, and the other operand is a constant with one
 /// value, or one per output channel ([C,1,1] or [1,C,1,1]); never division by zero. The conv
 /// takes the op's result (and name). Exact up to float rounding (the products rounded once
-/// to f32; a division becomes a multiplication by the reciprocal, computed in double).
+/// to f32; a division becomes a multiplication by the reciprocal, computed in double) — so
+/// never an op whose result is rounded to an integer (`round`: a QuantizeLinear's `x / scale`),
+/// where a last-bit difference at a .5 boundary would move the value by a whole step.
 public struct FoldConvAffinePass: Pass {
     public let name = "fold-conv-affine"
     public let summary = "fold mul/div/add/sub by a constant scalar or per-channel value after a conv into its weights and bias"
@@ -61,7 +63,8 @@ public struct FoldConvAffinePass: Pass {
                 return (index, opIndex, w, b)
             }
             guard let bias, [.mul, .div, .add, .sub].contains(op.op), op.inputs.count == 2, op.attributes["activation"] == nil,
-                  op.inputs.filter({ $0 == conv.outputs[0] }).count == 1 else { continue }
+                  op.inputs.filter({ $0 == conv.outputs[0] }).count == 1,
+                  !(users[op.outputs[0]] ?? []).contains(where: { g.nodes[$0].op == .round }) else { continue }
             let convFirst = op.inputs[0] == conv.outputs[0]
             guard let values = perChannel(constants[op.inputs[convFirst ? 1 : 0]], channels: channels),
                   g.type(of: op.outputs[0]) == g.type(of: conv.outputs[0]) else { continue }

@@ -11,7 +11,8 @@ enum OpSupport {
         }
         let dtypes = inputTypes.map(\.dtype)
         // bf16 values exist only between convolutions oneDNN runs in bf16 (and views of them).
-        if dtypes.contains(.bf16) || node.attributes.string("to") == DType.bf16.rawValue || node.attributes.string("result_dtype") != nil {
+        // cast converts between any two dtypes, bf16 included.
+        if node.op != .cast, dtypes.contains(.bf16) || node.attributes.string("result_dtype") != nil {
             let dnnlConv = node.op == .conv && node.backend == .dnnl && dtypes.dropFirst().allSatisfy { $0 == .f32 }
             if !dnnlConv && !Planner.viewOps.contains(node.op) {
                 return "operands are \(dtypes.map(\.rawValue).joined(separator: ", ")); bf16 runs only in dnnl convolutions"
@@ -56,6 +57,13 @@ enum OpSupport {
         case .add, .sub, .mul, .div, .sum, .min, .max:
             guard Set(dtypes).count <= 1 else { return "operands mix dtypes \(dtypes.map(\.rawValue).joined(separator: ", "))" }
             return all([.f32, .i32, .i64, .u8], "f32, i32, i64 or u8")
+        case .equal, .less, .greater, .lessOrEqual, .greaterOrEqual:
+            return all([.f32, .i32, .i64, .u8, .bool], "f32, i32, i64, u8 or bool (other types compute in these)")
+        case .and, .or, .xor, .not:
+            return all([.bool], "bool")
+        case .select:
+            return Set(dtypes.dropFirst()).count == 1 && dtypes[0] == .bool && [1, 2, 4, 8].contains(dtypes[1].byteSize) ? nil
+                : "operands are \(dtypes.map(\.rawValue).joined(separator: ", ")); expected a bool condition and two branches of one dtype"
         case .constantOfShape:
             return all([.i64, .i32], "an integer shape operand")
         case .slice:
@@ -66,9 +74,12 @@ enum OpSupport {
             return [.f32, .i32, .i64].contains(dtypes[0]) ? nil : "base is \(dtypes[0].rawValue); expected f32, i32 or i64 (the exponent may be f32, i32, i64 or u8)"
         case .dflBoxes, .gridDecode, .topCells:
             return all([.f32], "f32 per-cell maps")
-        case .convTranspose, .prelu, .hardSigmoid, .hardSwish, .sqrt, .reduceMean, .interpolate, .lrn, .minMaxNormalize:
+        case .convTranspose, .prelu, .hardSigmoid, .hardSwish, .sqrt, .round, .reduceMean, .interpolate, .lrn, .minMaxNormalize:
             return all([.f32], "f32")
-        case .normalize, .conv, .gemm, .matmul, .batchNorm, .relu, .clip, .sigmoid,
+        case .clip:
+            // Integer clip (ONNX Clip on int8 and the rest) takes its bounds from attributes.
+            return dtypes.count == 1 && [.i32, .i64, .u8].contains(dtypes[0]) ? nil : all([.f32], "f32 (or one i32, i64 or u8 operand)")
+        case .normalize, .conv, .gemm, .matmul, .batchNorm, .relu, .sigmoid,
              .maxPool, .averagePool, .globalAveragePool, .softmax, .topk:
             return all([.f32], "f32")
         }

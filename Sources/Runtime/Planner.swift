@@ -199,7 +199,10 @@ enum PlanTimeFolding {
         case .u8: .u8(Array(repeating: UInt8(clamping: Int(exactly: value.rounded(.towardZero)) ?? 0), count: count))
         case .i32: .i32(Array(repeating: Int32(clamping: Int(exactly: value.rounded(.towardZero)) ?? 0), count: count))
         case .i64: .i64(Array(repeating: Int64(exactly: value.rounded(.towardZero)) ?? 0, count: count))
-        case .f32, .bf16: .f32(Array(repeating: value, count: count))  // bf16: rejected by OpSupport
+        case .bool: .bool(Array(repeating: value != 0, count: count))
+        // The importer gives storage types their arithmetic type, so no fill has one; bf16:
+        // rejected by OpSupport.
+        case .f32, .bf16, .i8, .i16, .u16, .u32, .u64, .f16, .f64: .f32(Array(repeating: value, count: count))
         }
     }
 }

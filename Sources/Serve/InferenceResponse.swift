@@ -103,18 +103,20 @@ enum OutputData: Encodable {
         case .numbers(.i64(let v)): try container.encode(v)
         case .numbers(.i32(let v)): try container.encode(v)
         case .numbers(.u8(let v)): try container.encode(v)
+        case .numbers(.bool(let v)): try container.encode(v)
+        case .numbers(.f16(let v)): try container.encode(v.map(Float.init))
+        case .numbers(.f64(let v)): try container.encode(v)
+        case .numbers(.u64(let v)): try container.encode(v)
+        case .numbers(let other): try container.encode(other.int64s)
         case .bytes(let elements): try container.encode(elements.map { String(decoding: $0, as: UTF8.self) })
         }
     }
 
     /// Little-endian element bytes; BYTES elements each with a 4-byte length prefix.
     var littleEndianBytes: [UInt8] {
-        func raw<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { [UInt8]($0) } }  // x86-64 and arm64: little-endian
+        // x86-64 and arm64: little-endian.
         switch self {
-        case .numbers(.f32(let v)): return raw(v)
-        case .numbers(.i64(let v)): return raw(v)
-        case .numbers(.i32(let v)): return raw(v)
-        case .numbers(.u8(let v)): return v
+        case .numbers(let data): return data.withUnsafeBytes { [UInt8]($0) }
         case .bytes(let elements):
             return elements.flatMap { element -> [UInt8] in
                 let n = UInt32(element.count)

@@ -316,6 +316,14 @@ public final class ServedModel: @unchecked Sendable {
         case .i64: "INT64"
         case .i32: "INT32"
         case .u8: "UINT8"
+        case .bool: "BOOL"
+        case .i8: "INT8"
+        case .i16: "INT16"
+        case .u16: "UINT16"
+        case .u32: "UINT32"
+        case .u64: "UINT64"
+        case .f16: "FP16"
+        case .f64: "FP64"
         }
     }
 }

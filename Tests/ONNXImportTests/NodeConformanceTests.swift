@@ -9,7 +9,7 @@ import XCTest
 /// The ONNX backend node cases of every op visionc claims (written by
 /// scripts/make_onnx_node_cases.py from the onnx package's own case definitions), run at
 /// -O0 and -O2 and compared with ONNX's default tolerance of each case (rtol 1e-3, atol 1e-7;
-/// integer outputs exactly). A case is left out only for a dtype visionc's IR lacks (listed
+/// f16 and f64 outputs compared as f32, integer and bool outputs exactly). A case is left out only for a dtype visionc's IR lacks (listed
 /// in its manifest) or by name in `ExcludedNodeCases` with its reason; a named case that
 /// starts passing fails the test, so the list cannot go stale.
 final class NodeConformanceTests: XCTestCase {
@@ -115,8 +115,11 @@ final class NodeConformanceTests: XCTestCase {
     private func compare(_ got: Tensor, _ want: Tensor, rtol: Float, atol: Float) -> String? {
         guard got.dtype == want.dtype else { return "dtype \(got.dtype), expected \(want.dtype)" }
         guard got.shape == want.shape else { return "shape \(got.shape), expected \(want.shape)" }
-        if got.dtype == .f32 {
-            return allcloseFailure(got.floats, want.floats, rtol: rtol, atol: atol)
+        if got.dtype.isFloatingPoint {
+            // As NumPy's assert_allclose (ONNX's own check): equal infinities and NaN against
+            // NaN match; every other element within the tolerance.
+            let matched = zip(got.floats, want.floats).map { g, w in g == w || (g.isNaN && w.isNaN) ? (Float(0), Float(0)) : (g, w) }
+            return allcloseFailure(matched.map(\.0), matched.map(\.1), rtol: rtol, atol: atol)
         }
         return got.data == want.data ? nil : "integer values differ: \(got.integers.prefix(8)) vs \(want.integers.prefix(8))"
     }

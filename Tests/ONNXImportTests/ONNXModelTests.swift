@@ -234,14 +234,32 @@ final class ONNXModelTests: XCTestCase {
         double.doubleData = [0.5, -1.25]
         XCTAssertEqual(try TensorDecoding.tensor(double, name: "d"), Tensor(shape: [2], floats: [0.5, -1.25]))
 
+        // Storage types decode in their arithmetic type: INT8 widens to i32, FLOAT16 to f32.
         var int8 = Onnx_TensorProto()
         int8.dataType = Int32(Onnx_TensorProto.DataType.int8.rawValue)
-        int8.dims = [1]
-        int8.int32Data = [1]
-        guard case .unsupportedDType(let m)? = importError { _ = try TensorDecoding.tensor(int8, name: "q") }?.kind else {
-            return XCTFail("INT8 must be rejected")
+        int8.dims = [2]
+        int8.int32Data = [-3, 127]
+        XCTAssertEqual(try TensorDecoding.tensor(int8, name: "q"), Tensor(shape: [2], data: .i32([-3, 127])))
+        int8.int32Data = [-3, 200]
+        XCTAssertEqual(try XCTUnwrap(importError { _ = try TensorDecoding.tensor(int8, name: "q") }).kind,
+                       .badTensorData(tensor: "q", "i8 element 200 out of range"))
+        int8.rawData = Data([0xFD, 0x7F])
+        XCTAssertEqual(try TensorDecoding.tensor(int8, name: "q"), Tensor(shape: [2], data: .i32([-3, 127])))
+
+        var half = Onnx_TensorProto()
+        half.dataType = Int32(Onnx_TensorProto.DataType.float16.rawValue)
+        half.dims = [2]
+        half.int32Data = [0x3C00, 0xC100]  // 1, -2.5
+        XCTAssertEqual(try TensorDecoding.tensor(half, name: "h"), Tensor(shape: [2], floats: [1, -2.5]))
+
+        var float8 = Onnx_TensorProto()
+        float8.dataType = Int32(Onnx_TensorProto.DataType.float8E4M3Fn.rawValue)
+        float8.dims = [1]
+        float8.int32Data = [1]
+        guard case .unsupportedDType(let m)? = importError { _ = try TensorDecoding.tensor(float8, name: "q") }?.kind else {
+            return XCTFail("FLOAT8 must be rejected")
         }
-        XCTAssertTrue(m.hasPrefix("INT8 tensor 'q'"), m)
+        XCTAssertTrue(m.hasPrefix("FLOAT8E4M3FN tensor 'q'"), m)
     }
 
     func testDoubleInitializersAreNarrowedWithANote() throws {
@@ -256,7 +274,7 @@ final class ONNXModelTests: XCTestCase {
         m.node("Add", ["x", "bias"], ["y"])
         m.outputs = ["y"]
         let model = try m.load()
-        XCTAssertEqual(model.notes, ["initializer 'bias' is DOUBLE; imported as f32"])
+        XCTAssertEqual(model.notes, ["initializer 'bias' is DOUBLE; computed in f32"])
         let graph = try model.standaloneGraph()
         try Verifier.verify(graph)
         XCTAssertEqual(graph.weights["bias"], Tensor(shape: [2], floats: [0.5, 2]))

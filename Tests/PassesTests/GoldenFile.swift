@@ -88,13 +88,7 @@ struct GoldenFile {
         let values = sides[1].trimmingCharacters(in: CharacterSet(charactersIn: "[]")).split(separator: ",")
             .compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard values.count == shape.reduce(1, *), dtype != .bf16 else { throw bad }
-        let data: TensorData = switch dtype {
-        case .f32: .f32(values.map { Float($0) })
-        case .i64: .i64(values.map { Int64($0) })
-        case .i32: .i32(values.map { Int32($0) })
-        case .u8: .u8(values.map { UInt8($0) })
-        case .bf16: .f32([])  // rejected above: no weight holds bf16
-        }
+        let data = TensorData.f64(values).converted(to: dtype)
         return (String(declaration[0].dropFirst()), Tensor(shape: shape, data: data))
     }
 

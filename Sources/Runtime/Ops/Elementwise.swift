@@ -10,9 +10,15 @@ import Darwin
 
 /// relu, clip and sigmoid on f32. relu and clip copy then run the activation epilogue kernel
 /// in place; clip's bounds come from its optional operands (ONNX ≥ 11) or its `min`/`max`
-/// attributes (ONNX 6).
+/// attributes (ONNX 6). clip on i32, i64 or u8 clamps to its attributes' bounds.
 enum UnaryKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
+        switch n.inputTypes[0].dtype {
+        case .i32: return integerClip(n, Int32.self)
+        case .i64: return integerClip(n, Int64.self)
+        case .u8: return integerClip(n, UInt8.self)
+        default: break
+        }
         let count = n.outCount(0)
         let (xSlot, ySlot) = (n.inputs[0], n.outputs[0])
         let boundSlots = Array(n.inputs.dropFirst())
@@ -40,6 +46,22 @@ enum UnaryKernel {
                 let part = UnsafeMutableBufferPointer(rebasing: yAll[range])
                 try F32Kernels.biasActivation(part, bias: nil, plane: range.count, channels: 0..<1, activation: activation)
             }
+        }
+    }
+}
+
+extension UnaryKernel {
+    /// Clamp to `min`/`max`, each rounded inward to the type (absent: the type's own range).
+    private static func integerClip<T: FixedWidthInteger>(_ n: NodeContext, _: T.Type) -> StepBody {
+        func bound(_ key: String, _ rounding: FloatingPointRoundingRule, _ unbounded: T) -> T {
+            guard let v = n.attributes.float(key) else { return unbounded }
+            return v <= Float(T.min) ? T.min : v >= Float(T.max) ? T.max : T(v.rounded(rounding))
+        }
+        let lo = bound("min", .up, T.min), hi = bound("max", .down, T.max)
+        let count = n.outCount(0), (xSlot, ySlot) = (n.inputs[0], n.outputs[0])
+        return { ctx in
+            let x = ctx.raw(xSlot).assumingMemoryBound(to: T.self), y = ctx.raw(ySlot).assumingMemoryBound(to: T.self)
+            for i in 0..<count { y[i] = Swift.min(Swift.max(x[i], lo), hi) }
         }
     }
 }
@@ -172,7 +194,7 @@ enum BinaryKernel {
                 case .i32: runInteger(pass, ctx, y: ySlot, as: Int32.self)
                 case .i64: runInteger(pass, ctx, y: ySlot, as: Int64.self)
                 case .u8: runInteger(pass, ctx, y: ySlot, as: UInt8.self)
-                case .bf16: break  // rejected by OpSupport
+                default: break  // rejected by OpSupport
                 }
             }
         }

@@ -7,7 +7,7 @@ import Glibc
 import Darwin
 #endif
 
-/// hard_sigmoid, hard_swish and sqrt on f32, split into chunks over the thread pool. The
+/// hard_sigmoid, hard_swish, sqrt and round (ties to even) on f32, split into chunks over the thread pool. The
 /// loops are branch-free min/max arithmetic, which the compiler vectorizes.
 enum MathUnaryKernel {
     static func make(_ n: NodeContext) throws -> StepBody {
@@ -27,6 +27,8 @@ enum MathUnaryKernel {
                         let v = x[i]
                         y[i] = v * min(max(v * (1 / 6 as Float) + 0.5, 0), 1)
                     }
+                case .round:
+                    for i in range { y[i] = x[i].rounded(.toNearestOrEven) }
                 default:
                     for i in range { y[i] = x[i].squareRoot() }
                 }

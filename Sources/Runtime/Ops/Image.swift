@@ -200,8 +200,7 @@ enum ConvertColorKernel {
     }
 }
 
-/// cast between dtypes. u8 → f32 runs the SIMD kernel. Float to integer truncates toward
-/// zero and saturates at the target's range (NaN gives 0); integer to integer wraps, as NumPy does.
+/// cast between dtypes (`ElementConversion`'s rules, ONNX Cast). u8 → f32 runs the SIMD kernel.
 enum CastKernel {
     static func make(_ n: NodeContext) -> StepBody {
         let from = n.inputTypes[0].dtype, to = n.outputTypes[0].dtype
@@ -219,40 +218,10 @@ enum CastKernel {
             }
         }
         return { ctx in
-            let x = ctx.raw(xSlot), y = ctx.raw(ySlot)
-            switch from {
-            case .u8: convert(x.assumingMemoryBound(to: UInt8.self), y, to, count)
-            case .i32: convert(x.assumingMemoryBound(to: Int32.self), y, to, count)
-            case .i64: convert(x.assumingMemoryBound(to: Int64.self), y, to, count)
-            case .f32:
-                let source = x.assumingMemoryBound(to: Float.self)
-                switch to {
-                case .u8: store(source, y, count, UInt8.self)
-                case .i32: store(source, y, count, Int32.self)
-                case .i64: store(source, y, count, Int64.self)
-                case .f32, .bf16: break  // bf16: rejected by OpSupport
-                }
-            case .bf16: break  // rejected by OpSupport
+            let x = UnsafeRawPointer(ctx.raw(xSlot)), y = ctx.raw(ySlot)
+            ctx.pool.parallelRanges(count: count, minChunk: OpKernels.minElementsPerTask) { range in
+                ElementConversion.convert(from, x, to: to, y, range: range)
             }
-        }
-    }
-
-    private static func convert<S: BinaryInteger>(_ x: UnsafeMutablePointer<S>, _ y: UnsafeMutableRawPointer, _ to: DType, _ count: Int) {
-        switch to {
-        case .u8: for i in 0..<count { y.assumingMemoryBound(to: UInt8.self)[i] = UInt8(truncatingIfNeeded: x[i]) }
-        case .i32: for i in 0..<count { y.assumingMemoryBound(to: Int32.self)[i] = Int32(truncatingIfNeeded: x[i]) }
-        case .i64: for i in 0..<count { y.assumingMemoryBound(to: Int64.self)[i] = Int64(truncatingIfNeeded: x[i]) }
-        case .f32: for i in 0..<count { y.assumingMemoryBound(to: Float.self)[i] = Float(x[i]) }
-        case .bf16: break  // rejected by OpSupport
-        }
-    }
-
-    private static func store<T: FixedWidthInteger>(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutableRawPointer, _ count: Int, _: T.Type) {
-        let out = y.assumingMemoryBound(to: T.self)
-        let lo = Float(T.min), hi = Float(T.max)
-        for i in 0..<count {
-            let v = x[i]
-            out[i] = v.isNaN ? 0 : v <= lo ? T.min : v >= hi ? T.max : T(v.rounded(.towardZero))
         }
     }
 }

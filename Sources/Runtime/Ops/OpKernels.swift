@@ -8,7 +8,9 @@ enum OpKernels {
         return switch n.op {
         case .conv: try DepthwiseConvKernel.applies(n) ? DepthwiseConvKernel.make(n) : ConvKernel.make(n)
         case .convTranspose: try ConvTransposeKernel.make(n)
-        case .hardSigmoid, .hardSwish, .sqrt: try MathUnaryKernel.make(n)
+        case .hardSigmoid, .hardSwish, .sqrt, .round: try MathUnaryKernel.make(n)
+        case .equal, .less, .greater, .lessOrEqual, .greaterOrEqual, .and, .or, .xor, .not: try LogicalKernel.make(n)
+        case .select: try SelectKernel.make(n)
         case .prelu, .pow: try MathBinaryKernel.make(n)
         case .reduceMean: try ReduceMeanKernel.make(n)
         case .slice: try SliceKernel.make(n)

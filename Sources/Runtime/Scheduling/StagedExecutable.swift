@@ -206,12 +206,7 @@ enum RecordValue {
                 throw RuntimeError.shape(value: name, "a fan-out with no children, and rows of unknown shape to make zero of")
             }
             let shape = [0] + Array(trailing)
-            switch rowType.dtype {
-            case .u8: return Tensor(shape: shape, data: .u8([]))
-            case .i32: return Tensor(shape: shape, data: .i32([]))
-            case .i64: return Tensor(shape: shape, data: .i64([]))
-            case .f32, .bf16: return Tensor(shape: shape, data: .f32([]))
-            }
+            return Tensor(shape: shape, data: TensorData.copying(rowType.dtype, from: UnsafeRawPointer(bitPattern: 1)!, count: 0))
         }
         return try Tensor.stacking(tensors, value: name)
     }
@@ -377,12 +372,7 @@ extension Tensor {
             throw RuntimeError.shape(value: value, "rows stacked together must agree in dtype and shape beyond axis 0: \(first.dtype)\(first.shape) and \(part.dtype)\(part.shape)")
         }
         let shape = [parts.reduce(0) { $0 + $1.shape[0] }] + trailing
-        switch first.data {
-        case .u8: return Tensor(shape: shape, data: .u8(parts.flatMap { part -> [UInt8] in if case .u8(let a) = part.data { a } else { [] } }))
-        case .i32: return Tensor(shape: shape, data: .i32(parts.flatMap { part -> [Int32] in if case .i32(let a) = part.data { a } else { [] } }))
-        case .i64: return Tensor(shape: shape, data: .i64(parts.flatMap { part -> [Int64] in if case .i64(let a) = part.data { a } else { [] } }))
-        case .f32: return Tensor(shape: shape, data: .f32(parts.flatMap { part -> [Float] in if case .f32(let a) = part.data { a } else { [] } }))
-        }
+        return Tensor(shape: shape, data: TensorData.joined(parts.map(\.data)))
     }
 
     /// The tensor grown with zeros after its ends on two axes to the given extents. Copied a
@@ -400,17 +390,13 @@ extension Tensor {
             let stride = target[(axis + 1)..<last].reduce(1, *) * targetRow
             offsets = offsets.flatMap { base in (0..<shape[axis]).map { base + $0 * stride } }
         }
-        func pad<T>(_ a: [T], zero: T, _ make: ([T]) -> TensorData) -> Tensor {
-            var out = [T](repeating: zero, count: target.reduce(1, *))
-            for (index, offset) in offsets.enumerated() { out.replaceSubrange(offset..<(offset + row), with: a[(index * row)..<((index + 1) * row)]) }
-            return Tensor(shape: target, data: make(out))
+        // Per target element the index of its source element; padding reads the zero appended after them.
+        var indices = [Int](repeating: count, count: target.reduce(1, *))
+        for (index, offset) in offsets.enumerated() {
+            for k in 0..<row { indices[offset + k] = index * row + k }
         }
-        switch data {
-        case .u8(let a): return pad(a, zero: 0, TensorData.u8)
-        case .i32(let a): return pad(a, zero: 0, TensorData.i32)
-        case .i64(let a): return pad(a, zero: 0, TensorData.i64)
-        case .f32(let a): return pad(a, zero: 0, TensorData.f32)
-        }
+        let zero = TensorData.joined([data, TensorData.copying(dtype, from: [UInt64](repeating: 0, count: 1), count: 1)])
+        return Tensor(shape: target, data: zero.gathered(indices))
     }
 
     /// The tensor cut on axis 0 into `count` equal parts, each keeping axis 0 (of size 1 per row).
@@ -420,14 +406,6 @@ extension Tensor {
         }
         let shape = [1] + self.shape.dropFirst()
         let stride = self.shape.dropFirst().reduce(1, *)
-        func split<T>(_ a: [T], _ make: ([T]) -> TensorData) -> [Tensor] {
-            (0..<count).map { Tensor(shape: shape, data: make(Array(a[$0 * stride..<($0 + 1) * stride]))) }
-        }
-        switch data {
-        case .u8(let a): return split(a, TensorData.u8)
-        case .i32(let a): return split(a, TensorData.i32)
-        case .i64(let a): return split(a, TensorData.i64)
-        case .f32(let a): return split(a, TensorData.f32)
-        }
+        return (0..<count).map { Tensor(shape: shape, data: data.gathered(Array($0 * stride..<($0 + 1) * stride))) }
     }
 }

@@ -1,8 +1,10 @@
 import IR
 
-/// `decode-scale`: lets a JPEG decode pick TurboJPEG's DCT-domain scaling factor (1/8 … 1)
-/// per image, the smallest whose output is still at least as large as what the following
-/// resize produces, by copying that resize's size rule onto the decode node.
+/// `decode-scale`: lets a JPEG decode pick TurboJPEG's DCT-domain scaling factor (1/8 … 1/2,
+/// else full size) per image, the smallest whose output is still at least as large as what
+/// the following resize produces, by copying that resize's size rule onto the decode node.
+/// 5/8 … 7/8 are left out: their IDCTs have no SIMD form in libjpeg-turbo and decode slower
+/// than full size (`DecodeConfig.options(for:)`).
 ///
 /// ```
 /// %d : u8[?h,?w,3] HWC = decode_jpeg(%jpeg) {color="rgb", …}                      %d : u8[?h,?w,3] HWC = decode_jpeg(%jpeg) {color="rgb", fit_interpolation="bilinear", fit_shorter=256, …}

@@ -16,29 +16,46 @@ final class BrokerTests: XCTestCase {
     /// A redis-server on a free loopback port, without persistence, stopped by `stop`.
     final class RedisServer {
         let port: Int
-        private let process = Process()
+        private let process: Process
 
         let password: String?
 
+        /// Ports are drawn below Linux's ephemeral range (32768–60999), where the tests' own
+        /// client connections take theirs; a port that is taken anyway makes redis-server exit
+        /// at once, and the next of three draws is tried.
         init(password: String? = nil) throws {
-            port = Int.random(in: 20_000...40_000)
             self.password = password
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-            process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-                + (password.map { ["--requirepass", $0] } ?? [])
-            process.standardOutput = FileHandle.nullDevice
             guard FileManager.default.fileExists(atPath: "/usr/bin/redis-server") else {
                 throw DriverError("redis-server is missing: run scripts/setup (it installs Debian's redis-server)")
             }
-            try process.run()
-            let connection = RedisConnection(host: "127.0.0.1", port: port, timeoutSeconds: 1, password: password)
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline {
-                if (try? connection.call("PING"))?.text == "PONG" { return }
-                Thread.sleep(forTimeInterval: 0.05)
+            var failures: [String] = []
+            for _ in 0..<3 {
+                let port = Int.random(in: 20_000...32_000)
+                let log = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(port)-\(UUID().uuidString).log")
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+                process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--logfile", log.path]
+                    + (password.map { ["--requirepass", $0] } ?? [])
+                process.standardOutput = FileHandle.nullDevice
+                try process.run()
+                let connection = RedisConnection(host: "127.0.0.1", port: port, timeoutSeconds: 1, password: password)
+                let deadline = Date().addingTimeInterval(10)
+                while Date() < deadline, process.isRunning {
+                    if (try? connection.call("PING"))?.text == "PONG" {
+                        self.port = port
+                        self.process = process
+                        try? FileManager.default.removeItem(at: log)
+                        return
+                    }
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+                process.terminate()
+                process.waitUntilExit()
+                let said = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").suffix(2).joined(separator: " / ") ?? ""
+                failures.append("port \(port): \(said.isEmpty ? "no answer in 10 s" : said)")
+                try? FileManager.default.removeItem(at: log)
             }
-            process.terminate()
-            throw DriverError("redis-server did not answer on port \(port)")
+            throw DriverError("redis-server did not start: \(failures.joined(separator: "; "))")
         }
 
         var address: BrokerAddress { BrokerAddress(host: "127.0.0.1", port: port, stream: "_", password: password) }

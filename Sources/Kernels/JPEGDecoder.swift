@@ -199,9 +199,9 @@ public final class JPEGDecoder {
     /// Decodes from a stream rebuilt at the marker level, with libjpeg's API, when one applies:
     /// a progressive file at 1/2, 1/4 or 1/8 from its pruned scans, a sequential file with
     /// restart intervals in bands on `parallel`'s threads, or — when `options.region` leaves
-    /// pixels out — the file's own scans limited to that region's rows and columns. Each gives
+    /// pixels out — the whole file limited to that region's rows and columns. Each gives
     /// TurboJPEG's pixels exactly (bands and pruning: the two `JPEGStreamLayout` extensions; the
-    /// region: `vc_jpeg_request`'s crop margin, tested in JPEGDecoderTests). Returns false,
+    /// region: `vc_jpeg_request`'s crop margin, tested in JPEGStreamRebuildTests). Returns false,
     /// having written nothing, when none applies. Damaged files decoded under `warn` and CMYK
     /// files keep TurboJPEG's decode, so their partial pixels, warnings and colour handling stay
     /// as they were. `decompress` is only called for unoriented output, so the region is in the
@@ -211,36 +211,30 @@ public final class JPEGDecoder {
         size: (width: Int, height: Int), options: JPEGDecodeOptions, parallel: (any ParallelLoop)?
     ) throws -> Bool {
         guard options.onCorrupt == .error, !header.colorspace.isCMYK else { return false }
-        let rowBytes = size.width * options.color.channels
         let whole = PixelRect(y: 0, x: 0, height: size.height, width: size.width)
         let region = options.region.map { $0.clamped(to: whole) } ?? whole
-        if header.isProgressive {
-            let pruned = options.scale.num == 1 && options.scale.denom > 1
-            guard pruned || region != whole, let layout = JPEGStreamLayout(scanning: bytes) else { return false }
+        if header.isProgressive, options.scale.num == 1, options.scale.denom > 1,
+            let ranges = JPEGStreamLayout(scanning: bytes)?.prunedRanges(at: options.scale)
+        {
             var stream = LibJPEGStream()
+            for range in ranges { stream.append(bytes, range) }
             // A pruned stream lacks AC scans on purpose: smoothing would invent them (FINDINGS).
-            // The whole file smooths as TurboJPEG does (a no-op once every scan has arrived).
-            let blockSmoothing: Bool
-            if pruned, let ranges = layout.prunedRanges(at: options.scale) {
-                for range in ranges { stream.append(bytes, range) }
-                blockSmoothing = false
-            } else if region != whole {
-                stream.append(bytes, 0..<layout.endOfImage + 2)
-                blockSmoothing = true
-            } else {
-                return false
-            }
-            try stream.decode(region, of: size.width, into: destination, options: options, blockSmoothing: blockSmoothing)
+            try stream.decode(region, of: size.width, into: destination, options: options, blockSmoothing: false)
             return true
         }
-        if let parallel, parallel.threadCount > 1,
+        if !header.isProgressive, let parallel, parallel.threadCount > 1,
             let layout = JPEGStreamLayout(scanning: bytes, requiringRestartInterval: true),
             let bands = layout.restartBands(count: parallel.threadCount), let scan = layout.scans.first
         {
-            try decodeBands(bytes, layout: layout, bands: bands, firstScan: scan, into: destination, rowBytes: rowBytes,
-                            size: size, options: options, parallel: parallel)
+            try decodeBands(
+                bytes, layout: layout, bands: bands, firstScan: scan, into: destination,
+                rowBytes: size.width * options.color.channels, size: size, options: options, parallel: parallel)
             return true
         }
+        // The region decode stops after the window's last row, so damage below it would go
+        // unseen: only a structurally intact file (`JPEGStreamLayout`) takes it; a truncated one
+        // keeps TurboJPEG's decode and its error. Smoothing as TurboJPEG's (a no-op once every
+        // scan of a progressive file has arrived).
         guard region != whole, let layout = JPEGStreamLayout(scanning: bytes) else { return false }
         var stream = LibJPEGStream()
         stream.append(bytes, 0..<layout.endOfImage + 2)

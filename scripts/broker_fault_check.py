@@ -367,8 +367,14 @@ def main() -> int:
             check(statuses <= {200, 503}, f"every request ends 200 or 503, none lost or failed ({sorted(statuses)})")
             check(bool(during) and all(a[0] == 503 for a in during), f"503 while Redis is down ({len(during)} requests)")
             check(bool(after) and all(a == (200, expected) for a in after), f"serving again within 3 s of Redis's return ({len(after)} requests)")
-            accepted = [a for started, a in results if started < down_at]
-            check(all(a == (200, expected) for a in accepted), f"every request accepted before the outage was answered ({len(accepted)})")
+            # A request sent in the last half second before the stop may still be on its way to
+            # Redis when it goes (under load, in the server's queue): refused with 503 it was never
+            # accepted. One sent earlier was published, and must come back answered.
+            accepted = [a for started, a in results if started < down_at - 0.5]
+            edge = [a for started, a in results if down_at - 0.5 <= started < down_at]
+            lost = [a for a in accepted if a != (200, expected)] + [a for a in edge if a != (200, expected) and a[0] != 503]
+            check(not lost, f"every request accepted before the outage was answered ({len(accepted)}; "
+                            f"{len(edge)} sent in its last 0.5 s answered or refused){': ' + str(lost[:3]) if lost else ''}")
         print(f"broker fault checks: {checks} passed")
         return 0
     finally:
